@@ -1,0 +1,74 @@
+package kura
+
+import (
+	"encoding/base64"
+	"strconv"
+)
+
+// ListOptions selects one page of a newest-first list. With Page > 0 the
+// list is paged by offset (page/per_page, with a total); otherwise it is
+// paged by keyset cursor (limit/cursor), which stays fast on deep pages and
+// neither skips nor repeats rows while rows are inserted.
+type ListOptions struct {
+	Limit  int    // keyset page size; 0 means DefaultPageSize
+	Cursor string // opaque; "" for the first page
+
+	Page    int // 1-based; 0 selects keyset mode
+	PerPage int // offset page size; 0 means DefaultPageSize
+}
+
+// Normalize fills defaults and validates sizes and the page number. It
+// returns an EINVALID *Error naming the bad parameter.
+func (o *ListOptions) Normalize() error {
+	fields := map[string]string{}
+	if o.Limit == 0 {
+		o.Limit = DefaultPageSize
+	}
+	if o.PerPage == 0 {
+		o.PerPage = DefaultPageSize
+	}
+	if o.Limit < 1 || o.Limit > MaxPageSize {
+		fields["limit"] = "must be between 1 and 100"
+	}
+	if o.PerPage < 1 || o.PerPage > MaxPageSize {
+		fields["per_page"] = "must be between 1 and 100"
+	}
+	if o.Page < 0 {
+		fields["page"] = "must be at least 1"
+	}
+	if o.Page > 0 && o.Cursor != "" {
+		fields["cursor"] = "cannot be combined with page"
+	}
+	return invalid(fields)
+}
+
+// UserList is one page of users.
+type UserList struct {
+	Items []*User
+
+	// Keyset mode: the cursor of the next page, "" on the last page.
+	NextCursor string
+
+	// Offset mode: the page, its size and the total count of users.
+	Page    int
+	PerPage int
+	Total   int64
+}
+
+// EncodeCursor returns the opaque cursor for a list that continues after
+// (below) the given id.
+func EncodeCursor(afterID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("id:" + strconv.FormatInt(afterID, 10)))
+}
+
+// DecodeCursor parses a cursor made by EncodeCursor. It returns an EINVALID
+// *Error for anything else.
+func DecodeCursor(s string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil && len(b) > 3 && string(b[:3]) == "id:" {
+		if id, err := strconv.ParseInt(string(b[3:]), 10, 64); err == nil && id > 0 {
+			return id, nil
+		}
+	}
+	return 0, FieldError(EINVALID, "cursor", "is not a valid cursor")
+}

@@ -1,0 +1,46 @@
+package kura
+
+import (
+	"context"
+	"time"
+)
+
+// Session is a login. Its token is random and is known in clear only to the
+// client: the store keeps a hash.
+type Session struct {
+	ID        int64
+	UserID    int64
+	Token     string // set only by Login, the one time the token exists in clear
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	User      *User // the session's user, as of the lookup
+}
+
+// SessionService logs users in and out and authenticates bearer tokens.
+type SessionService interface {
+	// Login checks a login (email or username, case-insensitive) and
+	// password and starts a session. It answers the same way, in about the
+	// same time, whether the login is unknown or the password wrong.
+	// Errors: EUNAUTHORIZED.
+	Login(ctx context.Context, login, password string) (*Session, error)
+
+	// Authenticate returns the live session behind a token, with its user.
+	// Errors: EUNAUTHORIZED for an unknown, expired or ended session.
+	Authenticate(ctx context.Context, token string) (*Session, error)
+
+	// Logout ends the session behind a token. Errors: EUNAUTHORIZED.
+	Logout(ctx context.Context, token string) error
+}
+
+type userContextKey struct{}
+
+// NewContextWithUser returns a copy of ctx carrying the authenticated user.
+func NewContextWithUser(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userContextKey{}, u)
+}
+
+// UserFromContext returns the authenticated user of ctx, or nil.
+func UserFromContext(ctx context.Context) *User {
+	u, _ := ctx.Value(userContextKey{}).(*User)
+	return u
+}

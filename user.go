@@ -1,0 +1,202 @@
+package kura
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Role is what a user may do beyond their own account.
+type Role string
+
+// Roles. A user changes only their own account; an admin changes any.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// Limits on user input, checked by Validate.
+const (
+	MaxEmailLen       = 254
+	MinUsernameLen    = 3
+	MaxUsernameLen    = 32
+	MinPasswordLen    = 8
+	MaxPasswordLen    = 128 // bytes; bounds the cost of hashing
+	MaxLoginLen       = MaxEmailLen
+	DefaultPageSize   = 20
+	MaxPageSize       = 100
+	DefaultSessionTTL = 7 * 24 * time.Hour
+)
+
+// User is an account. The password hash never leaves the store.
+type User struct {
+	ID        int64
+	Email     string // stored lower-case; unique case-insensitively
+	Username  string // stored as given; unique case-insensitively
+	Role      Role
+	CreatedAt time.Time
+	UpdatedAt time.Time // maintained by the database on every change
+}
+
+// CanModify reports whether u may change or delete the user with the given id:
+// their own account, or any account for an admin.
+func (u *User) CanModify(id int64) bool {
+	return u != nil && (u.ID == id || u.Role == RoleAdmin)
+}
+
+// NewUser is the input of UserService.CreateUser.
+type NewUser struct {
+	Email    string
+	Username string
+	Password string
+	Role     Role // zero means RoleUser
+}
+
+// Normalize trims the input and lower-cases the email, in place.
+func (n *NewUser) Normalize() {
+	n.Email = NormalizeEmail(n.Email)
+	n.Username = strings.TrimSpace(n.Username)
+	if n.Role == "" {
+		n.Role = RoleUser
+	}
+}
+
+// Validate returns an EINVALID *Error naming every bad field, or nil.
+func (n *NewUser) Validate() error {
+	fields := map[string]string{}
+	setIf(fields, "email", validateEmail(n.Email))
+	setIf(fields, "username", validateUsername(n.Username))
+	setIf(fields, "password", validatePassword(n.Password))
+	if !n.Role.Valid() {
+		fields["role"] = "must be user or admin"
+	}
+	return invalid(fields)
+}
+
+// UserUpdate is the input of UserService.UpdateUser. Nil fields are left as
+// they are.
+type UserUpdate struct {
+	Email    *string
+	Username *string
+	Password *string
+}
+
+// Normalize trims the input and lower-cases the email, in place.
+func (u *UserUpdate) Normalize() {
+	if u.Email != nil {
+		*u.Email = NormalizeEmail(*u.Email)
+	}
+	if u.Username != nil {
+		*u.Username = strings.TrimSpace(*u.Username)
+	}
+}
+
+// Validate returns an EINVALID *Error naming every bad field, or nil.
+func (u *UserUpdate) Validate() error {
+	fields := map[string]string{}
+	if u.Email != nil {
+		setIf(fields, "email", validateEmail(*u.Email))
+	}
+	if u.Username != nil {
+		setIf(fields, "username", validateUsername(*u.Username))
+	}
+	if u.Password != nil {
+		setIf(fields, "password", validatePassword(*u.Password))
+	}
+	return invalid(fields)
+}
+
+// Empty reports whether the update changes nothing.
+func (u *UserUpdate) Empty() bool {
+	return u.Email == nil && u.Username == nil && u.Password == nil
+}
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// UserService manages accounts.
+type UserService interface {
+	// CreateUser registers a user with a hashed password.
+	// Errors: EINVALID (Fields per bad field), ECONFLICT (Fields names
+	// "email" or "username").
+	CreateUser(ctx context.Context, in NewUser) (*User, error)
+
+	// FindUserByID returns one user. Errors: ENOTFOUND.
+	FindUserByID(ctx context.Context, id int64) (*User, error)
+
+	// UpdateUser changes the given fields and returns the user as stored,
+	// updated_at moved. A password change ends all of the user's sessions.
+	// Errors: ENOTFOUND, EINVALID, ECONFLICT.
+	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
+
+	// DeleteUser removes a user and ends their sessions. Errors: ENOTFOUND.
+	DeleteUser(ctx context.Context, id int64) error
+
+	// ListUsers returns users newest first, by keyset cursor or by page.
+	// Errors: EINVALID for a bad cursor, page or size.
+	ListUsers(ctx context.Context, opt ListOptions) (*UserList, error)
+}
+
+func validateEmail(s string) string {
+	switch {
+	case s == "":
+		return "is required"
+	case len(s) > MaxEmailLen:
+		return "must be at most 254 characters"
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return "must be a valid email address"
+	}
+	return ""
+}
+
+func validateUsername(s string) string {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case s == "":
+		return "is required"
+	case n < MinUsernameLen || n > MaxUsernameLen:
+		return "must be 3 to 32 characters"
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r == '.' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
+			return "may contain only letters, digits, '_', '-' and '.'"
+		}
+	}
+	if strings.Contains(s, "@") {
+		return "must not contain '@'"
+	}
+	return ""
+}
+
+func validatePassword(s string) string {
+	switch {
+	case s == "":
+		return "is required"
+	case utf8.RuneCountInString(s) < MinPasswordLen:
+		return "must be at least 8 characters"
+	case len(s) > MaxPasswordLen:
+		return "must be at most 128 bytes"
+	}
+	return ""
+}
+
+func setIf(m map[string]string, field, msg string) {
+	if msg != "" {
+		m[field] = msg
+	}
+}
+
+func invalid(fields map[string]string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: "Some fields are invalid.", Fields: fields}
+}
