@@ -1,0 +1,81 @@
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+)
+
+// PostgresDatabase creates an empty PostgreSQL database for one test, drops
+// it when the test ends, and returns its URL. It skips or fails like
+// PostgresURL when no server answers.
+func PostgresDatabase(tb testing.TB) string {
+	tb.Helper()
+	admin := PostgresURL(tb)
+	name := "kura_test_" + randomSuffix()
+	db := openAdmin(tb, "pgx", admin)
+	exec(tb, db, "CREATE DATABASE "+name)
+	tb.Cleanup(func() {
+		exec(tb, db, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		db.Close()
+	})
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// MySQLDatabase creates an empty MySQL/MariaDB database for one test, drops
+// it when the test ends, and returns its URL.
+func MySQLDatabase(tb testing.TB) string {
+	tb.Helper()
+	admin := MySQLURL(tb)
+	u, err := url.Parse(admin)
+	if err != nil {
+		tb.Fatalf("parse KURA_TEST_MYSQL_URL: %v", err)
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	name := "kura_test_" + randomSuffix()
+	db := openAdmin(tb, "mysql", cfg.FormatDSN())
+	exec(tb, db, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	tb.Cleanup(func() {
+		exec(tb, db, "DROP DATABASE IF EXISTS "+name)
+		db.Close()
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func openAdmin(tb testing.TB, driver, dsn string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatalf("open %s admin connection: %v", driver, err)
+	}
+	return db
+}
+
+func exec(tb testing.TB, db *sql.DB, query string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, query); err != nil {
+		tb.Fatalf("%s: %v", strings.Fields(query)[0]+" "+strings.Fields(query)[1], err)
+	}
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
