@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kura-dev/kura"
+)
+
+// maxTokenLen bounds a bearer token before it reaches the session store.
+const maxTokenLen = 512
+
+// bearerToken returns the token of an "Authorization: Bearer <token>"
+// header. present is false when there is no Authorization header at all;
+// ok is false when there is one but it is not a usable bearer token.
+func bearerToken(r *http.Request) (token string, present, ok bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false, false
+	}
+	scheme, token, found := strings.Cut(h, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", true, false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || len(token) > maxTokenLen || strings.ContainsAny(token, " \t") {
+		return "", true, false
+	}
+	return token, true, true
+}
+
+// authenticate returns the caller's user, requiring a valid bearer token.
+// Errors: EUNAUTHORIZED, or whatever the session store reports.
+func (s *Server) authenticate(r *http.Request) (*kura.User, error) {
+	u, err := s.optionalUser(r)
+	if err == nil && u == nil {
+		return nil, errNoToken
+	}
+	return u, err
+}
+
+// optionalUser returns the caller's user, or nil for an anonymous request.
+// A present but invalid token is an error, not anonymity.
+func (s *Server) optionalUser(r *http.Request) (*kura.User, error) {
+	token, present, ok := bearerToken(r)
+	if !present {
+		return nil, nil
+	}
+	if !ok {
+		return nil, errNoToken
+	}
+	sess, err := s.session.Authenticate(r.Context(), token)
+	if err != nil {
+		return nil, err
+	}
+	if sess.User == nil {
+		return nil, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID)
+	}
+	return sess.User, nil
+}
+
+// withUser returns r's context carrying u, for the services below.
+func withUser(r *http.Request, u *kura.User) context.Context {
+	if u == nil {
+		return r.Context()
+	}
+	return kura.NewContextWithUser(r.Context(), u)
+}
+
+type loginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+type loginResponse struct {
+	Token     string      `json:"token"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	User      privateUser `json:"user"`
+}
+
+// handleLogin serves POST /api/auth/login. A wrong login and a wrong
+// password get the same 401 body.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	fields := map[string]string{}
+	if strings.TrimSpace(in.Login) == "" {
+		fields["login"] = "is required"
+	}
+	if in.Password == "" {
+		fields["password"] = "is required"
+	}
+	if len(fields) > 0 {
+		s.writeError(w, r, &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields})
+		return
+	}
+	sess, err := s.session.Login(r.Context(), in.Login, in.Password)
+	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
+		err = errBadLogin // one answer, whatever the store said
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if sess.User == nil {
+		s.writeError(w, r, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, http.StatusOK, &loginResponse{
+		Token:     sess.Token,
+		ExpiresAt: sess.ExpiresAt.UTC(),
+		User:      newPrivateUser(sess.User),
+	})
+}
+
+// handleLogout serves POST /api/auth/logout: it ends the caller's session.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	token, _, ok := bearerToken(r)
+	if !ok {
+		s.writeError(w, r, errNoToken)
+		return
+	}
+	if err := s.session.Logout(r.Context(), token); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

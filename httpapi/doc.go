@@ -1,0 +1,70 @@
+// Package httpapi is the HTTP server of kura: the JSON API over a
+// kura.UserService and a kura.SessionService, health probes, and the
+// middleware every request passes (request id, access log, panic recovery).
+//
+// # Starting a server
+//
+//	srv := httpapi.NewServer(httpapi.Config{
+//		Addr:     "127.0.0.1:8080",
+//		Users:    users,    // a kura.UserService, such as sqldb's
+//		Sessions: sessions, // a kura.SessionService
+//		Checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", db)},
+//		Logger:   logger,
+//	})
+//	if err := srv.Open(); err != nil {
+//		return err
+//	}
+//	defer srv.Close(shutdownCtx) // drains in-flight requests until the deadline
+//
+// Tests and benchmarks can skip the listener and call srv.Handler() directly,
+// or Open on "127.0.0.1:0" and use srv.URL().
+//
+// # Routes
+//
+//	POST   /api/users          register; 201, private view, Location
+//	POST   /api/auth/login     {login, password} -> {token, expires_at, user}
+//	POST   /api/auth/logout    bearer; 204
+//	GET    /api/users/me       bearer; private view
+//	GET    /api/users/{id}     public view; private to the user and admins
+//	PATCH  /api/users/{id}     bearer, self or admin; any of email, username, password
+//	DELETE /api/users/{id}     bearer, self or admin; 204
+//	GET    /api/users          bearer; ?limit=&cursor= or ?page=&per_page=
+//	GET    /health             every HealthCheck; 200 or 503
+//	GET    /health/live        200 while the process serves
+//
+// A user's public view is {id, username, created_at}; the private view adds
+// email, role and updated_at. Timestamps are RFC 3339 in UTC, with
+// fractional seconds when the store keeps them; ids are JSON numbers. An
+// {id} that is not a positive integer is 404.
+//
+// Keyset lists answer {"items": [...], "next_cursor": "..."}, with
+// next_cursor always present and null on the last page. Offset lists
+// (selected by page or per_page; page defaults to 1) answer {"items",
+// "page", "per_page", "total"}. Sizes are 1 to 100, default 20; mixing the
+// two modes is 422.
+//
+// # Errors
+//
+// Every error, including unknown routes (404) and wrong methods (405, with
+// Allow), has the shape
+//
+//	{"error": {"code": "invalid", "message": "...", "fields": {"email": "..."}}}
+//
+// with fields omitted when empty. Codes map to statuses in one table (see
+// ErrorStatus): invalid 422, bad_request 400, unauthorized 401 (with
+// WWW-Authenticate: Bearer), forbidden 403, not_found 404, conflict 409,
+// too_large 413, rate_limited 429 and unavailable 503 (both with
+// Retry-After), internal 500. An internal error's cause is logged, never
+// returned.
+//
+// Request bodies must be one JSON object of at most Config.MaxBodyBytes,
+// without unknown fields or trailing data. The Content-Type header is not
+// checked: the API authenticates with bearer tokens only, never cookies, so
+// accepting any type that parses as JSON opens no cross-site hole.
+//
+// # Logging
+//
+// One info line per request with method, route pattern, path (never the
+// query string), status, duration, bytes and request id. Headers and bodies
+// are never logged.
+package httpapi

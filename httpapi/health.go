@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+)
+
+// HealthCheck is one dependency that GET /health checks.
+type HealthCheck struct {
+	// Name is the check's key in the /health body, such as "database".
+	// It must be unique and not "status".
+	Name string
+	// Check reports whether the dependency is usable, such as a pool's
+	// Ping. It gets a context bounded by Config.HealthTimeout.
+	Check func(ctx context.Context) error
+	// Optional marks a dependency the service can run without, such as a
+	// cache: when it fails, /health reports it "degraded" and stays healthy.
+	Optional bool
+}
+
+// PingCheck returns a required HealthCheck named name that pings p.
+func PingCheck(name string, p interface{ Ping(context.Context) error }) HealthCheck {
+	return HealthCheck{Name: name, Check: p.Ping}
+}
+
+// Health states, the only words /health ever reports.
+const (
+	healthHealthy     = "healthy"
+	healthUnhealthy   = "unhealthy"
+	healthAlive       = "alive"
+	healthConnected   = "connected"
+	healthUnreachable = "unreachable"
+	healthDegraded    = "degraded"
+)
+
+// handleHealth serves GET /health: every check runs concurrently, each
+// within HealthTimeout. The body maps each check to a state word, never to
+// an error text; errors are logged at warn instead.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	type result struct {
+		i   int
+		err error
+	}
+	checks := s.cfg.Checks
+	results := make(chan result, len(checks))
+	for i, hc := range checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- hc.Check(ctx) }()
+			select { // a check that ignores its context must not hang /health
+			case err := <-done:
+				results <- result{i, err}
+			case <-ctx.Done():
+				results <- result{i, ctx.Err()}
+			}
+		}()
+	}
+	body := make(map[string]string, len(checks)+1)
+	status, httpStatus := healthHealthy, http.StatusOK
+	for range checks {
+		res := <-results
+		hc := checks[res.i]
+		switch {
+		case res.err == nil:
+			body[hc.Name] = healthConnected
+		case hc.Optional:
+			body[hc.Name] = healthDegraded
+		default:
+			body[hc.Name] = healthUnreachable
+			status, httpStatus = healthUnhealthy, http.StatusServiceUnavailable
+		}
+		if res.err != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "health check failed",
+				slog.String("check", hc.Name), slog.Bool("optional", hc.Optional),
+				slog.String("request_id", RequestID(r.Context())), slog.Any("err", res.err))
+		}
+	}
+	body["status"] = status
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, httpStatus, body)
+}
+
+// handleLive serves GET /health/live: 200 for as long as the process serves.
+func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": healthAlive})
+}

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// routes registers every route on the ServeMux, plus a catch-all that turns
+// the mux's plain-text 404 and 405 into the JSON error shape.
+func (s *Server) routes() {
+	s.handle("POST /api/users", s.handleCreateUser)
+	s.handle("GET /api/users", s.handleListUsers)
+	s.handle("GET /api/users/me", s.handleMe)
+	s.handle("GET /api/users/{id}", s.handleGetUser)
+	s.handle("PATCH /api/users/{id}", s.handleUpdateUser)
+	s.handle("DELETE /api/users/{id}", s.handleDeleteUser)
+	s.handle("POST /api/auth/login", s.handleLogin)
+	s.handle("POST /api/auth/logout", s.handleLogout)
+	s.handle("GET /health", s.handleHealth)
+	s.handle("GET /health/live", s.handleLive)
+	s.mux.HandleFunc("/", s.handleNoRoute)
+}
+
+// handle registers a "METHOD /path" route and remembers its method.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	method, _, _ := strings.Cut(pattern, " ")
+	for _, m := range []string{method, http.MethodHead} {
+		if m == http.MethodHead && method != http.MethodGet {
+			continue // GET routes also serve HEAD
+		}
+		if !slices.Contains(s.methods, m) {
+			s.methods = append(s.methods, m)
+		}
+	}
+	s.mux.HandleFunc(pattern, h)
+}
+
+// handleNoRoute answers what no route matched: 405 with Allow when the
+// path has routes for other methods, 404 otherwise.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	probe := *r
+	for _, m := range s.methods {
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	s.writeErrorStatus(w, r, errMethodNotAllowed, http.StatusMethodNotAllowed)
+}

@@ -1,0 +1,226 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kura-dev/kura"
+)
+
+// Defaults applied by NewServer to the zero fields of a Config.
+const (
+	DefaultAddr              = "127.0.0.1:8080"
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 15 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultHealthTimeout     = 2 * time.Second
+	DefaultMaxBodyBytes      = 1 << 20 // 1 MiB
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// Config configures a Server. Zero fields take the defaults above.
+type Config struct {
+	// Addr is the TCP address to listen on. "" means DefaultAddr
+	// (loopback only); a port of 0, as in "127.0.0.1:0", picks a free port,
+	// which Server.Addr reports after Open.
+	Addr string
+
+	// Users serves the /api/users routes. Required.
+	Users kura.UserService
+	// Sessions serves /api/auth and authenticates bearer tokens. Required.
+	Sessions kura.SessionService
+
+	// Checks are run, concurrently, by GET /health. None means /health
+	// reports only {"status":"healthy"}.
+	Checks []HealthCheck
+
+	// Logger receives the access log (info), failed health checks (warn),
+	// internal errors and panics (error) and net/http's own errors (warn).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// ReadHeaderTimeout bounds reading a request's headers; zero means
+	// DefaultReadHeaderTimeout (5s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request; zero means
+	// DefaultReadTimeout (15s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of the response; zero means DefaultWriteTimeout (30s).
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for the
+	// next request; zero means DefaultIdleTimeout (120s).
+	IdleTimeout time.Duration
+	// HealthTimeout bounds each health check; zero means
+	// DefaultHealthTimeout (2s).
+	HealthTimeout time.Duration
+
+	// MaxBodyBytes bounds a request body; larger bodies get 413. Zero means
+	// DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// MaxHeaderBytes bounds a request's headers; zero means
+	// DefaultMaxHeaderBytes (64 KiB).
+	MaxHeaderBytes int
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.HealthTimeout, DefaultHealthTimeout)
+	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	return c
+}
+
+func setDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}
+
+// validate panics on a Config that is a programming error.
+func (c *Config) validate() {
+	if c.Users == nil || c.Sessions == nil {
+		panic("httpapi: Config.Users and Config.Sessions are required")
+	}
+	seen := map[string]bool{"status": true}
+	for _, hc := range c.Checks {
+		if hc.Name == "" || hc.Check == nil || seen[hc.Name] {
+			panic("httpapi: each HealthCheck needs a Check and a unique Name other than \"status\": " + hc.Name)
+		}
+		seen[hc.Name] = true
+	}
+}
+
+// Server is the HTTP server of the kura API. Create one with NewServer,
+// then Open it and, at the end, Close it.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	users   kura.UserService
+	session kura.SessionService
+	mux     *http.ServeMux
+	methods []string // every method some route accepts, for Allow
+	handler http.Handler
+	srv     *http.Server
+
+	mu       sync.Mutex
+	ln       net.Listener
+	serveErr chan error // receives Serve's result once Open has run
+}
+
+// NewServer returns a Server for cfg, its routes registered, not yet
+// listening. It panics if Users or Sessions is nil, or if two health
+// checks share a name (or one is named "status").
+func NewServer(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	cfg.validate()
+	s := &Server{
+		cfg:     cfg,
+		logger:  cfg.Logger,
+		users:   cfg.Users,
+		session: cfg.Sessions,
+		mux:     http.NewServeMux(),
+	}
+	s.routes()
+	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.mux)))
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the complete handler: middleware and routes. Tests and
+// benchmarks can drive it without a listener.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Open listens on the configured address and serves in a goroutine. It
+// returns once the listener is ready, so Addr and URL are valid.
+func (s *Server) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return errors.New("httpapi: server already open")
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.serveErr = make(chan error, 1)
+	go func() { s.serveErr <- s.srv.Serve(ln) }()
+	s.logger.Info("http server listening", slog.String("addr", ln.Addr().String()))
+	return nil
+}
+
+// Addr returns the address the server listens on, or nil before Open.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// URL returns the base URL of the server, such as "http://127.0.0.1:41234",
+// or "" before Open. A wildcard host is reported as 127.0.0.1.
+func (s *Server) URL() string {
+	a, ok := s.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := "127.0.0.1"
+	if !a.IP.IsUnspecified() {
+		host = a.IP.String()
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// Close shuts the server down gracefully: it stops accepting connections,
+// closes idle ones and waits for in-flight requests to finish. When ctx
+// ends first, it closes every remaining connection and returns ctx's
+// error. Close before Open, or a second Close, returns nil.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	serveErr := s.serveErr
+	s.serveErr = nil
+	s.mu.Unlock()
+	if serveErr == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		s.srv.Close() // force: the drain deadline has passed
+	}
+	if e := <-serveErr; e != nil && !errors.Is(e, http.ErrServerClosed) {
+		s.logger.Error("http server stopped", slog.Any("err", e))
+		if err == nil {
+			err = e
+		}
+	}
+	return err
+}

@@ -1,0 +1,280 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/kura-dev/kura"
+)
+
+// publicUser is what anyone may see of a user.
+type publicUser struct {
+	ID        int64     `json:"id"`
+	Username  string    `json:"username"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// privateUser is what the user themself and admins see.
+type privateUser struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Username  string    `json:"username"`
+	Role      kura.Role `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func newPublicUser(u *kura.User) publicUser {
+	return publicUser{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()}
+}
+
+func newPrivateUser(u *kura.User) privateUser {
+	return privateUser{
+		ID: u.ID, Email: u.Email, Username: u.Username, Role: u.Role,
+		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
+	}
+}
+
+// userView returns the view of u that viewer (nil when anonymous) may see.
+func userView(viewer, u *kura.User) any {
+	if viewer.CanModify(u.ID) {
+		v := newPrivateUser(u)
+		return &v
+	}
+	v := newPublicUser(u)
+	return &v
+}
+
+// pathID returns the positive numeric {id} of the route, or false.
+func pathID(r *http.Request) (int64, bool) {
+	s := r.PathValue("id")
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+type createUserRequest struct {
+	Email    string `json:"email"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// handleCreateUser serves POST /api/users: registration.
+func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var in createUserRequest
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.users.CreateUser(r.Context(), kura.NewUser{
+		Email: in.Email, Username: in.Username, Password: in.Password, Role: kura.RoleUser,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/users/"+strconv.FormatInt(u.ID, 10))
+	v := newPrivateUser(u)
+	s.writeJSON(w, r, http.StatusCreated, &v)
+}
+
+// handleMe serves GET /api/users/me.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	u, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v := newPrivateUser(u)
+	s.writeJSON(w, r, http.StatusOK, &v)
+}
+
+// handleGetUser serves GET /api/users/{id}: a public view for anyone, the
+// private view for the user themself and admins.
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errUserNotFound)
+		return
+	}
+	viewer, err := s.optionalUser(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.users.FindUserByID(withUser(r, viewer), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+}
+
+type updateUserRequest struct {
+	Email    *string `json:"email"`
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// handleUpdateUser serves PATCH /api/users/{id}, for the user themself or
+// an admin. Others get 403 whether or not the user exists.
+func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
+	viewer, id, ok := s.authorizeModify(w, r)
+	if !ok {
+		return
+	}
+	var in updateUserRequest
+	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password}
+	if upd.Empty() {
+		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username and password."))
+		return
+	}
+	u, err := s.users.UpdateUser(withUser(r, viewer), id, upd)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+}
+
+// handleDeleteUser serves DELETE /api/users/{id}, for the user themself or
+// an admin.
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	viewer, id, ok := s.authorizeModify(w, r)
+	if !ok {
+		return
+	}
+	if err := s.users.DeleteUser(withUser(r, viewer), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// authorizeModify authenticates the caller and checks they may change the
+// route's user, answering the request itself when not.
+func (s *Server) authorizeModify(w http.ResponseWriter, r *http.Request) (*kura.User, int64, bool) {
+	viewer, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, 0, false
+	}
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errUserNotFound)
+		return nil, 0, false
+	}
+	if !viewer.CanModify(id) {
+		s.writeError(w, r, errForbidden)
+		return nil, 0, false
+	}
+	return viewer, id, true
+}
+
+// keysetList is the body of a keyset page. NextCursor is null on the last
+// page.
+type keysetList struct {
+	Items      []any   `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// offsetList is the body of an offset page.
+type offsetList struct {
+	Items   []any `json:"items"`
+	Page    int   `json:"page"`
+	PerPage int   `json:"per_page"`
+	Total   int64 `json:"total"`
+}
+
+// handleListUsers serves GET /api/users, newest first: by keyset with
+// ?limit=&cursor=, by offset with ?page=&per_page=.
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	viewer, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opt, err := parseListOptions(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.users.ListUsers(withUser(r, viewer), opt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items := make([]any, len(list.Items))
+	for i, u := range list.Items {
+		items[i] = userView(viewer, u)
+	}
+	if opt.Page > 0 {
+		s.writeJSON(w, r, http.StatusOK, &offsetList{Items: items, Page: list.Page, PerPage: list.PerPage, Total: list.Total})
+		return
+	}
+	body := keysetList{Items: items}
+	if list.NextCursor != "" {
+		body.NextCursor = &list.NextCursor
+	}
+	s.writeJSON(w, r, http.StatusOK, &body)
+}
+
+// parseListOptions reads the list parameters. page or per_page selects
+// offset mode (page defaults to 1), and then limit and cursor are refused.
+// Errors: EINVALID naming each bad parameter.
+func parseListOptions(q url.Values) (kura.ListOptions, error) {
+	var opt kura.ListOptions
+	fields := map[string]string{}
+	sizeParam(q, "limit", &opt.Limit, fields)
+	sizeParam(q, "per_page", &opt.PerPage, fields)
+	if q.Has("page") {
+		n, err := strconv.Atoi(q.Get("page"))
+		if err != nil || n < 1 {
+			fields["page"] = "must be a whole number of at least 1"
+		}
+		opt.Page = n
+	}
+	opt.Cursor = q.Get("cursor")
+	if opt.Cursor != "" {
+		if _, err := kura.DecodeCursor(opt.Cursor); err != nil {
+			fields["cursor"] = "is not a valid cursor"
+		}
+	} else if q.Has("cursor") {
+		fields["cursor"] = "must not be empty"
+	}
+	if q.Has("page") || q.Has("per_page") {
+		if opt.Page == 0 {
+			opt.Page = 1
+		}
+		for _, p := range []string{"limit", "cursor"} {
+			if q.Has(p) {
+				fields[p] = "cannot be combined with page or per_page"
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return opt, &kura.Error{Code: kura.EINVALID, Message: "Some query parameters are invalid.", Fields: fields}
+	}
+	return opt, opt.Normalize()
+}
+
+// sizeParam parses a page size parameter, when present, into *dst.
+func sizeParam(q url.Values, name string, dst *int, fields map[string]string) {
+	if !q.Has(name) {
+		return
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < 1 || n > kura.MaxPageSize {
+		fields[name] = "must be a whole number from 1 to 100"
+		return
+	}
+	*dst = n
+}
