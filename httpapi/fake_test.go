@@ -1,0 +1,242 @@
+package httpapi_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kura-dev/kura"
+)
+
+// fakeStore is an in-memory kura.UserService and kura.SessionService for
+// testing the HTTP mapping. It follows the interfaces' documented errors.
+type fakeStore struct {
+	mu        sync.Mutex
+	users     map[int64]*fakeUser
+	sessions  map[string]*kura.Session
+	nextID    int64
+	nextToken int
+	now       time.Time
+
+	// findHook, when set, runs at the start of FindUserByID; a non-nil
+	// error is returned as FindUserByID's.
+	findHook func(ctx context.Context, id int64) error
+}
+
+type fakeUser struct {
+	kura.User
+	password string
+}
+
+var (
+	_ kura.UserService    = (*fakeStore)(nil)
+	_ kura.SessionService = (*fakeStore)(nil)
+)
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{
+		users:    map[int64]*fakeUser{},
+		sessions: map[string]*kura.Session{},
+		now:      time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)),
+	}
+}
+
+func (f *fakeStore) tick() time.Time {
+	f.now = f.now.Add(time.Second)
+	return f.now
+}
+
+func (f *fakeStore) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
+	in.Normalize()
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.clash(0, &in.Email, &in.Username); err != nil {
+		return nil, err
+	}
+	f.nextID++
+	now := f.tick()
+	u := &fakeUser{User: kura.User{ID: f.nextID, Email: in.Email, Username: in.Username,
+		Role: in.Role, CreatedAt: now, UpdatedAt: now}, password: in.Password}
+	f.users[u.ID] = u
+	c := u.User
+	return &c, nil
+}
+
+func (f *fakeStore) clash(self int64, email, username *string) error {
+	for _, u := range f.users {
+		if u.ID == self {
+			continue
+		}
+		if email != nil && strings.EqualFold(u.Email, *email) {
+			return kura.FieldError(kura.ECONFLICT, "email", "is already taken")
+		}
+		if username != nil && strings.EqualFold(u.Username, *username) {
+			return kura.FieldError(kura.ECONFLICT, "username", "is already taken")
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
+	if f.findHook != nil {
+		if err := f.findHook(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return nil, kura.Errorf(kura.ENOTFOUND, "User not found.")
+	}
+	c := u.User
+	return &c, nil
+}
+
+func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
+	upd.Normalize()
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return nil, kura.Errorf(kura.ENOTFOUND, "User not found.")
+	}
+	if err := f.clash(id, upd.Email, upd.Username); err != nil {
+		return nil, err
+	}
+	if upd.Email != nil {
+		u.Email = *upd.Email
+	}
+	if upd.Username != nil {
+		u.Username = *upd.Username
+	}
+	if upd.Password != nil {
+		u.password = *upd.Password
+		f.endSessions(id)
+	}
+	u.UpdatedAt = f.tick()
+	c := u.User
+	return &c, nil
+}
+
+func (f *fakeStore) endSessions(userID int64) {
+	for tok, s := range f.sessions {
+		if s.UserID == userID {
+			delete(f.sessions, tok)
+		}
+	}
+}
+
+func (f *fakeStore) DeleteUser(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[id]; !ok {
+		return kura.Errorf(kura.ENOTFOUND, "User not found.")
+	}
+	delete(f.users, id)
+	f.endSessions(id)
+	return nil
+}
+
+func (f *fakeStore) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
+	if err := opt.Normalize(); err != nil {
+		return nil, err
+	}
+	after := int64(1<<63 - 1)
+	if opt.Cursor != "" {
+		id, err := kura.DecodeCursor(opt.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		after = id
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var all []*kura.User
+	for _, u := range f.users {
+		c := u.User
+		all = append(all, &c)
+	}
+	slices.SortFunc(all, func(a, b *kura.User) int { return int(b.ID - a.ID) })
+	if opt.Page > 0 {
+		lo := min((opt.Page-1)*opt.PerPage, len(all))
+		hi := min(lo+opt.PerPage, len(all))
+		return &kura.UserList{Items: all[lo:hi], Page: opt.Page, PerPage: opt.PerPage, Total: int64(len(all))}, nil
+	}
+	var items []*kura.User
+	for _, u := range all {
+		if u.ID < after {
+			items = append(items, u)
+		}
+	}
+	list := &kura.UserList{Items: items}
+	if len(items) > opt.Limit {
+		list.Items = items[:opt.Limit]
+		list.NextCursor = kura.EncodeCursor(list.Items[opt.Limit-1].ID)
+	}
+	return list, nil
+}
+
+func (f *fakeStore) Login(ctx context.Context, login, password string) (*kura.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if (strings.EqualFold(u.Email, login) || strings.EqualFold(u.Username, login)) && u.password == password {
+			f.nextToken++
+			c := u.User
+			s := &kura.Session{ID: int64(f.nextToken), UserID: u.ID, User: &c,
+				Token: "tok-" + strconv.Itoa(f.nextToken) + "-secretvalue", CreatedAt: f.now,
+				ExpiresAt: f.now.Add(kura.DefaultSessionTTL)}
+			f.sessions[s.Token] = s
+			return s, nil
+		}
+	}
+	if strings.Contains(login, "@") {
+		return nil, kura.Errorf(kura.EUNAUTHORIZED, "No such email.") // the HTTP layer must hide this
+	}
+	return nil, kura.Errorf(kura.EUNAUTHORIZED, "Wrong password.")
+}
+
+func (f *fakeStore) Authenticate(ctx context.Context, token string) (*kura.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[token]
+	if !ok {
+		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+	}
+	u, ok := f.users[s.UserID]
+	if !ok {
+		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+	}
+	c := *s
+	uc := u.User
+	c.User = &uc
+	c.Token = ""
+	return &c, nil
+}
+
+func (f *fakeStore) Logout(ctx context.Context, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.sessions[token]; !ok {
+		return kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+	}
+	delete(f.sessions, token)
+	return nil
+}
+
+// setRole makes the user an admin or a plain user.
+func (f *fakeStore) setRole(id int64, role kura.Role) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[id].Role = role
+}
