@@ -1,0 +1,216 @@
+package sqldb
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Dialect names a database engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+	MySQL    Dialect = "mysql" // MySQL and MariaDB
+)
+
+// Defaults applied by Config.WithDefaults.
+const (
+	DefaultURL         = "./data/kura.db"
+	DefaultPoolSize    = 5
+	DefaultMaxOverflow = 10
+	DefaultConnMaxAge  = 600 * time.Second
+	DefaultConnMaxIdle = 5 * time.Minute
+	DefaultPoolTimeout = 5 * time.Second
+	// ConnectTimeout bounds the first connection made by Open and each new
+	// connection dialled to a PostgreSQL or MySQL server.
+	ConnectTimeout = 5 * time.Second
+)
+
+// Config says which database to open and how to pool its connections. The
+// zero Config opens ./data/kura.db with the defaults below; WithDefaults
+// fills them in one place.
+type Config struct {
+	// URL (DATABASE_URL) selects the engine. "" means DefaultURL. A bare
+	// path, "sqlite:path", "sqlite:///abs/path" or "file:path" opens SQLite
+	// (the folder is created); "postgres://" or "postgresql://" opens
+	// PostgreSQL; "mysql://user:pass@host:port/db?params" opens MySQL or
+	// MariaDB (for a unix socket: "mysql://user@localhost/db?socket=/path").
+	URL string
+
+	// PoolSize (DB_POOL_SIZE) is the number of idle connections kept open.
+	// Zero means DefaultPoolSize.
+	PoolSize int
+
+	// MaxOverflow (DB_MAX_OVERFLOW) is how many connections may be opened
+	// beyond PoolSize under load: at most PoolSize+MaxOverflow are open.
+	// Zero means DefaultMaxOverflow; a negative value means none.
+	MaxOverflow int
+
+	// ConnMaxAge (DB_CONN_MAX_AGE) is the longest a connection is reused
+	// before it is closed and replaced. Zero means DefaultConnMaxAge; a
+	// negative value means forever.
+	ConnMaxAge time.Duration
+
+	// ConnMaxIdle is how long an idle connection is kept before it is
+	// closed. Zero means DefaultConnMaxIdle; a negative value means forever.
+	ConnMaxIdle time.Duration
+
+	// PoolTimeout (DB_POOL_TIMEOUT) is the longest a call waits for a free
+	// connection; past it the call fails with a kura.Error of code
+	// EUNAVAILABLE. Zero means DefaultPoolTimeout.
+	PoolTimeout time.Duration
+
+	// PrePing (DB_PRE_PING) checks a connection that sat idle for more than
+	// a second before reusing it (PostgreSQL: a ping; MySQL: a liveness
+	// check of the socket; SQLite: not needed). Nil means true.
+	PrePing *bool
+
+	// AllowInsecure (KURA_DB_ALLOW_INSECURE) permits an unencrypted
+	// connection to a server that is neither on a loopback address nor
+	// behind a unix socket. False refuses such a connection.
+	AllowInsecure bool
+
+	// Logger receives the package's few log lines. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = DefaultPoolSize
+	}
+	if c.MaxOverflow == 0 {
+		c.MaxOverflow = DefaultMaxOverflow
+	} else if c.MaxOverflow < 0 {
+		c.MaxOverflow = 0
+	}
+	if c.ConnMaxAge == 0 {
+		c.ConnMaxAge = DefaultConnMaxAge
+	}
+	if c.ConnMaxIdle == 0 {
+		c.ConnMaxIdle = DefaultConnMaxIdle
+	}
+	if c.PoolTimeout <= 0 {
+		c.PoolTimeout = DefaultPoolTimeout
+	}
+	if c.PrePing == nil {
+		t := true
+		c.PrePing = &t
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// ParseDialect returns the engine a DATABASE_URL selects. It does not
+// validate the rest of the URL.
+func ParseDialect(rawURL string) (Dialect, error) {
+	scheme, _, ok := strings.Cut(rawURL, ":")
+	if !ok || len(scheme) <= 1 || strings.ContainsAny(scheme, `/\.`) {
+		// A bare path (a one-letter "scheme" is a Windows drive).
+		return SQLite, nil
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3", "file":
+		return SQLite, nil
+	case "postgres", "postgresql":
+		return Postgres, nil
+	case "mysql", "mariadb":
+		return MySQL, nil
+	}
+	return "", fmt.Errorf("unsupported DATABASE_URL scheme %q: use a file path, sqlite:, postgres:// or mysql://", scheme)
+}
+
+// RedactURL returns rawURL with any password (in the user info or in a
+// password or sslpassword parameter) replaced by "xxxxx", safe to log.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// Unparseable: keep only what precedes the user info.
+		if i := strings.Index(rawURL, "://"); i >= 0 {
+			return rawURL[:i+3] + "xxxxx"
+		}
+		return "xxxxx"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		if k == "password" || k == "sslpassword" {
+			q.Set(k, "xxxxx")
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// secrets returns the passwords a URL carries, raw and escaped, so that they
+// can be scrubbed from error messages and logs.
+func secrets(rawURL string) []string {
+	var out []string
+	add := func(s string) {
+		if len(s) >= 3 { // scrubbing shorter strings would mangle messages
+			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		if i := strings.Index(rawURL, "://"); i >= 0 {
+			if at := strings.LastIndex(rawURL, "@"); at > i {
+				if _, pw, ok := strings.Cut(rawURL[i+3:at], ":"); ok {
+					add(pw)
+				}
+			}
+		}
+		return out
+	}
+	if pw, ok := u.User.Password(); ok {
+		add(pw)
+	}
+	for _, k := range []string{"password", "sslpassword"} {
+		if v := u.Query().Get(k); v != "" {
+			add(v)
+		}
+	}
+	return out
+}
+
+// sqlitePath returns the file path a SQLite DATABASE_URL names.
+func sqlitePath(rawURL string) (string, error) {
+	p, isURL := rawURL, false
+	for _, prefix := range []string{"sqlite3:", "sqlite:", "file:"} {
+		if len(p) >= len(prefix) && strings.EqualFold(p[:len(prefix)], prefix) {
+			p = p[len(prefix):]
+			p = strings.TrimPrefix(p, "//") // sqlite:///abs -> /abs, sqlite://rel -> rel
+			isURL = true
+			break
+		}
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return "", fmt.Errorf("sqlite: query parameters in DATABASE_URL are not supported (kura sets the pragmas itself)")
+	}
+	if p == "" || p == ":memory:" || strings.HasPrefix(p, "file::memory:") {
+		return "", fmt.Errorf("sqlite: an in-memory database cannot be shared by the writer and reader pools; name a file")
+	}
+	if isURL {
+		if unescaped, err := url.PathUnescape(p); err == nil {
+			p = unescaped
+		}
+	}
+	return filepath.Abs(p)
+}

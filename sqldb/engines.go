@@ -1,0 +1,156 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// SQLite DSN parameters. Both pools wait up to 5s on a lock held by another
+// process (busy_timeout) and enforce foreign keys; the writer sets WAL
+// (persistent in the file) and synchronous=NORMAL, the safe pairing for WAL,
+// and begins every transaction IMMEDIATE; the readers refuse writes.
+const (
+	sqliteWriterParams = "_txlock=immediate&_time_format=sqlite" +
+		"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	sqliteReaderParams = "_time_format=sqlite" +
+		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+)
+
+func (db *DB) openSQLite() error {
+	path, err := sqlitePath(db.cfg.URL)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("create folder: %w", err)
+	}
+	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	if db.writer, err = sql.Open("sqlite", base+"?"+sqliteWriterParams); err != nil {
+		return err
+	}
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+	// The writer's first connection creates the file and switches it to WAL
+	// before any reader opens it.
+	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+	defer cancel()
+	if err := db.ping(ctx, db.writer); err != nil {
+		db.writer.Close()
+		return err
+	}
+	if db.reader, err = sql.Open("sqlite", base+"?"+sqliteReaderParams); err != nil {
+		db.writer.Close()
+		return err
+	}
+	n := max(4, runtime.NumCPU())
+	db.reader.SetMaxOpenConns(n)
+	db.reader.SetMaxIdleConns(n)
+	db.reader.SetConnMaxLifetime(0)
+	db.reader.SetConnMaxIdleTime(db.cfg.ConnMaxIdle)
+	return nil
+}
+
+func (db *DB) openPostgres() error {
+	cc, err := pgx.ParseConfig(db.cfg.URL)
+	if err != nil {
+		return err
+	}
+	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > ConnectTimeout {
+		cc.ConnectTimeout = ConnectTimeout
+	}
+	if err := db.checkTransport(postgresTransport(cc)); err != nil {
+		return err
+	}
+	prePing := *db.cfg.PrePing
+	db.writer = stdlib.OpenDB(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+		return prePing && p.IdleDuration > time.Second
+	}))
+	db.reader = db.writer
+	db.setPool(db.writer)
+	return nil
+}
+
+func (db *DB) openMySQL() error {
+	mc, err := mysqlConfig(db.cfg.URL)
+	if err != nil {
+		return err
+	}
+	if err := db.checkTransport(mysqlTransport(mc)); err != nil {
+		return err
+	}
+	mc.CheckConnLiveness = *db.cfg.PrePing
+	mc.Logger = mysqlLogger{log: db.log, sc: db.sc}
+	connector, err := mysql.NewConnector(mc)
+	if err != nil {
+		return err
+	}
+	db.writer = sql.OpenDB(connector)
+	db.reader = db.writer
+	db.setPool(db.writer)
+	return nil
+}
+
+// mysqlConfig converts mysql://user:pass@host:port/db?params (or
+// ?socket=/path for a unix socket) into a driver config: parseTime on, times
+// in UTC on both sides, server-side parameters, found (not changed) rows.
+// Other parameters are the driver's DSN parameters.
+func mysqlConfig(rawURL string) (*mysql.Config, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL is not a valid mysql:// URL")
+	}
+	q := u.Query()
+	socket := q.Get("socket")
+	q.Del("socket")
+	dsn := "/"
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	mc, err := mysql.ParseDSN(dsn) // carries no credentials
+	if err != nil {
+		return nil, err
+	}
+	mc.User = u.User.Username()
+	mc.Passwd, _ = u.User.Password()
+	mc.DBName = strings.TrimPrefix(u.Path, "/")
+	if socket != "" {
+		mc.Net, mc.Addr = "unix", socket
+	} else {
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		if port == "" {
+			port = "3306"
+		}
+		mc.Net, mc.Addr = "tcp", net.JoinHostPort(host, port)
+	}
+	mc.ParseTime = true
+	mc.Loc = time.UTC
+	mc.InterpolateParams = false
+	mc.ClientFoundRows = true
+	if mc.Params == nil {
+		mc.Params = map[string]string{}
+	}
+	mc.Params["time_zone"] = "'+00:00'"
+	if mc.Timeout == 0 || mc.Timeout > ConnectTimeout {
+		mc.Timeout = ConnectTimeout
+	}
+	return mc, nil
+}

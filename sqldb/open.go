@@ -1,0 +1,187 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kura-dev/kura"
+)
+
+// DB is an open database: its dialect and its connection pools. Every
+// service of this package takes one. For SQLite it holds two pools, a
+// writer of exactly one connection and a reader of several; for PostgreSQL
+// and MySQL both are the same pool.
+type DB struct {
+	// Now is the clock the services read once per operation (session
+	// creation and expiry). It defaults to time.Now; tests replace it
+	// before use.
+	Now func() time.Time
+
+	dialect Dialect
+	writer  *sql.DB
+	reader  *sql.DB
+	cfg     Config
+	log     *slog.Logger
+	sc      scrubber
+}
+
+// Open opens the database that cfg.URL names, sets up its pools and checks
+// that it answers, within ConnectTimeout. It refuses an unencrypted
+// connection to a server that is not local unless cfg.AllowInsecure is set.
+// Its errors never contain the password. Call MigrateUp to create or update
+// the schema, and Close when done.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	cfg = cfg.WithDefaults()
+	d, err := ParseDialect(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: scrubber(secrets(cfg.URL))}
+	switch d {
+	case SQLite:
+		err = db.openSQLite()
+	case Postgres:
+		err = db.openPostgres()
+	case MySQL:
+		err = db.openMySQL()
+	}
+	if err != nil {
+		return nil, db.sc.Err(fmt.Errorf("open %s database: %w", d, err))
+	}
+	pctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
+	defer cancel()
+	if err := db.ping(pctx, db.writer); err != nil {
+		db.Close()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within %s", ConnectTimeout)
+		}
+		return nil, db.sc.Err(fmt.Errorf("connect to %s database %s: %w", d, RedactURL(cfg.URL), err))
+	}
+	return db, nil
+}
+
+// setPool applies the pool settings of the config to a server pool.
+func (db *DB) setPool(p *sql.DB) {
+	p.SetMaxIdleConns(db.cfg.PoolSize)
+	p.SetMaxOpenConns(db.cfg.PoolSize + db.cfg.MaxOverflow)
+	p.SetConnMaxLifetime(max(db.cfg.ConnMaxAge, 0))
+	p.SetConnMaxIdleTime(max(db.cfg.ConnMaxIdle, 0))
+}
+
+// Close closes the pools. It waits for nothing: callers stop using the DB
+// first.
+func (db *DB) Close() error {
+	err := db.writer.Close()
+	if db.reader != db.writer {
+		err = errors.Join(err, db.reader.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers with a real round trip (on SQLite
+// a query on the reader pool). Its errors never contain the password.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.ping(ctx, db.reader); err != nil {
+		return db.sc.Err(fmt.Errorf("ping %s database: %w", db.dialect, err))
+	}
+	return nil
+}
+
+func (db *DB) ping(ctx context.Context, p *sql.DB) error {
+	var one int
+	return p.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Dialect returns the engine of the database.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Reader returns the pool for reads. On SQLite it is a pool of read-only
+// connections; elsewhere it is the same pool as Writer.
+func (db *DB) Reader() *sql.DB { return db.reader }
+
+// Writer returns the pool for writes. On SQLite it holds exactly one
+// connection whose transactions begin IMMEDIATE.
+func (db *DB) Writer() *sql.DB { return db.writer }
+
+// Stats returns a snapshot of the pool statistics. On SQLite it is the sum
+// of the writer and reader pools (MaxOpenConnections included).
+func (db *DB) Stats() sql.DBStats {
+	s := db.writer.Stats()
+	if db.reader == db.writer {
+		return s
+	}
+	r := db.reader.Stats()
+	s.MaxOpenConnections += r.MaxOpenConnections
+	s.OpenConnections += r.OpenConnections
+	s.InUse += r.InUse
+	s.Idle += r.Idle
+	s.WaitCount += r.WaitCount
+	s.WaitDuration += r.WaitDuration
+	s.MaxIdleClosed += r.MaxIdleClosed
+	s.MaxIdleTimeClosed += r.MaxIdleTimeClosed
+	s.MaxLifetimeClosed += r.MaxLifetimeClosed
+	return s
+}
+
+// Message of the EUNAVAILABLE error returned when no connection frees up
+// within PoolTimeout.
+const busyMessage = "The database is busy; try again shortly."
+
+// conn takes a connection from pool, waiting at most PoolTimeout. The
+// connection is then used with the caller's ctx. A wait that times out
+// while ctx is still alive, or a server that cannot be reached, becomes a
+// kura.Error with code EUNAVAILABLE.
+func (db *DB) conn(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, db.cfg.PoolTimeout)
+	defer cancel()
+	c, err := pool.Conn(actx)
+	switch {
+	case err == nil:
+		return c, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: busyMessage, Err: err}
+	}
+	return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: "The database is unavailable; try again shortly.", Err: db.sc.Err(err)}
+}
+
+// InTx runs fn in a transaction on the writer: it commits when fn returns
+// nil and rolls back when fn returns an error or panics (re-panicking after
+// the rollback). On SQLite the transaction begins IMMEDIATE, so it holds the
+// write lock from the start and never fails with "database is locked"
+// half-way. The connection is acquired within PoolTimeout (else
+// EUNAVAILABLE).
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	c, err := db.conn(ctx, db.writer)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return inTx(ctx, c, fn)
+}
+
+func inTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			return
+		}
+		if cerr := tx.Commit(); cerr != nil {
+			err = fmt.Errorf("commit: %w", cerr)
+		}
+	}()
+	return fn(tx)
+}

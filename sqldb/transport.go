@@ -1,0 +1,90 @@
+package sqldb
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+)
+
+// transport describes how a connection reaches its server, for the TLS
+// policy: which host, whether it is local (loopback or unix socket), and
+// whether the connection is always encrypted.
+type transport struct {
+	host      string
+	local     bool
+	encrypted bool
+	fix       string // how to encrypt, for the refusal message
+}
+
+// checkTransport enforces the TLS policy: a connection to a server that is
+// not local must be encrypted, unless AllowInsecure is set, in which case
+// one warning is logged.
+func (db *DB) checkTransport(t transport) error {
+	if t.local || t.encrypted {
+		return nil
+	}
+	if !db.cfg.AllowInsecure {
+		return fmt.Errorf("database host %s is not local and the connection is not encrypted: %s in DATABASE_URL, or KURA_DB_ALLOW_INSECURE=true to opt out", t.host, t.fix)
+	}
+	db.log.Warn("database connection is not encrypted (KURA_DB_ALLOW_INSECURE=true)", "host", t.host)
+	return nil
+}
+
+// postgresTransport reads the policy facts from a parsed pgx config, which
+// already reflects sslmode (from the URL or PGSSLMODE), host= parameters and
+// every fallback host: sslmode=prefer or allow keeps a plain-text fallback,
+// so only require, verify-ca and verify-full count as encrypted.
+func postgresTransport(cc *pgx.ConnConfig) transport {
+	t := transport{
+		host:      cc.Host,
+		local:     isLocalHost(cc.Host),
+		encrypted: cc.TLSConfig != nil,
+		fix:       "set sslmode=verify-full (recommended) or sslmode=require",
+	}
+	for _, fb := range cc.Fallbacks {
+		if !isLocalHost(fb.Host) {
+			t.local = false
+			if isLocalHost(t.host) {
+				t.host = fb.Host
+			}
+		}
+		if fb.TLSConfig == nil {
+			t.encrypted = false
+		}
+	}
+	return t
+}
+
+// mysqlTransport reads the policy facts from a MySQL config: tls=true,
+// skip-verify or a registered custom config count as encrypted;
+// tls=preferred may fall back to plain text and does not.
+func mysqlTransport(mc *mysql.Config) transport {
+	host := mc.Addr
+	if h, _, err := net.SplitHostPort(mc.Addr); err == nil {
+		host = h
+	}
+	tls := strings.ToLower(mc.TLSConfig)
+	return transport{
+		host:      host,
+		local:     mc.Net == "unix" || isLocalHost(host),
+		encrypted: mc.TLS != nil || (tls != "" && tls != "false" && tls != "preferred"),
+		fix:       "set tls=true",
+	}
+}
+
+// isLocalHost reports whether host is a unix socket path, localhost or a
+// loopback address (127.0.0.0/8, ::1).
+func isLocalHost(host string) bool {
+	if strings.HasPrefix(host, "/") || strings.HasPrefix(host, "@") {
+		return true
+	}
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
