@@ -1,0 +1,153 @@
+package sqldb
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/kura-dev/kura"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// rebind turns the ? placeholders of a query into $1, $2... on PostgreSQL.
+// Queries are written once with ?, and contain no ? inside literals.
+func (db *DB) rebind(q string) string {
+	if db.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// sqliteTimeLayout is how times are stored on SQLite: UTC, fixed width, so
+// that text order is time order, and the same text that the schema's
+// strftime('%Y-%m-%d %H:%M:%f', 'now') defaults produce.
+const sqliteTimeLayout = "2006-01-02 15:04:05.000"
+
+// now reads the clock once, in UTC, truncated to the precision the engine
+// stores (milliseconds on SQLite, microseconds elsewhere), so that a time
+// returned to the caller equals the time stored.
+func (db *DB) now() time.Time {
+	t := db.Now().UTC()
+	if db.dialect == SQLite {
+		return t.Truncate(time.Millisecond)
+	}
+	return t.Truncate(time.Microsecond)
+}
+
+// timeArg returns t as a query argument for the engine.
+func (db *DB) timeArg(t time.Time) any {
+	if db.dialect == SQLite {
+		return t.UTC().Format(sqliteTimeLayout)
+	}
+	return t.UTC()
+}
+
+// timeCol scans a timestamp column into a UTC time.Time, whether the driver
+// delivers a time.Time or SQLite text.
+type timeCol struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (c timeCol) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		*c.t = x.UTC()
+		return nil
+	case string:
+		return c.parse(x)
+	case []byte:
+		return c.parse(string(x))
+	}
+	return fmt.Errorf("cannot scan %T into a time", v)
+}
+
+func (c timeCol) parse(s string) error {
+	t, err := time.Parse("2006-01-02 15:04:05.999999999", s)
+	if err != nil {
+		return err
+	}
+	*c.t = t.UTC()
+	return nil
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// userCols are the columns scanned by scanUser, in order.
+const userCols = "id, email, username, role, created_at, updated_at"
+
+func scanUser(r rowScanner) (*kura.User, error) {
+	var u kura.User
+	if err := r.Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// notFound maps sql.ErrNoRows to a kura.ENOTFOUND error.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return kura.Errorf(kura.ENOTFOUND, "%s not found.", what)
+	}
+	return err
+}
+
+// conflict turns a unique violation on users.email or users.username into a
+// kura.ECONFLICT error naming the field; other errors pass through.
+func conflict(err error) error {
+	name, ok := uniqueViolation(err)
+	if !ok {
+		return err
+	}
+	for _, field := range []string{"username", "email"} {
+		if strings.Contains(name, field) {
+			return &kura.Error{
+				Code:    kura.ECONFLICT,
+				Message: "This " + field + " is already taken.",
+				Fields:  map[string]string{field: "is already taken"},
+			}
+		}
+	}
+	return err
+}
+
+// uniqueViolation reports whether err is a unique violation and returns the
+// name of the index (PostgreSQL, MySQL) or of the columns (SQLite).
+func uniqueViolation(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return pgErr.ConstraintName, true
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == 1062 {
+		// Duplicate entry 'value' for key 'users.users_email_key'
+		// The key is after the last " for key ", never inside the value.
+		key := ""
+		if i := strings.LastIndex(myErr.Message, " for key "); i >= 0 {
+			key = myErr.Message[i+len(" for key "):]
+		}
+		return key, true
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		// UNIQUE constraint failed: users.email
+		_, cols, _ := strings.Cut(liteErr.Error(), "failed: ")
+		return cols, true
+	}
+	return "", false
+}

@@ -1,0 +1,252 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/password"
+)
+
+var _ kura.UserService = (*UserService)(nil)
+
+// UserService is the kura.UserService of a database.
+type UserService struct {
+	db *DB
+}
+
+// NewUserService returns the user service of db.
+func NewUserService(db *DB) *UserService {
+	return &UserService{db: db}
+}
+
+// CreateUser validates the input, hashes the password (before touching the
+// database) and inserts the user. Errors: EINVALID, ECONFLICT naming
+// "email" or "username", EUNAVAILABLE.
+func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
+	in.Normalize()
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	hash, err := password.HashContext(ctx, in.Password)
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	var u *kura.User
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		id, err := s.insertUser(ctx, tx, in, hash)
+		if err != nil {
+			return conflict(err)
+		}
+		u, err = findUser(ctx, s.db, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// insertUser inserts one user and returns its id: RETURNING on PostgreSQL
+// and SQLite, LastInsertId on MySQL.
+func (s *UserService) insertUser(ctx context.Context, tx *sql.Tx, in kura.NewUser, hash string) (int64, error) {
+	q := "INSERT INTO users (email, username, password_hash, role) VALUES (?, ?, ?, ?)"
+	args := []any{in.Email, in.Username, hash, string(in.Role)}
+	if s.db.dialect == MySQL {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		return res.LastInsertId()
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, s.db.rebind(q+" RETURNING id"), args...).Scan(&id)
+	return id, err
+}
+
+// queryer is what both *sql.Conn and *sql.Tx offer.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func findUser(ctx context.Context, db *DB, q queryer, id int64) (*kura.User, error) {
+	row := q.QueryRowContext(ctx, db.rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
+	u, err := scanUser(row)
+	return u, notFound(err, "User")
+}
+
+// FindUserByID returns one user, read from the reader pool.
+// Errors: ENOTFOUND, EUNAVAILABLE.
+func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
+	c, err := s.db.conn(ctx, s.db.reader)
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	defer c.Close()
+	u, err := findUser(ctx, s.db, c, id)
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	return u, nil
+}
+
+// UpdateUser changes the given fields in one transaction; a new password
+// ends all of the user's sessions in the same transaction. updated_at is
+// moved by the database. Errors: ENOTFOUND, EINVALID, ECONFLICT, EUNAVAILABLE.
+func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
+	upd.Normalize()
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	if upd.Empty() {
+		return s.FindUserByID(ctx, id)
+	}
+	var sets []string
+	var args []any
+	if upd.Email != nil {
+		sets, args = append(sets, "email = ?"), append(args, *upd.Email)
+	}
+	if upd.Username != nil {
+		sets, args = append(sets, "username = ?"), append(args, *upd.Username)
+	}
+	if upd.Password != nil {
+		hash, err := password.HashContext(ctx, *upd.Password)
+		if err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		sets, args = append(sets, "password_hash = ?"), append(args, hash)
+	}
+	q := s.db.rebind("UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?")
+	var u *kura.User
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, append(args, id)...)
+		if err != nil {
+			return conflict(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kura.Errorf(kura.ENOTFOUND, "User not found.")
+		}
+		if upd.Password != nil {
+			if _, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE user_id = ?"), id); err != nil {
+				return err
+			}
+		}
+		u, err = findUser(ctx, s.db, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser removes a user; their sessions go with them (ON DELETE
+// CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
+func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM users WHERE id = ?"), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return kura.Errorf(kura.ENOTFOUND, "User not found.")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
+}
+
+// ListUsers returns users newest first. Newest first is id order: ids are
+// assigned in insertion order, so the primary key serves both the ORDER BY
+// and the keyset condition (WHERE id < cursor ORDER BY id DESC LIMIT n)
+// without another index, and a deep keyset page costs the same as the
+// first. Keyset mode fetches one row more than asked to know whether a next
+// page exists; offset mode also counts all users.
+// Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
+func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
+	if err := opt.Normalize(); err != nil {
+		return nil, err
+	}
+	var after int64
+	if opt.Page == 0 && opt.Cursor != "" {
+		var err error
+		if after, err = kura.DecodeCursor(opt.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	c, err := s.db.conn(ctx, s.db.reader)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer c.Close()
+	var list *kura.UserList
+	if opt.Page > 0 {
+		list, err = s.listPage(ctx, c, opt)
+	} else {
+		list, err = s.listKeyset(ctx, c, opt.Limit, after)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return list, nil
+}
+
+func (s *UserService) listKeyset(ctx context.Context, c *sql.Conn, limit int, after int64) (*kura.UserList, error) {
+	q, args := "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ?", []any{limit + 1}
+	if after > 0 {
+		q, args = "SELECT "+userCols+" FROM users WHERE id < ? ORDER BY id DESC LIMIT ?", []any{after, limit + 1}
+	}
+	items, err := s.queryUsers(ctx, c, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	list := &kura.UserList{Items: items}
+	if len(items) > limit {
+		list.Items = items[:limit]
+		list.NextCursor = kura.EncodeCursor(items[limit-1].ID)
+	}
+	return list, nil
+}
+
+func (s *UserService) listPage(ctx context.Context, c *sql.Conn, opt kura.ListOptions) (*kura.UserList, error) {
+	list := &kura.UserList{Page: opt.Page, PerPage: opt.PerPage}
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&list.Total); err != nil {
+		return nil, err
+	}
+	offset := int64(opt.Page-1) * int64(opt.PerPage)
+	if offset >= list.Total {
+		list.Items = []*kura.User{}
+		return list, nil
+	}
+	var err error
+	list.Items, err = s.queryUsers(ctx, c, "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ? OFFSET ?", opt.PerPage, offset)
+	return list, err
+}
+
+func (s *UserService) queryUsers(ctx context.Context, c *sql.Conn, q string, args ...any) ([]*kura.User, error) {
+	rows, err := c.QueryContext(ctx, s.db.rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	users := []*kura.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
