@@ -54,7 +54,7 @@ func MustOpenDB(tb testing.TB, d sqldb.Dialect) *sqldb.DB {
 func MustOpenConfig(tb testing.TB, cfg sqldb.Config, migrate bool) *sqldb.DB {
 	tb.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, nil))
+		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, cfg)

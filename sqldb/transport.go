@@ -60,7 +60,8 @@ func postgresTransport(cc *pgx.ConnConfig) transport {
 
 // mysqlTransport reads the policy facts from a MySQL config: tls=true,
 // skip-verify or a registered custom config count as encrypted;
-// tls=preferred may fall back to plain text and does not.
+// tls=preferred (or allowFallbackToPlaintext) may fall back to plain text
+// and does not.
 func mysqlTransport(mc *mysql.Config) transport {
 	host := mc.Addr
 	if h, _, err := net.SplitHostPort(mc.Addr); err == nil {
@@ -68,10 +69,11 @@ func mysqlTransport(mc *mysql.Config) transport {
 	}
 	tls := strings.ToLower(mc.TLSConfig)
 	return transport{
-		host:      host,
-		local:     mc.Net == "unix" || isLocalHost(host),
-		encrypted: mc.TLS != nil || (tls != "" && tls != "false" && tls != "preferred"),
-		fix:       "set tls=true",
+		host:  host,
+		local: mc.Net == "unix" || isLocalHost(host),
+		encrypted: !mc.AllowFallbackToPlaintext && tls != "preferred" &&
+			(mc.TLS != nil || (tls != "" && tls != "false")),
+		fix: "set tls=true",
 	}
 }
 

@@ -31,7 +31,7 @@ func TestUserService_CreateUser(t *testing.T) {
 				t.Fatalf("unexpected times %v %v", u.CreatedAt, u.UpdatedAt)
 			}
 			var hash string
-			if err := db.Reader().QueryRow("SELECT password_hash FROM users WHERE id = "+strconv.FormatInt(u.ID, 10)).Scan(&hash); err != nil {
+			if err := db.Reader().QueryRow("SELECT password_hash FROM users WHERE id = " + strconv.FormatInt(u.ID, 10)).Scan(&hash); err != nil {
 				t.Fatal(err)
 			}
 			if ok, err := password.Verify("password-1", hash); !ok || err != nil {
