@@ -30,7 +30,7 @@ const (
 		"&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 )
 
-func (db *DB) openSQLite() error {
+func (db *DB) openSQLite(ctx context.Context) error {
 	path, err := sqlitePath(db.cfg.URL)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func (db *DB) openSQLite() error {
 	db.writer.SetConnMaxIdleTime(0)
 	// The writer's first connection creates the file and switches it to WAL
 	// before any reader opens it.
-	ctx, cancel := context.WithTimeout(context.Background(), ConnectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, ConnectTimeout)
 	defer cancel()
 	if err := db.ping(ctx, db.writer); err != nil {
 		db.writer.Close()

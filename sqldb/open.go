@@ -43,7 +43,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: scrubber(secrets(cfg.URL))}
 	switch d {
 	case SQLite:
-		err = db.openSQLite()
+		err = db.openSQLite(ctx)
 	case Postgres:
 		err = db.openPostgres()
 	case MySQL:

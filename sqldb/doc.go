@@ -1,0 +1,96 @@
+// Package sqldb implements kura's domain services on SQLite, PostgreSQL and
+// MySQL/MariaDB through database/sql, with the same code and one schema per
+// engine.
+//
+// # Getting started
+//
+//	db, err := sqldb.Open(ctx, sqldb.Config{URL: os.Getenv("DATABASE_URL")})
+//	if err != nil {
+//		return err // never contains the password
+//	}
+//	defer db.Close()
+//	if err := db.MigrateUp(ctx); err != nil {
+//		return err
+//	}
+//	users := sqldb.NewUserService(db)       // kura.UserService
+//	sessions := sqldb.NewSessionService(db, 0) // kura.SessionService, 7-day sessions
+//
+// An empty URL opens ./data/kura.db (the folder is created). "postgres://..."
+// and "mysql://..." pick the server engines; see Config for every form.
+//
+// # Pools
+//
+// The configuration vocabulary maps onto database/sql as follows:
+// PoolSize is SetMaxIdleConns, PoolSize+MaxOverflow is SetMaxOpenConns,
+// ConnMaxAge is SetConnMaxLifetime, ConnMaxIdle is SetConnMaxIdleTime, and
+// PrePing checks a connection idle for more than a second before reuse
+// (pgx stdlib's OptionShouldPing; the MySQL driver's checkConnLiveness).
+// PoolTimeout has no database/sql setting: every service call takes its
+// connection with (*sql.DB).Conn under a context bounded by PoolTimeout and
+// then runs its queries with the caller's context. A wait that times out
+// becomes a kura.Error with code EUNAVAILABLE ("The database is busy; try
+// again shortly."), which httpapi turns into 503 with Retry-After, instead
+// of a request that hangs. Open bounds its first connection by
+// ConnectTimeout, so an unreachable server fails fast with a clear error.
+//
+// # SQLite: one writer, many readers
+//
+// SQLite allows one writer at a time. Instead of letting connections fight
+// over the lock ("database is locked"), DB holds a writer pool of exactly
+// one connection, whose transactions begin IMMEDIATE (they take the write
+// lock at BEGIN, so they never fail half-way) with busy_timeout=5000 for
+// other processes, journal_mode=WAL, synchronous=NORMAL and foreign keys on;
+// and a reader pool of max(4, NumCPU) connections with query_only=1. In WAL
+// mode readers never block the writer nor each other. Writes queue in Go for
+// the writer, bounded by PoolTimeout like any other acquisition. InTx and
+// every service write use the writer; reads use the reader. Stats sums both.
+// Times are stored as fixed-width UTC text ('YYYY-MM-DD HH:MM:SS.SSS') in
+// DATETIME columns, which the driver scans into time.Time.
+//
+// # TLS policy
+//
+// A connection to a server that is neither on a loopback address
+// (127.0.0.0/8, ::1, localhost) nor behind a unix socket must be encrypted
+// without a plain-text fallback: sslmode=require, verify-ca or verify-full
+// on PostgreSQL (verify-full recommended; the default "prefer" is refused),
+// tls=true, skip-verify or a registered custom config on MySQL
+// (tls=preferred is refused). Otherwise Open refuses with one line naming
+// the fix, before any network access. Config.AllowInsecure
+// (KURA_DB_ALLOW_INSECURE) opts out, and Open then logs one warning.
+// PostgreSQL reaches a unix socket with ?host=/path; MySQL with
+// ?socket=/path (mysql://user@localhost/db?socket=/run/mysqld/mysqld.sock).
+//
+// # Secrets
+//
+// Errors from Open, Ping, the migrations and connection failures in service
+// calls have the URL's password (raw and escaped) replaced by "xxxxx";
+// RedactURL does the same for logging a URL. The MySQL driver's own log
+// lines go to the configured slog logger, scrubbed; goose logs nothing.
+//
+// # Schema and queries
+//
+// Migrations are embedded goose SQL files in migrations/<dialect>/, applied
+// by MigrateUp under a PostgreSQL advisory lock so that instances starting
+// together migrate once. Email and username are unique case-insensitively
+// on every engine (unique indexes on lower() on PostgreSQL, COLLATE NOCASE
+// on SQLite, a _ci collation on MySQL); a violation becomes ECONFLICT naming
+// the field. updated_at is maintained by the database (a trigger on
+// PostgreSQL and SQLite, which also guarantee it moves forward on every
+// update; ON UPDATE CURRENT_TIMESTAMP(6) on MySQL, which moves it when a
+// value changes).
+//
+// Listing is newest first by id: ids are assigned in insertion order, so
+// the primary key alone serves ORDER BY id DESC and the keyset condition
+// id < cursor, and a deep keyset page costs what the first does; rows
+// inserted between page reads land before the cursor and are neither
+// skipped nor repeated. Login looks a user up by the unique email or
+// username index; Authenticate reads a session and its user in one join by
+// the unique token hash. Queries are written once with ? placeholders and
+// rebound to $n on PostgreSQL; the only per-engine differences are
+// RETURNING (PostgreSQL, SQLite) versus LastInsertId (MySQL), and lower()
+// on PostgreSQL lookups.
+//
+// Service methods own their transactions; passwords are hashed with package
+// password before a connection is taken, so no connection is held during
+// the deliberately slow hashing.
+package sqldb
