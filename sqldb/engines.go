@@ -62,7 +62,7 @@ func (db *DB) openSQLite(ctx context.Context) error {
 	db.reader.SetMaxOpenConns(n)
 	db.reader.SetMaxIdleConns(n)
 	db.reader.SetConnMaxLifetime(0)
-	db.reader.SetConnMaxIdleTime(db.cfg.ConnMaxIdle)
+	db.reader.SetConnMaxIdleTime(max(db.cfg.ConnMaxIdle, 0))
 	return nil
 }
 
