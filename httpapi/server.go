@@ -170,8 +170,9 @@ func (s *Server) Open() error {
 		return err
 	}
 	s.ln = ln
-	s.serveErr = make(chan error, 1)
-	go func() { s.serveErr <- s.srv.Serve(ln) }()
+	serveErr := make(chan error, 1)
+	s.serveErr = serveErr
+	go func() { serveErr <- s.srv.Serve(ln) }()
 	s.logger.Info("http server listening", slog.String("addr", ln.Addr().String()))
 	return nil
 }
