@@ -53,6 +53,20 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, db.writer, dir, opts...)
 }
 
+// roomForLock lets the pool open one more connection while migrations run
+// on PostgreSQL, where goose holds the advisory lock on a connection of its
+// own: with a pool of one (DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0) the migrations
+// would otherwise wait for the lock's connection forever. The returned
+// function restores the limit.
+func (db *DB) roomForLock() (restore func()) {
+	limit := db.cfg.PoolSize + db.cfg.MaxOverflow
+	if db.dialect != Postgres {
+		return func() {}
+	}
+	db.writer.SetMaxOpenConns(limit + 1)
+	return func() { db.writer.SetMaxOpenConns(limit) }
+}
+
 // MigrateUp applies every pending migration and logs one line per
 // migration applied.
 func (db *DB) MigrateUp(ctx context.Context) error {
@@ -60,6 +74,7 @@ func (db *DB) MigrateUp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
+	defer db.roomForLock()()
 	results, err := p.Up(ctx)
 	for _, r := range results {
 		db.log.Info("migration applied", "version", r.Source.Version, "file", path.Base(r.Source.Path), "duration", r.Duration)
@@ -76,6 +91,7 @@ func (db *DB) MigrateDown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
+	defer db.roomForLock()()
 	r, err := p.Down(ctx)
 	if err != nil {
 		return db.sc.Err(fmt.Errorf("migrate down: %w", err))

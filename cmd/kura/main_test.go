@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura/internal/testenv"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// engine is a database kura can be pointed at in a test.
+type engine struct {
+	name string
+	url  func(t *testing.T) string
+}
+
+var engines = []engine{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "kura.db") }},
+	{"postgres", func(t *testing.T) string { return testenv.PostgresDatabase(t) }},
+	{"mysql", func(t *testing.T) string { return testenv.MySQLDatabase(t) }},
+}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, e.url(t))
+		})
+	}
+}
+
+// runKura runs one kura command to completion with the given environment
+// and standard input, and returns its standard output, its logs and its error.
+func runKura(t *testing.T, env []string, stdin string, args ...string) (stdout, logs string, err error) {
+	t.Helper()
+	var out, log syncBuffer
+	m := &Main{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &log, Environ: env}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := 1 // the command's words come before its flags: "users create --env-file= ..."
+	if args[0] == "users" && len(args) > 1 {
+		n = 2
+	}
+	err = m.Run(ctx, append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...))
+	return out.String(), log.String(), err
+}
+
+// server is a running `kura serve`.
+type server struct {
+	URL  string
+	logs *syncBuffer
+}
+
+// startKura runs `kura serve` on 127.0.0.1:0 until the test ends, when it is
+// shut down as by SIGTERM and must stop cleanly.
+func startKura(t *testing.T, env ...string) *server {
+	t.Helper()
+	logs := &syncBuffer{}
+	ready := make(chan string, 1)
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: env,
+		Listening: func(u string) { ready <- u }}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()
+	select {
+	case u := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("serve did not stop cleanly: %v", err)
+			}
+		})
+		return &server{URL: u, logs: logs}
+	case err := <-errc:
+		cancel()
+		t.Fatalf("serve failed to start: %v\n%s", err, logs.String())
+	}
+	return nil
+}
+
+// response is a decoded API answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// do sends a JSON request with an optional bearer token.
+func (s *server) do(t *testing.T, method, path, token string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.Body); err != nil {
+			t.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
+		}
+	}
+	return r
+}
+
+// want fails the test unless the response has the status.
+func (r response) want(t *testing.T, status int) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body %s", r.Status, status, r.Raw)
+	}
+	return r
+}
+
+// errorField returns error.<key> of an error response.
+func (r response) errorField(key string) any {
+	e, _ := r.Body["error"].(map[string]any)
+	return e[key]
+}
+
+// fieldMessage returns error.fields.<field> of an error response.
+func (r response) fieldMessage(field string) string {
+	f, _ := r.errorField("fields").(map[string]any)
+	s, _ := f[field].(string)
+	return s
+}
+
+func (r response) id() int64 {
+	f, _ := r.Body["id"].(float64)
+	return int64(f)
+}
+
+func isUsage(err error) bool { return errors.As(err, new(usageError)) }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+)
+
+// migrate applies (up), reverts one (down) or lists (status) migrations.
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	fs, envFile := m.newFlagSet("migrate", "migrate up|down|status [flags]\n\n  up      apply every pending migration\n  down    revert the newest applied migration\n  status  list migrations and whether each is applied")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError{"migrate needs exactly one of up, down, status"}
+	}
+	action := fs.Arg(0)
+	if action != "up" && action != "down" && action != "status" {
+		fs.Usage()
+		return usageError{fmt.Sprintf("unknown migrate action %q", action)}
+	}
+	cfg, err := LoadConfig(m.environ(), *envFile)
+	if err != nil {
+		return err
+	}
+	db, err := m.openDB(ctx, &cfg, cfg.Logger(m.Stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	switch action {
+	case "up":
+		return db.MigrateUp(ctx)
+	case "down":
+		return db.MigrateDown(ctx)
+	}
+	list, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VERSION\tNAME\tAPPLIED")
+	for _, s := range list {
+		applied := "pending"
+		if s.Applied {
+			applied = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\n", s.Version, s.Name, applied)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// serve runs the API until ctx is cancelled (SIGINT or SIGTERM), then stops
+// accepting, drains in-flight requests and closes the pools within
+// KURA_SHUTDOWN_TIMEOUT.
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs, envFile := m.newFlagSet("serve", "serve [flags]")
+	addr := fs.String("addr", "", "listen `address` (KURA_ADDR, default 127.0.0.1:8080)")
+	migrate := fs.Bool("migrate", true, "apply pending migrations at start (KURA_AUTO_MIGRATE)")
+	if err := m.parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(m.environ(), *envFile)
+	if err != nil {
+		return err
+	}
+	if flagWasSet(fs, "addr") {
+		cfg.Addr = *addr
+	}
+	if flagWasSet(fs, "migrate") {
+		cfg.AutoMigrate = *migrate
+	}
+	logger := cfg.Logger(m.Stderr)
+
+	db, err := m.openDB(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.AutoMigrate {
+		if err := db.MigrateUp(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+
+	srv := httpapi.NewServer(httpapi.Config{
+		Addr:     cfg.Addr,
+		Users:    sqldb.NewUserService(db),
+		Sessions: sqldb.NewSessionService(db, cfg.SessionTTL.D()),
+		Checks:   []httpapi.HealthCheck{{Name: "database", Check: db.Ping}},
+		Logger:   logger,
+	})
+	if err := srv.Open(); err != nil {
+		return err
+	}
+	logger.Info("kura serving", "url", srv.URL(), "engine", string(db.Dialect()), "version", kura.Version)
+	if m.Listening != nil {
+		m.Listening(srv.URL())
+	}
+
+	<-ctx.Done()
+	logger.Info("shutting down", "deadline", cfg.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.D())
+	defer cancel()
+	start := time.Now()
+	err = srv.Close(sctx)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	return err
+}
+
+// openDB opens the configured database and logs where it points, without
+// its password.
+func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqldb.DB, error) {
+	dbcfg := cfg.DB(logger)
+	db, err := sqldb.Open(ctx, dbcfg)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("database open", "engine", string(db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
+		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
+	return db, nil
+}
