@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kura-dev/kura"
@@ -27,6 +28,7 @@ type DB struct {
 	cfg     Config
 	log     *slog.Logger
 	sc      scrubber
+	rebound sync.Map // query with ? -> query with $n, on PostgreSQL
 }
 
 // Open opens the database that cfg.URL names, sets up its pools and checks

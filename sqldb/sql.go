@@ -16,11 +16,22 @@ import (
 )
 
 // rebind turns the ? placeholders of a query into $1, $2... on PostgreSQL.
-// Queries are written once with ?, and contain no ? inside literals.
+// Queries are written once with ?, and contain no ? inside literals. The
+// service issues a small, fixed set of query shapes, so each is rewritten
+// once and then served from a cache: the hot path does no string building.
 func (db *DB) rebind(q string) string {
 	if db.dialect != Postgres {
 		return q
 	}
+	if r, ok := db.rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindDollar(q)
+	db.rebound.Store(q, r)
+	return r
+}
+
+func rebindDollar(q string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range q {
