@@ -72,9 +72,11 @@ for engine in $ENGINES; do
       url="${PG_ADMIN_URL%%/postgres\?*}/kura_bench?sslmode=disable" ;;
     *) echo "unknown engine $engine" >&2; exit 2 ;;
   esac
-  export DATABASE_URL=$url KURA_LOG_LEVEL=warn
-  "$work/kura" users seed --env-file= --count "$USERS" >/dev/null
-  "$work/kura" serve --env-file= --addr "127.0.0.1:$KURA_PORT" & pids+=($!)
+  export DATABASE_URL=$url
+  KURA_LOG_LEVEL=warn "$work/kura" users seed --env-file= --count "$USERS" >/dev/null
+  # All middleware on, the access log included: a JSON line per request,
+  # written to a file as a service manager would.
+  KURA_LOG_LEVEL=info KURA_LOG_FORMAT=json "$work/kura" serve --env-file= --addr "127.0.0.1:$KURA_PORT" 2>"$work/kura.log" & pids+=($!)
   "$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>/dev/null & pids+=($!)
   wait_port "$KURA_PORT" /health/live; wait_port "$BARE_PORT" /api/users/1
   # Warm both up, then alternate rounds so neither gets the quieter machine.

@@ -57,8 +57,10 @@ type Config struct {
 	// negative value means forever.
 	ConnMaxAge time.Duration
 
-	// ConnMaxIdle is how long an idle connection is kept before it is
-	// closed. Zero means DefaultConnMaxIdle; a negative value means forever.
+	// ConnMaxIdle is how often connections opened beyond PoolSize are
+	// closed once idle, so the pool shrinks back after a burst (on SQLite:
+	// how long an idle reader connection is kept). Zero means
+	// DefaultConnMaxIdle; a negative value means never.
 	ConnMaxIdle time.Duration
 
 	// PoolTimeout (DB_POOL_TIMEOUT) is the longest a call waits for a free

@@ -21,8 +21,10 @@
 // # Pools
 //
 // The configuration vocabulary maps onto database/sql as follows:
-// PoolSize is SetMaxIdleConns, PoolSize+MaxOverflow is SetMaxOpenConns,
-// ConnMaxAge is SetConnMaxLifetime, ConnMaxIdle is SetConnMaxIdleTime, and
+// PoolSize is the connections kept when idle, PoolSize+MaxOverflow is
+// SetMaxOpenConns (and MaxIdleConns: see setPool for why),
+// ConnMaxAge is SetConnMaxLifetime, ConnMaxIdle is how often idle overflow
+// connections are closed (SQLite readers: SetConnMaxIdleTime), and
 // PrePing checks a connection idle for more than a second before reuse
 // (pgx stdlib's OptionShouldPing; the MySQL driver's checkConnLiveness).
 // PoolTimeout has no database/sql setting: every service call takes its

@@ -29,6 +29,7 @@ type DB struct {
 	log     *slog.Logger
 	sc      scrubber
 	rebound sync.Map // query with ? -> query with $n, on PostgreSQL
+	trim    trimmer
 }
 
 // Open opens the database that cfg.URL names, sets up its pools and checks
@@ -66,17 +67,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	return db, nil
 }
 
-// setPool applies the pool settings of the config to a server pool.
-func (db *DB) setPool(p *sql.DB) {
-	p.SetMaxIdleConns(db.cfg.PoolSize)
-	p.SetMaxOpenConns(db.cfg.PoolSize + db.cfg.MaxOverflow)
-	p.SetConnMaxLifetime(max(db.cfg.ConnMaxAge, 0))
-	p.SetConnMaxIdleTime(max(db.cfg.ConnMaxIdle, 0))
-}
-
 // Close closes the pools. It waits for nothing: callers stop using the DB
 // first.
 func (db *DB) Close() error {
+	db.stopTrim()
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())

@@ -1,0 +1,4 @@
+package sqldb
+
+// TrimIdle exposes the pool trimmer's step to the external tests.
+var TrimIdle = trimIdle
