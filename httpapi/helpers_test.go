@@ -200,3 +200,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// newStreamRequest returns a request whose body length is unknown
+// (ContentLength -1), like a chunked upload.
+func newStreamRequest(method, path, body string) *http.Request {
+	req := httptest.NewRequest(method, path, io.MultiReader(strings.NewReader(body)))
+	req.ContentLength = -1
+	return req
+}

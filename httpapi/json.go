@@ -112,17 +112,19 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return kura.Errorf(kura.EBADREQUEST, "Malformed JSON: unexpected end of the body.")
 	case errors.As(err, &typ) && typ.Field != "":
-		return kura.FieldError(kura.EBADREQUEST, typ.Field, "must be a JSON "+jsonKind(typ.Type.Kind().String()))
+		want := "must be a JSON " + jsonKind(typ.Type.Kind().String())
+		return fieldError(typ.Field, fmt.Sprintf("Field %q %s.", typ.Field, want), want)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field := strings.Trim(name, `"`)
-		return &kura.Error{
-			Code:    kura.EBADREQUEST,
-			Message: fmt.Sprintf("Unknown field %q.", field),
-			Fields:  map[string]string{field: "is not a known field"},
-		}
+		return fieldError(field, fmt.Sprintf("Unknown field %q.", field), "is not a known field")
 	}
 	return kura.Errorf(kura.EBADREQUEST, "Malformed JSON.")
+}
+
+// fieldError is an EBADREQUEST about one field of the body.
+func fieldError(field, message, fieldMessage string) error {
+	return &kura.Error{Code: kura.EBADREQUEST, Message: message, Fields: map[string]string{field: fieldMessage}}
 }
 
 // jsonKind names a Go kind the way a JSON client thinks of it.
