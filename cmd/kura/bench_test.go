@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// BenchmarkGetUser measures GET /api/users/{id} with random ids in one
+// process, without the network: kura's whole handler chain and service over
+// a real database, against a bare handler running the same query on the
+// same pool. Their ratio is what kura's layers cost on top of the query.
+//
+//	go test -run '^$' -bench GetUser -benchmem ./cmd/kura/
+func BenchmarkGetUser(b *testing.B) {
+	const users = 5000
+	for _, e := range []struct {
+		name string
+		url  func(testing.TB) string
+	}{
+		{"sqlite", func(tb testing.TB) string { return "sqlite:" + filepath.Join(tb.TempDir(), "bench.db") }},
+		{"postgres", testenv.PostgresDatabase},
+	} {
+		b.Run(e.name, func(b *testing.B) {
+			ctx := context.Background()
+			logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+			db, err := sqldb.Open(ctx, sqldb.Config{URL: e.url(b), Logger: logger})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.MigrateUp(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
+				b.Fatal(err)
+			}
+			kura := httpapi.NewServer(httpapi.Config{
+				Users: sqldb.NewUserService(db), Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
+			}).Handler()
+			for _, h := range []struct {
+				name string
+				h    http.Handler
+			}{{"kura", kura}, {"bare", bareHandler(db)}} {
+				b.Run(h.name, func(b *testing.B) {
+					b.ReportAllocs()
+					b.SetParallelism(8)
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							req := httptest.NewRequest("GET", "/api/users/"+strconv.Itoa(1+rand.IntN(users)), nil)
+							w := httptest.NewRecorder()
+							h.h.ServeHTTP(w, req)
+							if w.Code != http.StatusOK {
+								b.Fatalf("status %d: %s", w.Code, w.Body)
+							}
+						}
+					})
+				})
+			}
+		})
+	}
+}
+
+// bareHandler is the baseline: the same query on the same pool, nothing else
+// (as bench/bare serves it for the load script).
+func bareHandler(db *sqldb.DB) http.Handler {
+	query := "SELECT id, username, created_at FROM users WHERE id = ?"
+	if db.Dialect() == sqldb.Postgres {
+		query = "SELECT id, username, created_at FROM users WHERE id = $1"
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		var u struct {
+			ID        int64     `json:"id"`
+			Username  string    `json:"username"`
+			CreatedAt time.Time `json:"created_at"`
+		}
+		err := db.Reader().QueryRowContext(r.Context(), query, id).Scan(&u.ID, &u.Username, &u.CreatedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			http.NotFound(w, r)
+			return
+		} else if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(u)
+	})
+	return mux
+}
