@@ -73,7 +73,7 @@ func (n *NewUser) Validate() error {
 	setIf(fields, "email", validateEmail(n.Email))
 	setIf(fields, "username", validateUsername(n.Username))
 	setIf(fields, "password", validatePassword(n.Password))
-	if !n.Role.Valid() {
+	if n.Role != "" && !n.Role.Valid() { // zero means RoleUser
 		fields["role"] = "must be user or admin"
 	}
 	return invalid(fields)
@@ -169,9 +169,6 @@ func validateUsername(s string) string {
 		if !(r == '_' || r == '-' || r == '.' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
 			return "may contain only letters, digits, '_', '-' and '.'"
 		}
-	}
-	if strings.Contains(s, "@") {
-		return "must not contain '@'"
 	}
 	return ""
 }
