@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"reflect"
@@ -67,11 +68,14 @@ type Seconds time.Duration
 // D returns s as a time.Duration.
 func (s Seconds) D() time.Duration { return time.Duration(s) }
 
+// maxSeconds is the longest duration a time.Duration holds, about 292 years.
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+
 func parseSeconds(v string) (any, error) {
 	v = strings.TrimSpace(v)
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n < 0 {
-			return nil, errors.New("must not be negative")
+	if n, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if math.IsNaN(n) || n < 0 || n > maxSeconds {
+			return nil, fmt.Errorf("%q is not a number of seconds from 0 to %d", v, int64(maxSeconds))
 		}
 		return Seconds(n * float64(time.Second)), nil
 	}

@@ -118,3 +118,17 @@ func TestConfig_URLFromParts(t *testing.T) {
 		t.Errorf("DATABASE_URL must win over DB_HOST, got %q", cfg.URL())
 	}
 }
+
+// FuzzParseSeconds: any value either parses to a non-negative duration or
+// is rejected with an error; it never panics.
+func FuzzParseSeconds(f *testing.F) {
+	for _, s := range []string{"600", "1.5", "10m", "-1", "1e400", "NaN", "Inf", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseSeconds(s)
+		if err == nil && v.(Seconds) < 0 {
+			t.Fatalf("parseSeconds(%q) = %v", s, v)
+		}
+	})
+}
