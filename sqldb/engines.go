@@ -3,7 +3,9 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -37,6 +39,14 @@ func (db *DB) openSQLite(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("create folder: %w", err)
+	}
+	// The file holds password hashes and session digests: create it
+	// readable by its owner only (SQLite gives its -wal and -shm files the
+	// same mode). An existing file keeps the mode it has.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create database file: %w", err)
 	}
 	base := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
 	if db.writer, err = sql.Open("sqlite", base+"?"+sqliteWriterParams); err != nil {

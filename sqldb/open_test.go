@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +259,23 @@ func TestDB_Ping(t *testing.T) {
 			t.Fatal("Ping after Close succeeded")
 		}
 	})
+}
+
+// TestOpen_SQLiteFileMode checks that a new database file, which will hold
+// password hashes, is readable by its owner only, in a folder Open creates.
+func TestOpen_SQLiteFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "dir", "kura.db")
+	db := MustOpenConfig(t, sqldb.Config{URL: "sqlite:" + path}, true)
+	if _, err := sqldb.NewUserService(db).CreateUser(context.Background(), kura.NewUser{Email: "m@example.com", Username: "mode", Password: "long enough"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %o; want no access for group and others", filepath.Base(p), mode)
+		}
+	}
 }
