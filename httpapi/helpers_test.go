@@ -9,30 +9,15 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer captures logs written from several goroutines.
+type syncBuffer = testenv.LogBuffer
 
 // env is a Server over a fake store, with its log captured.
 type env struct {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -13,9 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -55,7 +52,7 @@ func BenchmarkGetUser(b *testing.B) {
 			for _, h := range []struct {
 				name string
 				h    http.Handler
-			}{{"kura", kura}, {"bare", bareHandler(db)}} {
+			}{{"kura", kura}, {"bare", bare.Handler(db)}} {
 				b.Run(h.name, func(b *testing.B) {
 					b.ReportAllocs()
 					b.SetParallelism(8)
@@ -73,33 +70,4 @@ func BenchmarkGetUser(b *testing.B) {
 			}
 		})
 	}
-}
-
-// bareHandler is the baseline: the same query on the same pool, nothing else
-// (as bench/bare serves it for the load script).
-func bareHandler(db *sqldb.DB) http.Handler {
-	query := "SELECT id, username, created_at FROM users WHERE id = ?"
-	if db.Dialect() == sqldb.Postgres {
-		query = "SELECT id, username, created_at FROM users WHERE id = $1"
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/users/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		var u struct {
-			ID        int64     `json:"id"`
-			Username  string    `json:"username"`
-			CreatedAt time.Time `json:"created_at"`
-		}
-		err := db.Reader().QueryRowContext(r.Context(), query, id).Scan(&u.ID, &u.Username, &u.CreatedAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			http.NotFound(w, r)
-			return
-		} else if err != nil {
-			http.Error(w, "internal error", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(u)
-	})
-	return mux
 }

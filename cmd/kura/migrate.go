@@ -21,11 +21,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 		fs.Usage()
 		return usageError{fmt.Sprintf("unknown migrate action %q", action)}
 	}
-	cfg, err := LoadConfig(m.environ(), *envFile)
-	if err != nil {
-		return err
-	}
-	db, err := m.openDB(ctx, &cfg, cfg.Logger(m.Stderr))
+	db, err := m.loadAndOpen(ctx, *envFile, false)
 	if err != nil {
 		return err
 	}

@@ -33,16 +33,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	logger := cfg.Logger(m.Stderr)
 
-	db, err := m.openDB(ctx, &cfg, logger)
+	db, err := m.openDB(ctx, &cfg, logger, cfg.AutoMigrate)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if cfg.AutoMigrate {
-		if err := db.MigrateUp(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
 
 	srv := httpapi.NewServer(httpapi.Config{
 		Addr:     cfg.Addr,
@@ -72,9 +67,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	return err
 }
 
-// openDB opens the configured database and logs where it points, without
-// its password.
-func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger) (*sqldb.DB, error) {
+// openDB opens the configured database, logs where it points (without its
+// password) and, if migrate is set, applies pending migrations.
+func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger, migrate bool) (*sqldb.DB, error) {
 	dbcfg := cfg.DB(logger)
 	db, err := sqldb.Open(ctx, dbcfg)
 	if err != nil {
@@ -82,5 +77,22 @@ func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger) (*s
 	}
 	logger.Info("database open", "engine", string(db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
 		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
+	if migrate {
+		if err := db.MigrateUp(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
 	return db, nil
+}
+
+// loadAndOpen reads the configuration (environment over envFile) and opens
+// the database, migrated if migrate is set, for a command without flags of
+// its own that touch either.
+func (m *Main) loadAndOpen(ctx context.Context, envFile string, migrate bool) (*sqldb.DB, error) {
+	cfg, err := LoadConfig(m.environ(), envFile)
+	if err != nil {
+		return nil, err
+	}
+	return m.openDB(ctx, &cfg, cfg.Logger(m.Stderr), migrate)
 }

@@ -56,10 +56,6 @@ func (m *Main) usersCreate(ctx context.Context, args []string) error {
 		fs.Usage()
 		return usageError{"users create needs --email and --username and no other arguments"}
 	}
-	cfg, err := LoadConfig(m.environ(), *envFile)
-	if err != nil {
-		return err
-	}
 	pw, err := m.readPassword()
 	if err != nil {
 		return err
@@ -68,14 +64,11 @@ func (m *Main) usersCreate(ctx context.Context, args []string) error {
 	if *admin {
 		role = kura.RoleAdmin
 	}
-	db, err := m.openDB(ctx, &cfg, cfg.Logger(m.Stderr))
+	db, err := m.loadAndOpen(ctx, *envFile, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: *email, Username: *username, Password: pw, Role: role})
 	if err != nil {
 		return userFacing(err)
@@ -135,18 +128,11 @@ func (m *Main) usersSeed(ctx context.Context, args []string) error {
 		fs.Usage()
 		return usageError{"users seed needs --count of at least 1"}
 	}
-	cfg, err := LoadConfig(m.environ(), *envFile)
-	if err != nil {
-		return err
-	}
-	db, err := m.openDB(ctx, &cfg, cfg.Logger(m.Stderr))
+	db, err := m.loadAndOpen(ctx, *envFile, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	start := time.Now()
 	progress := func(int) {}
 	if f, ok := m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
