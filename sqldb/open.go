@@ -30,6 +30,10 @@ type DB struct {
 	sc      scrubber
 	rebound sync.Map // query with ? -> query with $n, on PostgreSQL
 	trim    trimmer
+
+	// writeGate and readGate admit service calls to the writer and reader
+	// pools; one gate when both are the same pool.
+	writeGate, readGate gate
 }
 
 // Open opens the database that cfg.URL names, sets up its pools and checks
@@ -63,6 +67,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			err = fmt.Errorf("no answer within %s", ConnectTimeout)
 		}
 		return nil, db.sc.Err(fmt.Errorf("connect to %s database %s: %w", d, RedactURL(cfg.URL), err))
+	}
+	db.writeGate = make(gate, db.writer.Stats().MaxOpenConnections)
+	db.readGate = db.writeGate
+	if db.reader != db.writer {
+		db.readGate = make(gate, db.reader.Stats().MaxOpenConnections)
 	}
 	return db, nil
 }
@@ -127,23 +136,31 @@ func (db *DB) Stats() sql.DBStats {
 // within PoolTimeout.
 const busyMessage = "The database is busy; try again shortly."
 
-// conn takes a connection from pool, waiting at most PoolTimeout. The
-// connection is then used with the caller's ctx. A wait that times out
-// while ctx is still alive, or a server that cannot be reached, becomes a
-// kura.Error with code EUNAVAILABLE.
-func (db *DB) conn(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
-	actx, cancel := context.WithTimeout(ctx, db.cfg.PoolTimeout)
-	defer cancel()
-	c, err := pool.Conn(actx)
-	switch {
-	case err == nil:
-		return c, nil
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case errors.Is(err, context.DeadlineExceeded):
+// conn takes a connection from pool for one service call, waiting at most
+// PoolTimeout for the pool's gate (see gate), and is then used with the
+// caller's ctx. A wait that times out while ctx is still alive, or a server
+// that cannot be reached, becomes a kura.Error with code EUNAVAILABLE. The
+// caller must Close the connection, which also leaves the gate.
+func (db *DB) conn(ctx context.Context, pool *sql.DB) (*conn, error) {
+	g := db.readGate
+	if pool == db.writer {
+		g = db.writeGate
+	}
+	if err := g.enter(ctx, db.cfg.PoolTimeout); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: busyMessage, Err: err}
 	}
-	return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: "The database is unavailable; try again shortly.", Err: db.sc.Err(err)}
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		g.leave()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: "The database is unavailable; try again shortly.", Err: db.sc.Err(err)}
+	}
+	return &conn{Conn: c, gate: g}, nil
 }
 
 // InTx runs fn in a transaction on the writer: it commits when fn returns
@@ -158,7 +175,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer c.Close()
-	return inTx(ctx, c, fn)
+	return inTx(ctx, c.Conn, fn)
 }
 
 func inTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) (err error) {

@@ -196,20 +196,20 @@ func TestDB_PoolTimeout(t *testing.T) {
 			ctx := context.Background()
 			u := MustCreateUser(t, db, "pat@example.com", "pat")
 			// Hold every connection of the pools the services use.
-			held, err := db.Reader().Conn(ctx)
+			held, err := db.HoldConn(ctx, db.Reader())
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer held.Close()
 			if db.Writer() != db.Reader() {
-				w, err := db.Writer().Conn(ctx)
+				w, err := db.HoldConn(ctx, db.Writer())
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer w.Close()
 				// SQLite's reader has several connections: take them all.
 				for range db.Reader().Stats().MaxOpenConnections - 1 {
-					c, err := db.Reader().Conn(ctx)
+					c, err := db.HoldConn(ctx, db.Reader())
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -1,7 +1,9 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"time"
 )
@@ -71,4 +73,52 @@ func (db *DB) stopTrim() {
 		}
 		db.trim.done.Wait()
 	}
+}
+
+// gate admits at most as many service calls to a pool as the pool has
+// connections, so that waiting for a connection happens here, bounded by
+// PoolTimeout, and database/sql has a connection to hand to every call
+// that got through. database/sql has no acquire timeout of its own; bounding
+// its wait with a context per call would cost a timer on every query,
+// where the gate's fast path is one channel send. Only service calls pass
+// the gate: Ping and migrations use the pool directly, briefly.
+type gate chan struct{}
+
+// errGateTimeout is the cause kept in the EUNAVAILABLE error of a call that
+// found no free connection within PoolTimeout.
+var errGateTimeout = errors.New("no free connection within the pool timeout")
+
+// enter takes a slot, waiting at most wait, or until ctx is done.
+func (g gate) enter(ctx context.Context, wait time.Duration) error {
+	select {
+	case g <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case g <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errGateTimeout
+	}
+}
+
+// leave gives the slot back.
+func (g gate) leave() { <-g }
+
+// conn is a connection held for one service call, with its gate slot.
+type conn struct {
+	*sql.Conn
+	gate gate
+}
+
+// Close returns the connection to its pool, then leaves the gate.
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.gate.leave()
+	return err
 }

@@ -192,9 +192,9 @@ func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kur
 	defer c.Close()
 	var list *kura.UserList
 	if opt.Page > 0 {
-		list, err = s.listPage(ctx, c, opt)
+		list, err = s.listPage(ctx, c.Conn, opt)
 	} else {
-		list, err = s.listKeyset(ctx, c, opt.Limit, after)
+		list, err = s.listKeyset(ctx, c.Conn, opt.Limit, after)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
