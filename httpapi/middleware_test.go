@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kura-dev/kura/httpapi"
@@ -123,9 +124,10 @@ func TestRecoverPanic(t *testing.T) {
 	id := e.mustRegister("ann")
 	path := fmt.Sprintf("/api/users/%d", id)
 	srv := openServer(t, e)
-	panicking := true
+	var panicking atomic.Bool
+	panicking.Store(true)
 	e.store.findHook = func(context.Context, int64) error {
-		if panicking {
+		if panicking.Load() {
 			panic("boom: password=hunter2")
 		}
 		return nil
@@ -142,7 +144,7 @@ func TestRecoverPanic(t *testing.T) {
 		t.Errorf("panic and stack not logged:\n%s", logs)
 	}
 
-	panicking = false
+	panicking.Store(false)
 	if resp := mustGet(t, srv.URL()+path); resp.StatusCode != 200 {
 		t.Errorf("after a panic: status %d", resp.StatusCode)
 	}

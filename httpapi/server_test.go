@@ -2,91 +2,146 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"testing"
-	"time"
+
+	"github.com/kura-dev/kura/httpapi"
 )
 
-// TestServer_CloseDrains starts a real listener, holds a request in flight,
-// closes the server, and checks that the request still completes while new
-// connections are refused.
-func TestServer_CloseDrains(t *testing.T) {
-	e := newEnv(t)
-	entered, release := make(chan struct{}), make(chan struct{})
-	e.store.findHook = func(context.Context, int64) error { close(entered); <-release; return nil }
-	if err := e.srv.Open(); err != nil {
-		t.Fatal(err)
+func TestNewServer_Defaults(t *testing.T) {
+	store := newFakeStore()
+	s := httpapi.NewServer(httpapi.Config{Users: store, Sessions: store})
+	if s.Addr() != nil || s.URL() != "" {
+		t.Errorf("before Open: Addr %v, URL %q", s.Addr(), s.URL())
 	}
-	id := e.mustRegister("drain")
-	url := e.srv.URL()
-
-	type result struct {
-		status int
-		err    error
-	}
-	inflight := make(chan result, 1)
-	go func() {
-		res, err := http.Get(url + "/api/users/" + strconv.FormatInt(id, 10))
-		if err != nil {
-			inflight <- result{err: err}
-			return
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		inflight <- result{status: res.StatusCode}
-	}()
-	<-entered
-
-	shut := make(chan struct{})
-	e.srv.OnShutdown(func() { close(shut) })
-	closed := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		closed <- e.srv.Close(ctx)
-	}()
-	<-shut // the listener is closed once shutdown hooks run
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	if res, err := client.Get(url + "/health/live"); err == nil {
-		res.Body.Close()
-		t.Fatal("a new connection was accepted after Close")
-	}
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) before the in-flight request finished", err)
-	default:
-	}
-	close(release)
-	if r := <-inflight; r.err != nil || r.status != http.StatusOK {
-		t.Fatalf("in-flight request: status %d, err %v", r.status, r.err)
-	}
-	if err := <-closed; err != nil {
-		t.Fatalf("Close: %v", err)
+	if err := s.Close(context.Background()); err != nil {
+		t.Errorf("Close before Open: %v", err)
 	}
 }
 
-// TestServer_CloseDeadline checks that Close gives up on a request that
-// outlives the drain deadline instead of hanging.
-func TestServer_CloseDeadline(t *testing.T) {
+func TestNewServer_Panics(t *testing.T) {
+	store := newFakeStore()
+	for name, cfg := range map[string]httpapi.Config{
+		"NoServices":     {},
+		"DuplicateCheck": {Users: store, Sessions: store, Checks: []httpapi.HealthCheck{check("db", nil, false), check("db", nil, false)}},
+		"StatusCheck":    {Users: store, Sessions: store, Checks: []httpapi.HealthCheck{check("status", nil, false)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic")
+				}
+			}()
+			httpapi.NewServer(cfg)
+		})
+	}
+}
+
+func TestServer_OpenURL(t *testing.T) {
 	e := newEnv(t)
-	entered, release := make(chan struct{}), make(chan struct{})
-	defer close(release)
-	e.store.findHook = func(context.Context, int64) error { close(entered); <-release; return nil }
+	srv := openServer(t, e)
+	if !strings.HasPrefix(srv.URL(), "http://127.0.0.1:") || strings.HasSuffix(srv.URL(), ":0") {
+		t.Fatalf("URL = %q", srv.URL())
+	}
+	resp := mustGet(t, srv.URL()+"/health/live")
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	if err := srv.Open(); err == nil {
+		t.Error("second Open succeeded")
+	}
+}
+
+// blockingEnv returns an open env whose FindUserByID signals entered and
+// then waits for release.
+func blockingEnv(t *testing.T) (e *env, path string, entered, release chan struct{}) {
+	e = newEnv(t)
+	id := e.mustRegister("ann")
+	entered, release = make(chan struct{}), make(chan struct{})
+	e.store.findHook = func(ctx context.Context, _ int64) error {
+		close(entered)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if err := e.srv.Open(); err != nil {
 		t.Fatal(err)
 	}
-	id := e.mustRegister("stuck")
+	return e, fmt.Sprintf("%s/api/users/%d", e.srv.URL(), id), entered, release
+}
+
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+func getAsync(url string) chan result {
+	ch := make(chan result, 1)
 	go func() {
-		if res, err := http.Get(e.srv.URL() + "/api/users/" + strconv.FormatInt(id, 10)); err == nil {
-			res.Body.Close()
+		resp, err := http.Get(url)
+		if err != nil {
+			ch <- result{err: err}
+			return
 		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		ch <- result{resp.StatusCode, string(b), err}
 	}()
+	return ch
+}
+
+func TestServer_CloseDrains(t *testing.T) {
+	e, url, entered, release := blockingEnv(t)
+	addr := e.srv.Addr().String()
+	listenerClosed := make(chan struct{})
+	e.srv.OnShutdown(func() { close(listenerClosed) })
+
+	inflight := getAsync(url)
 	<-entered
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := e.srv.Close(ctx); err == nil {
-		t.Fatal("Close returned nil although a request outlived the deadline")
+	closed := make(chan error, 1)
+	go func() { closed <- e.srv.Close(context.Background()) }()
+
+	<-listenerClosed
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after Close")
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned before the in-flight request finished: %v", err)
+	default:
+	}
+
+	close(release)
+	if r := <-inflight; r.err != nil || r.status != 200 || !strings.Contains(r.body, `"username":"ann"`) {
+		t.Errorf("in-flight request: %+v", r)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func TestServer_CloseForcesAtDeadline(t *testing.T) {
+	e, url, entered, release := blockingEnv(t)
+	defer close(release)
+	inflight := getAsync(url)
+	<-entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the drain deadline has already passed
+	if err := e.srv.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close = %v, want context.Canceled", err)
+	}
+	if r := <-inflight; r.err == nil {
+		t.Errorf("in-flight request survived a forced close: %+v", r)
 	}
 }
