@@ -150,8 +150,8 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 	var sess kura.Session
 	var u kura.User
 	err = c.QueryRowContext(ctx, s.db.rebind(`
-		SELECT s.id, s.created_at, s.expires_at,
-		       u.id, u.email, u.username, u.role, u.created_at, u.updated_at
+		SELECT s.id, ts(s.created_at), ts(s.expires_at),
+		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at)
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`), th).
 		Scan(&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},

@@ -15,20 +15,60 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// rebind turns the ? placeholders of a query into $1, $2... on PostgreSQL.
-// Queries are written once with ?, and contain no ? inside literals. The
-// service issues a small, fixed set of query shapes, so each is rewritten
-// once and then served from a cache: the hot path does no string building.
+// rebind turns a query written once for every engine into the engine's
+// own: the ? placeholders become $1, $2... on PostgreSQL, and a timestamp
+// column written as ts(col) is selected as is, except on SQLite, where it is
+// read as text (CAST(col AS TEXT)) for timeCol to parse with the one layout
+// kura stores: the driver would otherwise try several layouts for every
+// value, allocating an error for each miss. Queries contain no ? or ts(
+// inside literals. The service issues a small, fixed set of query shapes,
+// so each is rewritten once and then served from a cache: the hot path
+// does no string building.
 func (db *DB) rebind(q string) string {
-	if db.dialect != Postgres {
-		return q
-	}
 	if r, ok := db.rebound.Load(q); ok {
 		return r.(string)
 	}
-	r := rebindDollar(q)
+	r := rewriteTimes(q, db.dialect == SQLite)
+	if db.dialect == Postgres {
+		r = rebindDollar(r)
+	}
 	db.rebound.Store(q, r)
 	return r
+}
+
+// rewriteTimes replaces each ts(col) of q by CAST(col AS TEXT) when asText
+// is set, and by col otherwise.
+func rewriteTimes(q string, asText bool) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(q, "ts(")
+		if i < 0 || i > 0 && isIdentByte(q[i-1]) {
+			if i < 0 {
+				b.WriteString(q)
+				return b.String()
+			}
+			b.WriteString(q[:i+3])
+			q = q[i+3:]
+			continue
+		}
+		j := strings.IndexByte(q[i:], ')')
+		if j < 0 {
+			b.WriteString(q)
+			return b.String()
+		}
+		col := q[i+3 : i+j]
+		b.WriteString(q[:i])
+		if asText {
+			b.WriteString("CAST(" + col + " AS TEXT)")
+		} else {
+			b.WriteString(col)
+		}
+		q = q[i+j+1:]
+	}
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func rebindDollar(q string) string {
@@ -99,8 +139,8 @@ func (c timeCol) parse(s string) error {
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// userCols are the columns scanned by scanUser, in order.
-const userCols = "id, email, username, role, created_at, updated_at"
+// userCols are the columns scanned by scanUser, in order (ts: see rebind).
+const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
 
 func scanUser(r rowScanner) (*kura.User, error) {
 	var u kura.User

@@ -83,6 +83,23 @@ func TestRebind(t *testing.T) {
 	if got := db.rebind("SELECT a FROM t WHERE b = ? AND c < ? LIMIT ?"); got != "SELECT a FROM t WHERE b = $1 AND c < $2 LIMIT $3" {
 		t.Fatalf("rebind = %q", got)
 	}
+	const q = "SELECT id, ts(s.created_at), counts(x), ts(updated_at) FROM t WHERE id = ?"
+	for _, tt := range []struct {
+		d    Dialect
+		want string
+	}{
+		{Postgres, "SELECT id, s.created_at, counts(x), updated_at FROM t WHERE id = $1"},
+		{MySQL, "SELECT id, s.created_at, counts(x), updated_at FROM t WHERE id = ?"},
+		{SQLite, "SELECT id, CAST(s.created_at AS TEXT), counts(x), CAST(updated_at AS TEXT) FROM t WHERE id = ?"},
+	} {
+		db := &DB{dialect: tt.d}
+		if got := db.rebind(q); got != tt.want {
+			t.Errorf("rebind(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+		if got := db.rebind(q); got != tt.want { // from the cache
+			t.Errorf("cached rebind(%s) = %q", tt.d, got)
+		}
+	}
 	db.dialect = MySQL
 	if got := db.rebind("x = ?"); got != "x = ?" {
 		t.Fatalf("rebind(mysql) = %q", got)
