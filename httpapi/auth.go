@@ -75,9 +75,9 @@ type loginRequest struct {
 }
 
 type loginResponse struct {
-	Token     string      `json:"token"`
-	ExpiresAt time.Time   `json:"expires_at"`
-	User      privateUser `json:"user"`
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userJSON  `json:"user"`
 }
 
 // handleLogin serves POST /api/auth/login. A wrong login and a wrong
@@ -115,7 +115,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, &loginResponse{
 		Token:     sess.Token,
 		ExpiresAt: sess.ExpiresAt.UTC(),
-		User:      newPrivateUser(sess.User),
+		User:      userJSON{u: sess.User, private: true},
 	})
 }
 

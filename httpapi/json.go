@@ -40,7 +40,9 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 		}
 	}()
 	e.buf.Reset()
-	if err := e.enc.Encode(v); err != nil {
+	if u, ok := v.(userJSON); ok { // the hot path: no reflection
+		e.buf.Write(append(u.appendJSON(e.buf.AvailableBuffer()), '\n'))
+	} else if err := e.enc.Encode(v); err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "encode response",
 			slog.String("request_id", RequestID(r.Context())), slog.Any("err", err))
 		e.buf.Reset()

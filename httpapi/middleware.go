@@ -16,24 +16,36 @@ const RequestIDHeader = "X-Request-Id"
 // maxRequestIDLen bounds an incoming request id.
 const maxRequestIDLen = 64
 
-type requestIDKey struct{}
+type stateKey struct{}
+
+// requestState is what the middleware keeps per request, allocated once:
+// the request id, the backing array of its response header value and the
+// access log's status writer.
+type requestState struct {
+	id  string
+	hdr [1]string
+	sw  statusWriter
+}
 
 // RequestID returns the request id carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, _ := ctx.Value(stateKey{}).(*requestState); st != nil {
+		return st.id
+	}
+	return ""
 }
 
 // requestID accepts a sane incoming X-Request-Id or makes a random one,
 // echoes it in the response and puts it in the request's context.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
+		st := &requestState{id: r.Header.Get(RequestIDHeader)}
+		if !validRequestID(st.id) {
+			st.id = newRequestID()
 		}
-		w.Header()[RequestIDHeader] = []string{id}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		st.hdr[0] = st.id
+		w.Header()[RequestIDHeader] = st.hdr[:]
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 	})
 }
 
@@ -100,7 +112,13 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		var sw *statusWriter
+		if st, _ := r.Context().Value(stateKey{}).(*requestState); st != nil {
+			sw = &st.sw // saves an allocation
+		} else {
+			sw = new(statusWriter)
+		}
+		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK

@@ -4,48 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/kura-dev/kura"
 )
-
-// publicUser is what anyone may see of a user.
-type publicUser struct {
-	ID        int64     `json:"id"`
-	Username  string    `json:"username"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// privateUser is what the user themself and admins see.
-type privateUser struct {
-	ID        int64     `json:"id"`
-	Email     string    `json:"email"`
-	Username  string    `json:"username"`
-	Role      kura.Role `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-func newPublicUser(u *kura.User) publicUser {
-	return publicUser{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()}
-}
-
-func newPrivateUser(u *kura.User) privateUser {
-	return privateUser{
-		ID: u.ID, Email: u.Email, Username: u.Username, Role: u.Role,
-		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(),
-	}
-}
-
-// userView returns the view of u that viewer (nil when anonymous) may see.
-func userView(viewer, u *kura.User) any {
-	if viewer.CanModify(u.ID) {
-		v := newPrivateUser(u)
-		return &v
-	}
-	v := newPublicUser(u)
-	return &v
-}
 
 // pathID returns the positive numeric {id} of the route, or false.
 func pathID(r *http.Request) (int64, bool) {
@@ -78,8 +39,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/users/"+strconv.FormatInt(u.ID, 10))
-	v := newPrivateUser(u)
-	s.writeJSON(w, r, http.StatusCreated, &v)
+	s.writeJSON(w, r, http.StatusCreated, userJSON{u: u, private: true})
 }
 
 // handleMe serves GET /api/users/me.
@@ -89,8 +49,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	v := newPrivateUser(u)
-	s.writeJSON(w, r, http.StatusOK, &v)
+	s.writeJSON(w, r, http.StatusOK, userJSON{u: u, private: true})
 }
 
 // handleGetUser serves GET /api/users/{id}: a public view for anyone, the
@@ -182,16 +141,16 @@ func (s *Server) authorizeModify(w http.ResponseWriter, r *http.Request) (*kura.
 // keysetList is the body of a keyset page. NextCursor is null on the last
 // page.
 type keysetList struct {
-	Items      []any   `json:"items"`
-	NextCursor *string `json:"next_cursor"`
+	Items      []userJSON `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
 }
 
 // offsetList is the body of an offset page.
 type offsetList struct {
-	Items   []any `json:"items"`
-	Page    int   `json:"page"`
-	PerPage int   `json:"per_page"`
-	Total   int64 `json:"total"`
+	Items   []userJSON `json:"items"`
+	Page    int        `json:"page"`
+	PerPage int        `json:"per_page"`
+	Total   int64      `json:"total"`
 }
 
 // handleListUsers serves GET /api/users, newest first: by keyset with
@@ -212,7 +171,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	items := make([]any, len(list.Items))
+	items := make([]userJSON, len(list.Items))
 	for i, u := range list.Items {
 		items[i] = userView(viewer, u)
 	}

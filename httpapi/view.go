@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kura-dev/kura"
+)
+
+// userJSON is the JSON view of a user: public {id, username, created_at},
+// or private, adding email, role and updated_at. It encodes itself without
+// reflection because it is on the hottest path of the API.
+type userJSON struct {
+	u       *kura.User
+	private bool
+}
+
+// userView returns the view of u that viewer (nil when anonymous) may see:
+// private to the user themself and to admins.
+func userView(viewer, u *kura.User) userJSON {
+	return userJSON{u: u, private: viewer.CanModify(u.ID)}
+}
+
+// MarshalJSON implements json.Marshaler, for views nested in other bodies.
+func (v userJSON) MarshalJSON() ([]byte, error) { return v.appendJSON(nil), nil }
+
+// appendJSON appends the view as a JSON object, in the same bytes
+// encoding/json would produce for the equivalent struct.
+func (v userJSON) appendJSON(b []byte) []byte {
+	u := v.u
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, u.ID, 10)
+	if v.private {
+		b = append(b, `,"email":`...)
+		b = appendString(b, u.Email)
+	}
+	b = append(b, `,"username":`...)
+	b = appendString(b, u.Username)
+	if v.private {
+		b = append(b, `,"role":`...)
+		b = appendString(b, string(u.Role))
+	}
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, u.CreatedAt)
+	if v.private {
+		b = append(b, `,"updated_at":`...)
+		b = appendTime(b, u.UpdatedAt)
+	}
+	return append(b, '}')
+}
+
+// appendTime appends t in UTC as a quoted RFC 3339 string with as many
+// fractional digits as t has, like time.Time's MarshalJSON.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json does:
+// control characters, quotes and backslashes, the HTML-sensitive <, > and
+// &, U+2028 and U+2029; invalid UTF-8 becomes U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
