@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+
+	"github.com/kura-dev/kura"
 )
 
 // HealthCheck is one dependency that GET /health checks.
@@ -20,7 +22,7 @@ type HealthCheck struct {
 }
 
 // PingCheck returns a required HealthCheck named name that pings p.
-func PingCheck(name string, p interface{ Ping(context.Context) error }) HealthCheck {
+func PingCheck(name string, p kura.Pinger) HealthCheck {
 	return HealthCheck{Name: name, Check: p.Ping}
 }
 
