@@ -6,6 +6,7 @@
 #
 #   bench/load.sh                      # both engines, defaults below
 #   ENGINES=sqlite USERS=20000 DURATION=20s CONNS=64 bench/load.sh
+#   KURA_LOG_LEVEL=warn bench/load.sh  # kura without its access log, to see its cost
 #
 # PostgreSQL: a database named kura_bench is (re)created on PG_ADMIN_URL.
 # Traffic goes only to 127.0.0.1.
@@ -76,7 +77,7 @@ for engine in $ENGINES; do
   KURA_LOG_LEVEL=warn "$work/kura" users seed --env-file= --count "$USERS" >/dev/null
   # All middleware on, the access log included: a JSON line per request,
   # written to a file as a service manager would.
-  KURA_LOG_LEVEL=info KURA_LOG_FORMAT=json "$work/kura" serve --env-file= --addr "127.0.0.1:$KURA_PORT" 2>"$work/kura.log" & pids+=($!)
+  KURA_LOG_LEVEL=${KURA_LOG_LEVEL:-info} KURA_LOG_FORMAT=json "$work/kura" serve --env-file= --addr "127.0.0.1:$KURA_PORT" 2>"$work/kura.log" & pids+=($!)
   "$work/bare" -addr "127.0.0.1:$BARE_PORT" 2>/dev/null & pids+=($!)
   wait_port "$KURA_PORT" /health/live; wait_port "$BARE_PORT" /api/users/1
   # Warm both up, then alternate rounds so neither gets the quieter machine.
