@@ -27,9 +27,10 @@
 // connections are closed (SQLite readers: SetConnMaxIdleTime), and
 // PrePing checks a connection idle for more than a second before reuse
 // (pgx stdlib's OptionShouldPing; the MySQL driver's checkConnLiveness).
-// PoolTimeout has no database/sql setting: every service call takes its
-// connection with (*sql.DB).Conn under a context bounded by PoolTimeout and
-// then runs its queries with the caller's context. A wait that times out
+// PoolTimeout has no database/sql setting: every service call first takes
+// a slot of a gate sized to its pool (one channel send when a connection is
+// free; a timer only when the call must wait), then its connection, and
+// runs its queries with the caller's context. A wait that times out
 // becomes a kura.Error with code EUNAVAILABLE ("The database is busy; try
 // again shortly."), which httpapi turns into 503 with Retry-After, instead
 // of a request that hangs. Open bounds its first connection by
