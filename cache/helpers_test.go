@@ -129,6 +129,13 @@ func StartRedis(tb testing.TB) *RedisServer {
 	return s
 }
 
+// StartRedisAt starts s, made earlier without starting it.
+func StartRedisAt(tb testing.TB, s *RedisServer) {
+	tb.Helper()
+	s.Start()
+	tb.Cleanup(s.Kill)
+}
+
 // URL returns the server's URL.
 func (s *RedisServer) URL() string { return "redis://127.0.0.1:" + s.Port + "/0" }
 
