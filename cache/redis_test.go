@@ -28,6 +28,21 @@ func MustRedis(tb testing.TB, url string) rueidis.Client {
 	return client
 }
 
+// MustRedisCaching returns a client with rueidis's client-side caching on.
+func MustRedisCaching(tb testing.TB, url string) rueidis.Client {
+	tb.Helper()
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := rueidis.NewClient(opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(client.Close)
+	return client
+}
+
 func TestCache_Redis(t *testing.T) {
 	t.Run("RedisHit", func(t *testing.T) {
 		cfg := RedisConfig(t)
@@ -57,7 +72,10 @@ func TestCache_Redis(t *testing.T) {
 		cfg := RedisConfig(t)
 		a, b := MustNewUp(t, cfg), MustNewUp(t, cfg)
 		var calls int
-		load := func(context.Context) (string, error) { calls++; return "", kura.Errorf(kura.ENOTFOUND, "User not found.") }
+		load := func(context.Context) (string, error) {
+			calls++
+			return "", kura.Errorf(kura.ENOTFOUND, "User not found.")
+		}
 		a.GetOrLoad(context.Background(), "k", load)
 		_, err := b.GetOrLoad(context.Background(), "k", load)
 		if kura.ErrorCode(err) != kura.ENOTFOUND || kura.ErrorMessage(err) != "User not found." || calls != 1 {
