@@ -22,6 +22,18 @@ func BenchmarkLocalHit(b *testing.B) {
 			}
 		})
 	})
+	b.Run("otter-expiry", func(b *testing.B) { // bare otter with the same per-entry TTL
+		o := otter.Must(&otter.Options[string, string]{
+			MaximumSize:      cache.DefaultSize,
+			ExpiryCalculator: otter.ExpiryWriting[string, string](cache.DefaultTTL),
+		})
+		o.Set("k", "value")
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				o.GetIfPresent("k")
+			}
+		})
+	})
 	b.Run("otter", func(b *testing.B) {
 		o := otter.Must(&otter.Options[string, string]{MaximumSize: cache.DefaultSize})
 		o.Set("k", "value")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"github.com/maypok86/otter/v2/stats"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -64,6 +65,7 @@ func New[V any](cfg Config, codec Codec[V]) (*Cache[V], error) {
 		codec = JSON[V]()
 	}
 	c := &Cache[V]{cfg: cfg, codec: codec, seed: maphash.MakeSeed()}
+	c.stats.localHits = *stats.NewCounter()
 	local, err := otter.New(&otter.Options[string, entry[V]]{
 		MaximumSize: cfg.Size,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, entry[V]]) time.Duration {
@@ -97,7 +99,7 @@ func New[V any](cfg Config, codec Codec[V]) (*Cache[V], error) {
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (V, error)) (V, error) {
 	st := c.stampOf(key)
 	if e, ok := c.local.GetIfPresent(key); ok && e.stamp == st {
-		c.stats.localHits.Add(1)
+		c.stats.localHits.RecordHits(1)
 		return e.val, e.err
 	}
 	c.stats.localMisses.Add(1)

@@ -1,6 +1,10 @@
 package cache
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/maypok86/otter/v2/stats"
+)
 
 // Stats is a snapshot of a Cache's counters since New, for a metrics
 // endpoint. Counters only grow.
@@ -26,16 +30,17 @@ type Stats struct {
 }
 
 type counters struct {
-	localHits, localMisses, redisHits, redisMisses atomic.Uint64
-	loads, loadErrors, redisErrors                 atomic.Uint64
-	invalidations, resets                          atomic.Uint64
+	localHits                           stats.Counter // striped: the hot path
+	localMisses, redisHits, redisMisses atomic.Uint64
+	loads, loadErrors, redisErrors      atomic.Uint64
+	invalidations, resets               atomic.Uint64
 }
 
 // Stats returns a snapshot of the cache's counters.
 func (c *Cache[V]) Stats() Stats {
 	s := &c.stats
 	return Stats{
-		LocalHits:     s.localHits.Load(),
+		LocalHits:     s.localHits.Snapshot().Hits,
 		LocalMisses:   s.localMisses.Load(),
 		RedisHits:     s.redisHits.Load(),
 		RedisMisses:   s.redisMisses.Load(),
