@@ -143,13 +143,14 @@ func (c *Cache[V]) fill(ctx context.Context, key string, st stamp, load func(con
 		}
 		return &entry[V]{val: v, err: err}
 	}
-	e := &entry[V]{val: v, err: err, ttl: jitter(c.cfg.TTL, c.cfg.Jitter)}
+	ttl := c.cfg.TTL
 	if err != nil {
-		e.ttl = jitter(c.cfg.NotFoundTTL, c.cfg.Jitter)
+		ttl = c.cfg.NotFoundTTL
 	}
+	e := &entry[V]{val: v, err: err, ttl: jitter(ttl, c.cfg.Jitter)}
 	if lock != "" {
-		if raw, ok := c.encode(e); ok {
-			c.redis.store(ctx, c.cfg.Prefix+key, lock, raw, jitter(e.ttl, c.cfg.Jitter))
+		if raw, ok := c.encode(e); ok { // each tier jittered on its own
+			c.redis.store(ctx, c.cfg.Prefix+key, lock, raw, jitter(ttl, c.cfg.Jitter))
 		} else {
 			c.redis.unlock(ctx, c.cfg.Prefix+key, lock)
 		}
