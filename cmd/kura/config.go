@@ -49,6 +49,16 @@ type Config struct {
 	PrePing       bool    `env:"DB_PRE_PING" envDefault:"true"`
 	AllowInsecure bool    `env:"KURA_DB_ALLOW_INSECURE"`
 
+	// CacheTTL is how long a user read is cached; 0 turns caching off.
+	CacheTTL Seconds `env:"CACHE_TTL" envDefault:"300"`
+	// CacheSize bounds the in-process cache, in entries.
+	CacheSize int `env:"CACHE_SIZE" envDefault:"10000"`
+	// RedisURL shares the cache, and its invalidations, between instances.
+	RedisURL string `env:"REDIS_URL"`
+	// CachePrefix starts every Redis key and channel of this deployment, so
+	// that several apps can share one Redis.
+	CachePrefix string `env:"KURA_CACHE_PREFIX" envDefault:"kura:"`
+
 	// AutoMigrate applies pending migrations when serve starts.
 	AutoMigrate bool `env:"KURA_AUTO_MIGRATE" envDefault:"true"`
 	// SessionTTL is how long a login token lives.
@@ -122,6 +132,9 @@ func (c *Config) validate() error {
 	var errs []error
 	if c.PoolSize < 1 {
 		errs = append(errs, errors.New("DB_POOL_SIZE must be at least 1"))
+	}
+	if c.CacheSize < 1 {
+		errs = append(errs, errors.New("CACHE_SIZE must be at least 1"))
 	}
 	if c.MaxOverflow < 0 {
 		errs = append(errs, errors.New("DB_MAX_OVERFLOW must not be negative"))

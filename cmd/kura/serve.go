@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -39,11 +40,27 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
+	var users kura.UserService = sqldb.NewUserService(db)
+	checks := []httpapi.HealthCheck{httpapi.PingCheck("database", db)}
+	if cfg.CacheTTL > 0 {
+		c, err := cache.New[kura.User](cache.Config{
+			TTL: cfg.CacheTTL.D(), Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + "user:",
+		}, nil)
+		if err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+		defer c.Close()
+		users = cache.NewUserService(users, c, logger)
+		if cfg.RedisURL != "" {
+			checks = append(checks, httpapi.HealthCheck{Name: "cache", Check: c.Ping, Optional: true})
+		}
+	}
+
 	srv := httpapi.NewServer(httpapi.Config{
 		Addr:     cfg.Addr,
-		Users:    sqldb.NewUserService(db),
+		Users:    users,
 		Sessions: sqldb.NewSessionService(db, cfg.SessionTTL.D()),
-		Checks:   []httpapi.HealthCheck{{Name: "database", Check: db.Ping}},
+		Checks:   checks,
 		Logger:   logger,
 	})
 	if err := srv.Open(); err != nil {

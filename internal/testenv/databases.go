@@ -20,7 +20,7 @@ import (
 func PostgresDatabase(tb testing.TB) string {
 	tb.Helper()
 	admin := PostgresURL(tb)
-	name := "kura_test_" + randomSuffix()
+	name := "kura_test_" + RandomSuffix()
 	db := openAdmin(tb, "pgx", admin)
 	exec(tb, db, "CREATE DATABASE "+name)
 	tb.Cleanup(func() {
@@ -45,7 +45,7 @@ func MySQLDatabase(tb testing.TB) string {
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	cfg.Net, cfg.Addr = "tcp", u.Host
-	name := "kura_test_" + randomSuffix()
+	name := "kura_test_" + RandomSuffix()
 	db := openAdmin(tb, "mysql", cfg.FormatDSN())
 	exec(tb, db, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 	tb.Cleanup(func() {
@@ -74,7 +74,9 @@ func exec(tb testing.TB, db *sql.DB, query string) {
 	}
 }
 
-func randomSuffix() string {
+// RandomSuffix returns 12 random hex digits, for names that must not clash
+// between tests running at once.
+func RandomSuffix() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)

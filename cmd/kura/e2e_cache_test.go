@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/kura-dev/kura/internal/testenv"
+)
+
+// TestEndToEnd_CacheAcrossInstances runs two servers on one PostgreSQL
+// database and one Redis: a write through one is seen through the other
+// straight after it returns, though both serve reads from their caches.
+func TestEndToEnd_CacheAcrossInstances(t *testing.T) {
+	env := []string{
+		"DATABASE_URL=" + testenv.PostgresDatabase(t),
+		"REDIS_URL=" + testenv.RedisURL(t),
+		"KURA_CACHE_PREFIX=kura-test-" + testenv.RandomSuffix() + ":",
+	}
+	a := startKura(t, env...)
+	b := startKura(t, env...)
+
+	ann := register(t, a, "ann@example.com", "ann")
+	path := fmt.Sprintf("/api/users/%d", ann.id())
+	tok := login(t, a, "ann", "correct horse battery")
+	for _, s := range []*server{a, b} { // warm both caches
+		s.do(t, "GET", path, "", nil).want(t, http.StatusOK)
+	}
+	for i := range 5 {
+		name := fmt.Sprintf("ann%d", i)
+		a.do(t, "PATCH", path, tok, map[string]string{"username": name}).want(t, http.StatusOK)
+		if got := b.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != name {
+			t.Fatalf("instance B serves %v after A's PATCH to %s", got, name)
+		}
+		if got := a.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != name {
+			t.Fatalf("instance A serves %v after its own PATCH to %s", got, name)
+		}
+	}
+	a.do(t, "DELETE", path, tok, nil).want(t, http.StatusNoContent)
+	b.do(t, "GET", path, "", nil).want(t, http.StatusNotFound)
+
+	h := b.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
+	if h.Body["cache"] != "connected" {
+		t.Errorf("health = %s", h.Raw)
+	}
+}
