@@ -36,6 +36,15 @@ func TestEndToEnd_CacheAcrossInstances(t *testing.T) {
 			t.Fatalf("instance A serves %v after its own PATCH to %s", got, name)
 		}
 	}
+	// A "not found" remembered by B is forgotten when A creates the user.
+	next := fmt.Sprintf("/api/users/%d", ann.id()+1)
+	b.do(t, "GET", next, "", nil).want(t, http.StatusNotFound)
+	bob := register(t, a, "bob@example.com", "bob")
+	if bob.id() != ann.id()+1 {
+		t.Fatalf("ids are not sequential here (%d after %d); the check below needs them to be", bob.id(), ann.id())
+	}
+	b.do(t, "GET", next, "", nil).want(t, http.StatusOK)
+
 	a.do(t, "DELETE", path, tok, nil).want(t, http.StatusNoContent)
 	b.do(t, "GET", path, "", nil).want(t, http.StatusNotFound)
 
