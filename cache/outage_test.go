@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/internal/testenv"
 )
 
 func TestCache_RedisDownAtStart(t *testing.T) {
-	srv := &RedisServer{tb: t, Port: FreePort(t), dir: t.TempDir()} // not started yet
+	srv := testenv.NewRedisServer(t) // not started yet
 	cfg, states := Watch(cache.Config{RedisURL: srv.URL(), Prefix: "t:"})
 	c := MustNew(t, cfg)
 	states.Wait(t, false)
@@ -28,7 +29,7 @@ func TestCache_RedisDownAtStart(t *testing.T) {
 		t.Fatalf("stats = %+v", s)
 	}
 
-	StartRedisAt(t, srv)
+	testenv.StartRedisAt(t, srv)
 	states.Wait(t, true)
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatalf("Ping after Redis started = %v", err)
@@ -40,7 +41,7 @@ func TestCache_RedisDownAtStart(t *testing.T) {
 // TestCache_RedisKilled kills Redis under two instances and starts it
 // again: every call succeeds throughout, and nothing stale is served after.
 func TestCache_RedisKilled(t *testing.T) {
-	srv := StartRedis(t)
+	srv := testenv.StartRedis(t)
 	cfgA, statesA := Watch(cache.Config{RedisURL: srv.URL(), Prefix: "t:"})
 	cfgB, statesB := Watch(cache.Config{RedisURL: srv.URL(), Prefix: "t:"})
 	a, b := MustNew(t, cfgA), MustNew(t, cfgB)
@@ -82,7 +83,7 @@ func TestCache_RedisKilled(t *testing.T) {
 // deletions made while it was down are applied on reconnecting, before the
 // instance reads from Redis again.
 func TestCache_RedisRestartedWithData(t *testing.T) {
-	srv := StartRedis(t)
+	srv := testenv.StartRedis(t)
 	cfgA, statesA := Watch(cache.Config{RedisURL: srv.URL(), Prefix: "t:"})
 	cfgB, statesB := Watch(cache.Config{RedisURL: srv.URL(), Prefix: "t:"})
 	a, b := MustNew(t, cfgA), MustNew(t, cfgB)

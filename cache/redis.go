@@ -153,7 +153,8 @@ func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
 	for i, k := range keys {
 		full[i] = r.cfg.Prefix + k
 	}
-	if err := r.client.Do(ctx, r.client.B().Del().Key(full...).Build()).Error(); err != nil {
+	del := func() rueidis.Completed { return r.client.B().Del().Key(full...).Build() }
+	if err := r.doTwice(ctx, del).Error(); err != nil {
 		r.keepPending(keys)
 		return fmt.Errorf("delete: %w", r.count(err))
 	}
@@ -168,7 +169,10 @@ func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
 		delete(r.waiters, m.ID)
 		r.mu.Unlock()
 	}()
-	n, err := r.client.Do(ctx, r.client.B().Publish().Channel(r.chInval).Message(string(payload)).Build()).AsInt64()
+	publish := func() rueidis.Completed {
+		return r.client.B().Publish().Channel(r.chInval).Message(string(payload)).Build()
+	}
+	n, err := r.doTwice(ctx, publish).AsInt64()
 	if err != nil {
 		r.keepPending(keys)
 		return fmt.Errorf("publish: %w", r.count(err))
@@ -181,6 +185,22 @@ func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
 		}
 	}
 	return nil
+}
+
+// doTwice runs the command built by cmd and, if the connection failed (not
+// a reply of Redis), once more. The client does not retry by itself, so
+// that reads fail fast while Redis is down; but the first command after
+// Redis restarted can meet the connection the restart closed, and an
+// invalidation must not be given up for that. DEL and PUBLISH are safe to
+// repeat: a second delivery is one more drop and confirmation.
+func (r *redisTier) doTwice(ctx context.Context, cmd func() rueidis.Completed) rueidis.RedisResult {
+	res := r.client.Do(ctx, cmd())
+	if err := res.Error(); err != nil && !rueidis.IsRedisNil(err) && ctx.Err() == nil {
+		if _, isReply := rueidis.IsRedisErr(err); !isReply {
+			res = r.client.Do(ctx, cmd())
+		}
+	}
+	return res
 }
 
 func (r *redisTier) keepPending(keys []string) {

@@ -53,3 +53,50 @@ func TestEndToEnd_CacheAcrossInstances(t *testing.T) {
 		t.Errorf("health = %s", h.Raw)
 	}
 }
+
+// TestEndToEnd_RedisOutage kills the Redis of two running servers in the
+// middle of reads and writes: every request still succeeds from the
+// database, /health reports the cache degraded while staying healthy, and
+// when Redis returns the servers recover by themselves and serve nothing
+// stale.
+func TestEndToEnd_RedisOutage(t *testing.T) {
+	redis := testenv.StartRedis(t)
+	env := []string{"DATABASE_URL=" + testenv.PostgresDatabase(t), "REDIS_URL=" + redis.URL()}
+	a := startKura(t, env...)
+	b := startKura(t, env...)
+	ann := register(t, a, "ann@example.com", "ann")
+	path := fmt.Sprintf("/api/users/%d", ann.id())
+	tok := login(t, a, "ann", "correct horse battery")
+	b.do(t, "GET", path, "", nil).want(t, http.StatusOK)
+
+	redis.Kill()
+	for i := range 20 { // requests go on while the servers notice the loss
+		a.do(t, "PATCH", path, tok, map[string]string{"username": fmt.Sprintf("down%d", i)}).want(t, http.StatusOK)
+		if got := a.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != fmt.Sprintf("down%d", i) {
+			t.Fatalf("A serves %v after its own PATCH while Redis is down", got)
+		}
+		b.do(t, "GET", path, "", nil).want(t, http.StatusOK)
+	}
+	for _, s := range []*server{a, b} {
+		waitFor(t, "the cache to be reported degraded", func() bool {
+			h := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
+			return h.Body["cache"] == "degraded" && h.Body["status"] == "healthy"
+		})
+	}
+
+	testenv.StartRedisAt(t, redis)
+	for _, s := range []*server{a, b} {
+		waitFor(t, "the cache to recover", func() bool {
+			return s.do(t, "GET", "/health", "", nil).Body["cache"] == "connected"
+		})
+	}
+	// B may have cached a value during the outage that A's later writes did
+	// not invalidate: on reconnecting it must have dropped it.
+	if got := b.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != "down19" {
+		t.Fatalf("B serves %v after Redis returned; want the last write, down19", got)
+	}
+	a.do(t, "PATCH", path, tok, map[string]string{"username": "back"}).want(t, http.StatusOK)
+	if got := b.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != "back" {
+		t.Fatalf("B serves %v after A's PATCH with Redis back\nA:\n%s\nB:\n%s", got, a.logs, b.logs)
+	}
+}
