@@ -2,6 +2,9 @@ package kura
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"time"
 )
 
@@ -44,3 +47,19 @@ func UserFromContext(ctx context.Context) *User {
 	u, _ := ctx.Value(userContextKey{}).(*User)
 	return u
 }
+
+// TokenDigest returns the digest a session token is stored and cached
+// under: the hex SHA-256 of the token's 32 random bytes. It reports false
+// for a string that cannot be a token. The token itself is never stored.
+func TokenDigest(token string) (string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 32 {
+		return "", false
+	}
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:]), true
+}
+
+// InvalidSessionMessage is the one message of an EUNAUTHORIZED session
+// error, whatever the reason, so that it tells an attacker nothing.
+const InvalidSessionMessage = "Invalid or expired session."

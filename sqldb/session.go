@@ -139,7 +139,7 @@ func tokenHash(token string) ([]byte, bool) {
 func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.Session, error) {
 	th, ok := tokenHash(token)
 	if !ok {
-		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	now := s.db.now()
 	c, err := s.db.conn(ctx, s.db.reader)
@@ -157,7 +157,7 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 		Scan(&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
 			&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
-		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -170,7 +170,7 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 func (s *SessionService) Logout(ctx context.Context, token string) error {
 	th, ok := tokenHash(token)
 	if !ok {
-		return kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+		return kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	var n int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
@@ -184,7 +184,7 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
 	} else if n == 0 {
-		return kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
+		return kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -14,10 +15,17 @@ var _ kura.UserService = (*UserService)(nil)
 
 // UserService is the kura.UserService of a database.
 type UserService struct {
+	// OnSessionsEnded, if set, is called after a write that ended sessions
+	// (a password change) has committed, with their digests
+	// (kura.TokenDigest), before the write returns: a session cache
+	// forgets them there.
+	OnSessionsEnded func(ctx context.Context, digests []string)
+
 	db *DB
 }
 
-// NewUserService returns the user service of db.
+// NewUserService returns the user service of db. Set OnSessionsEnded
+// before use to learn of sessions a write ends.
 func NewUserService(db *DB) *UserService {
 	return &UserService{db: db}
 }
@@ -122,6 +130,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 	}
 	q := s.db.rebind("UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?")
 	var u *kura.User
+	var ended []string
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, append(args, id)...)
 		if err != nil {
@@ -133,7 +142,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 			return kura.Errorf(kura.ENOTFOUND, "User not found.")
 		}
 		if upd.Password != nil {
-			if _, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE user_id = ?"), id); err != nil {
+			if ended, err = s.endSessions(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -143,7 +152,42 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
+	if len(ended) > 0 && s.OnSessionsEnded != nil {
+		s.OnSessionsEnded(ctx, ended)
+	}
 	return u, nil
+}
+
+// endSessions deletes the sessions of a user in tx and returns their
+// digests (kura.TokenDigest), so a cache can forget exactly those. On
+// PostgreSQL and SQLite one DELETE ... RETURNING does it; on MySQL the rows
+// are read FOR UPDATE first, which also keeps new sessions of the user out
+// until the transaction ends.
+func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64) ([]string, error) {
+	q := "DELETE FROM sessions WHERE user_id = ? RETURNING token_hash"
+	if s.db.dialect == MySQL {
+		q = "SELECT token_hash FROM sessions WHERE user_id = ? FOR UPDATE"
+	}
+	rows, err := tx.QueryContext(ctx, s.db.rebind(q), userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var digests []string
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		digests = append(digests, hex.EncodeToString(h))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if s.db.dialect == MySQL {
+		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+	}
+	return digests, err
 }
 
 // DeleteUser removes a user; their sessions go with them (ON DELETE

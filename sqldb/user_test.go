@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -126,8 +127,33 @@ func TestUserService_UpdateUser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.UpdateUser(ctx, u.ID, kura.UserUpdate{Password: ptr("password-2")}); err != nil {
+			sess2, err := sessions.Login(ctx, "frank@example.com", "password-1")
+			if err != nil {
 				t.Fatal(err)
+			}
+			other := MustCreateUser(t, db, "fred@example.com", "fred")
+			if _, err := sessions.Login(ctx, "fred", "password-1"); err != nil {
+				t.Fatal(err)
+			}
+			users := sqldb.NewUserService(db)
+			var ended []string
+			users.OnSessionsEnded = func(_ context.Context, d []string) { ended = append(ended, d...) }
+			if _, err := users.UpdateUser(ctx, other.ID, kura.UserUpdate{Username: ptr("freddy")}); err != nil {
+				t.Fatal(err)
+			}
+			if len(ended) != 0 {
+				t.Fatalf("a username change reported ended sessions: %v", ended)
+			}
+			if _, err := users.UpdateUser(ctx, u.ID, kura.UserUpdate{Password: ptr("password-2")}); err != nil {
+				t.Fatal(err)
+			}
+			d1, _ := kura.TokenDigest(sess.Token)
+			d2, _ := kura.TokenDigest(sess2.Token)
+			slices.Sort(ended)
+			want := []string{d1, d2}
+			slices.Sort(want)
+			if !slices.Equal(ended, want) {
+				t.Fatalf("ended sessions = %v, want exactly frank's two: %v", ended, want)
 			}
 			_, err = sessions.Authenticate(ctx, sess.Token)
 			wantCode(t, err, kura.EUNAUTHORIZED)
