@@ -36,6 +36,25 @@ func TestEndToEnd_CacheAcrossInstances(t *testing.T) {
 			t.Fatalf("instance A serves %v after its own PATCH to %s", got, name)
 		}
 	}
+	// Sessions: B caches the session behind each token; A's writes end or
+	// change what B serves straight after.
+	tok2 := login(t, a, "ann4", "correct horse battery")
+	tok3 := login(t, a, "ann4", "correct horse battery")
+	for _, tk := range []string{tok, tok2, tok3} {
+		b.do(t, "GET", "/api/users/me", tk, nil).want(t, http.StatusOK)
+	}
+	a.do(t, "PATCH", path, tok, map[string]string{"username": "annie"}).want(t, http.StatusOK)
+	if got := b.do(t, "GET", "/api/users/me", tok2, nil).want(t, http.StatusOK).Body["username"]; got != "annie" {
+		t.Fatalf("B's /me serves %v after A's PATCH to annie", got)
+	}
+	a.do(t, "POST", "/api/auth/logout", tok2, nil).want(t, http.StatusNoContent)
+	b.do(t, "GET", "/api/users/me", tok2, nil).want(t, http.StatusUnauthorized)
+	a.do(t, "PATCH", path, tok, map[string]string{"password": "a brand new password"}).want(t, http.StatusOK)
+	for _, tk := range []string{tok, tok3} {
+		b.do(t, "GET", "/api/users/me", tk, nil).want(t, http.StatusUnauthorized)
+	}
+	tok = login(t, b, "annie", "a brand new password")
+
 	// A "not found" remembered by B is forgotten when A creates the user.
 	next := fmt.Sprintf("/api/users/%d", ann.id()+1)
 	b.do(t, "GET", next, "", nil).want(t, http.StatusNotFound)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -40,26 +41,36 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
-	var users kura.UserService = sqldb.NewUserService(db)
+	sqlUsers := sqldb.NewUserService(db)
+	var users kura.UserService = sqlUsers
+	var sessions kura.SessionService = sqldb.NewSessionService(db, cfg.SessionTTL.D())
 	checks := []httpapi.HealthCheck{httpapi.PingCheck("database", db)}
 	if cfg.CacheTTL > 0 {
-		c, err := cache.New[kura.User](cache.Config{
-			TTL: cfg.CacheTTL.D(), Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + "user:",
-		}, nil)
+		userCache, err := newCache[kura.User](&cfg, "user:")
 		if err != nil {
-			return fmt.Errorf("cache: %w", err)
+			return err
 		}
-		defer c.Close()
-		users = cache.NewUserService(users, c, logger)
+		defer userCache.Close()
+		sessionCache, err := newCache[kura.Session](&cfg, "session:")
+		if err != nil {
+			return err
+		}
+		defer sessionCache.Close()
+		cachedUsers := cache.NewUserService(users, userCache, logger)
+		cachedSessions := cache.NewSessionService(sessions, cachedUsers, sessionCache, logger)
+		sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
+		users, sessions = cachedUsers, cachedSessions
 		if cfg.RedisURL != "" {
-			checks = append(checks, httpapi.HealthCheck{Name: "cache", Check: c.Ping, Optional: true})
+			checks = append(checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
+				return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))
+			}, Optional: true})
 		}
 	}
 
 	srv := httpapi.NewServer(httpapi.Config{
 		Addr:     cfg.Addr,
 		Users:    users,
-		Sessions: sqldb.NewSessionService(db, cfg.SessionTTL.D()),
+		Sessions: sessions,
 		Checks:   checks,
 		Logger:   logger,
 	})
@@ -82,6 +93,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return err
+}
+
+// newCache returns a cache of V under the deployment's prefix and kind
+// (such as "user:"), shared through Redis when REDIS_URL is set.
+func newCache[V any](cfg *Config, kind string) (*cache.Cache[V], error) {
+	c, err := cache.New[V](cache.Config{
+		TTL: cfg.CacheTTL.D(), Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + kind,
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return c, nil
 }
 
 // openDB opens the configured database, logs where it points (without its
