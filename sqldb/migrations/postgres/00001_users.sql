@@ -10,8 +10,10 @@ CREATE TABLE users (
     username      text        NOT NULL,
     password_hash text        NOT NULL,
     role          text        NOT NULL DEFAULT 'user' CONSTRAINT users_role_check CHECK (role IN ('user', 'admin')),
-    created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+    -- now() is the transaction's time: one value for both columns of a new
+    -- row (two clock_timestamp() calls could differ by a microsecond).
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX users_email_key ON users (lower(email));
 CREATE UNIQUE INDEX users_username_key ON users (lower(username));
