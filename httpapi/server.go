@@ -36,6 +36,8 @@ type Config struct {
 	Users kura.UserService
 	// Sessions serves /api/auth and authenticates bearer tokens. Required.
 	Sessions kura.SessionService
+	// Stats serves GET /api/stats; nil leaves the route out (404).
+	Stats kura.StatsService
 
 	// Checks are run, concurrently, by GET /health. None means /health
 	// reports only {"status":"healthy"}.

@@ -51,6 +51,9 @@ type Config struct {
 
 	// CacheTTL is how long a user read is cached; 0 turns caching off.
 	CacheTTL Seconds `env:"CACHE_TTL" envDefault:"300"`
+	// StatsCacheTTL is how long GET /api/stats figures are reused; 0
+	// computes them on every request.
+	StatsCacheTTL Seconds `env:"STATS_CACHE_TTL" envDefault:"60"`
 	// CacheSize bounds the in-process cache, in entries.
 	CacheSize int `env:"CACHE_SIZE" envDefault:"10000"`
 	// RedisURL shares the cache, and its invalidations, between instances.

@@ -119,3 +119,26 @@ func TestEndToEnd_RedisOutage(t *testing.T) {
 		t.Fatalf("B serves %v after A's PATCH with Redis back\nA:\n%s\nB:\n%s", got, a.logs, b.logs)
 	}
 }
+
+// TestEndToEnd_Stats reads GET /api/stats on each engine: the figures are
+// computed by SQL, and reused until STATS_CACHE_TTL passes.
+func TestEndToEnd_Stats(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		s := startKura(t, "DATABASE_URL="+dbURL)
+		register(t, s, "a@example.com", "ann")
+		register(t, s, "b@example.com", "bob")
+		tok := login(t, s, "ann", "correct horse battery")
+		login(t, s, "bob", "correct horse battery")
+		s.do(t, "GET", "/api/stats", "", nil).want(t, http.StatusUnauthorized)
+		st := s.do(t, "GET", "/api/stats", tok, nil).want(t, http.StatusOK)
+		for k, want := range map[string]float64{"users": 2, "new_users_24h": 2, "new_users_7d": 2, "active_sessions": 2} {
+			if st.Body[k] != want {
+				t.Errorf("%s = %v, want %v (%s)", k, st.Body[k], want, st.Raw)
+			}
+		}
+		register(t, s, "c@example.com", "cat")
+		if again := s.do(t, "GET", "/api/stats", tok, nil).want(t, http.StatusOK); again.Body["computed_at"] != st.Body["computed_at"] || again.Body["users"] != float64(2) {
+			t.Errorf("stats were computed again within STATS_CACHE_TTL: %s", again.Raw)
+		}
+	})
+}

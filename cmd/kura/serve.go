@@ -44,14 +44,23 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	sqlUsers := sqldb.NewUserService(db)
 	var users kura.UserService = sqlUsers
 	var sessions kura.SessionService = sqldb.NewSessionService(db, cfg.SessionTTL.D())
+	var stats kura.StatsService = sqldb.NewStatsService(db)
 	checks := []httpapi.HealthCheck{httpapi.PingCheck("database", db)}
+	if cfg.StatsCacheTTL > 0 {
+		statsCache, err := newCache[kura.Stats](&cfg, cfg.StatsCacheTTL.D(), "stats:")
+		if err != nil {
+			return err
+		}
+		defer statsCache.Close()
+		stats = cache.NewStatsService(stats, statsCache)
+	}
 	if cfg.CacheTTL > 0 {
-		userCache, err := newCache[kura.User](&cfg, "user:")
+		userCache, err := newCache[kura.User](&cfg, cfg.CacheTTL.D(), "user:")
 		if err != nil {
 			return err
 		}
 		defer userCache.Close()
-		sessionCache, err := newCache[kura.Session](&cfg, "session:")
+		sessionCache, err := newCache[kura.Session](&cfg, cfg.CacheTTL.D(), "session:")
 		if err != nil {
 			return err
 		}
@@ -71,6 +80,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Addr:     cfg.Addr,
 		Users:    users,
 		Sessions: sessions,
+		Stats:    stats,
 		Checks:   checks,
 		Logger:   logger,
 	})
@@ -95,11 +105,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	return err
 }
 
-// newCache returns a cache of V under the deployment's prefix and kind
+// newCache returns a cache of V, entries living ttl, under the deployment's prefix and kind
 // (such as "user:"), shared through Redis when REDIS_URL is set.
-func newCache[V any](cfg *Config, kind string) (*cache.Cache[V], error) {
+func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[V], error) {
 	c, err := cache.New[V](cache.Config{
-		TTL: cfg.CacheTTL.D(), Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + kind,
+		TTL: ttl, Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + kind,
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
