@@ -142,3 +142,30 @@ func TestEndToEnd_Stats(t *testing.T) {
 		}
 	})
 }
+
+// TestEndToEnd_RedisDownAtStart starts a server whose Redis is not running:
+// it serves from the database, reports the cache degraded while healthy,
+// and connects by itself once Redis starts.
+func TestEndToEnd_RedisDownAtStart(t *testing.T) {
+	redis := testenv.NewRedisServer(t) // not started yet
+	s := startKura(t, "DATABASE_URL="+testenv.PostgresDatabase(t), "REDIS_URL="+redis.URL())
+	ann := register(t, s, "ann@example.com", "ann")
+	tok := login(t, s, "ann", "correct horse battery")
+	path := fmt.Sprintf("/api/users/%d", ann.id())
+	for range 3 {
+		s.do(t, "GET", path, "", nil).want(t, http.StatusOK)
+		s.do(t, "GET", "/api/users/me", tok, nil).want(t, http.StatusOK)
+	}
+	h := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
+	if h.Body["status"] != "healthy" || h.Body["cache"] != "degraded" {
+		t.Fatalf("health with Redis down = %s", h.Raw)
+	}
+	testenv.StartRedisAt(t, redis)
+	waitFor(t, "the cache to connect", func() bool {
+		return s.do(t, "GET", "/health", "", nil).Body["cache"] == "connected"
+	})
+	s.do(t, "PATCH", path, tok, map[string]string{"username": "annie"}).want(t, http.StatusOK)
+	if got := s.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != "annie" {
+		t.Fatalf("served %v after the PATCH", got)
+	}
+}
