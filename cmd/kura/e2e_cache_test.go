@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kura-dev/kura/internal/testenv"
@@ -88,13 +90,42 @@ func TestEndToEnd_RedisOutage(t *testing.T) {
 	tok := login(t, a, "ann", "correct horse battery")
 	b.do(t, "GET", path, "", nil).want(t, http.StatusOK)
 
+	// Readers hammer both servers while Redis dies under them.
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	var failures atomic.Int64
+	for _, s := range []*server{a, b, a, b} {
+		readers.Go(func() {
+			for i := 0; i < 2000; i++ { // bounded, and stopped below
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := http.Get(s.URL + path)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					failures.Add(1)
+				}
+			}
+		})
+	}
 	redis.Kill()
-	for i := range 20 { // requests go on while the servers notice the loss
+	for i := range 20 { // writes go on while the servers notice the loss
 		a.do(t, "PATCH", path, tok, map[string]string{"username": fmt.Sprintf("down%d", i)}).want(t, http.StatusOK)
 		if got := a.do(t, "GET", path, "", nil).want(t, http.StatusOK).Body["username"]; got != fmt.Sprintf("down%d", i) {
 			t.Fatalf("A serves %v after its own PATCH while Redis is down", got)
 		}
 		b.do(t, "GET", path, "", nil).want(t, http.StatusOK)
+	}
+	close(stop)
+	readers.Wait()
+	if n := failures.Load(); n > 0 {
+		t.Fatalf("%d reads failed while Redis went down", n)
 	}
 	for _, s := range []*server{a, b} {
 		waitFor(t, "the cache to be reported degraded", func() bool {
