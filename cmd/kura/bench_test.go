@@ -33,19 +33,7 @@ func BenchmarkGetUser(b *testing.B) {
 		{"postgres", testenv.PostgresDatabase},
 	} {
 		b.Run(e.name, func(b *testing.B) {
-			ctx := context.Background()
-			logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-			db, err := sqldb.Open(ctx, sqldb.Config{URL: e.url(b), Logger: logger})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if err := db.MigrateUp(ctx); err != nil {
-				b.Fatal(err)
-			}
-			if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
-				b.Fatal(err)
-			}
+			db, logger := benchDB(b, e.url(b), users)
 			kura := httpapi.NewServer(httpapi.Config{
 				Users: sqldb.NewUserService(db), Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
 			}).Handler()
@@ -70,4 +58,24 @@ func BenchmarkGetUser(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchDB opens, migrates and seeds the database at url for a benchmark,
+// closed when it ends, and returns it with a logger that discards.
+func benchDB(b *testing.B, url string, users int) (*sqldb.DB, *slog.Logger) {
+	b.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
+		b.Fatal(err)
+	}
+	return db, logger
 }

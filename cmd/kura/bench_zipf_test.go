@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -29,19 +26,7 @@ import (
 //	go test -run '^$' -bench GetUserZipf -benchmem ./cmd/kura/
 func BenchmarkGetUserZipf(b *testing.B) {
 	const users = 10_000
-	ctx := context.Background()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: testenv.PostgresDatabase(b), Logger: logger})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUp(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
-		b.Fatal(err)
-	}
+	db, logger := benchDB(b, testenv.PostgresDatabase(b), users)
 	c, err := cache.New[kura.User](cache.Config{
 		TTL: time.Hour, Size: users / 10, RedisURL: testenv.RedisURL(b),
 		Prefix: "kura-bench-" + testenv.RandomSuffix() + ":user:",
