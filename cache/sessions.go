@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -89,16 +88,10 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 // EndSessions forgets the sessions with the given digests on every
 // instance; it fits sqldb.UserService.OnSessionsEnded. The store has
 // already ended them, so an incomplete invalidation (Redis down) is logged,
-// not returned: see UserService.invalidate.
+// not returned: see deleteAfterWrite.
 func (s *SessionService) EndSessions(ctx context.Context, digests []string) {
 	if len(digests) == 0 {
 		return
 	}
-	if err := s.sessions.Delete(context.WithoutCancel(ctx), digests...); err != nil {
-		level := slog.LevelError
-		if errors.Is(err, ErrDegraded) {
-			level = slog.LevelWarn
-		}
-		s.log.LogAttrs(ctx, level, "cache invalidation incomplete", slog.Int("sessions", len(digests)), slog.Any("err", err))
-	}
+	deleteAfterWrite(ctx, s.sessions, s.log, digests, slog.Int("sessions", len(digests)))
 }

@@ -39,24 +39,17 @@ func TestStatsService_OneComputation(t *testing.T) {
 
 	var wg sync.WaitGroup
 	results := make(chan int64, 50)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		st, err := s.Stats(context.Background())
-		if err == nil {
-			results <- st.Users
-		}
-	}()
-	<-next.entered
-	for range 49 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			st, err := s.Stats(context.Background())
-			if err == nil {
+	ask := func() {
+		wg.Go(func() {
+			if st, err := s.Stats(context.Background()); err == nil {
 				results <- st.Users
 			}
-		}()
+		})
+	}
+	ask()
+	<-next.entered
+	for range 49 {
+		ask()
 	}
 	close(next.release)
 	wg.Wait()

@@ -82,16 +82,22 @@ func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kur
 	return s.next.ListUsers(ctx, opt)
 }
 
-// invalidate drops a user from the cache. The write it follows has
-// committed, so a cache that cannot reach every instance (Redis down) is
-// logged, not returned: this instance has dropped the user, and the others
-// drop everything they hold when Redis returns (see Cache.Delete).
+// invalidate drops a user from the cache; see deleteAfterWrite.
 func (s *UserService) invalidate(ctx context.Context, id int64) {
-	if err := s.users.Delete(context.WithoutCancel(ctx), userKey(id)); err != nil {
+	deleteAfterWrite(ctx, s.users, s.log, []string{userKey(id)}, slog.Int64("user_id", id))
+}
+
+// deleteAfterWrite deletes keys from c after a write that has committed. A
+// cache that cannot reach every instance (Redis down) is logged, not
+// returned, since failing the write's response would mislead: this
+// instance has dropped the keys, and the others drop everything they hold
+// when Redis returns (see Cache.Delete).
+func deleteAfterWrite[V any](ctx context.Context, c *Cache[V], log *slog.Logger, keys []string, what slog.Attr) {
+	if err := c.Delete(context.WithoutCancel(ctx), keys...); err != nil {
 		level := slog.LevelError
 		if errors.Is(err, ErrDegraded) {
 			level = slog.LevelWarn
 		}
-		s.log.LogAttrs(ctx, level, "cache invalidation incomplete", slog.Int64("user_id", id), slog.Any("err", err))
+		log.LogAttrs(ctx, level, "cache invalidation incomplete", what, slog.Any("err", err))
 	}
 }
