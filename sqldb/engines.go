@@ -87,6 +87,7 @@ func (db *DB) openPostgres() error {
 	if err := db.checkTransport(postgresTransport(cc)); err != nil {
 		return err
 	}
+	db.pgConfig = cc
 	prePing := *db.cfg.PrePing
 	db.writer = stdlib.OpenDB(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
 		return prePing && p.IdleDuration > time.Second

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"path"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -50,6 +49,9 @@ func (db *DB) provider() (*goose.Provider, error) {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	if gm := db.goMigrations(); len(gm) > 0 {
+		opts = append(opts, goose.WithGoMigrations(gm...))
+	}
 	return goose.NewProvider(dialect, db.writer, dir, opts...)
 }
 
@@ -77,7 +79,7 @@ func (db *DB) MigrateUp(ctx context.Context) error {
 	defer db.roomForLock()()
 	results, err := p.Up(ctx)
 	for _, r := range results {
-		db.log.Info("migration applied", "version", r.Source.Version, "file", path.Base(r.Source.Path), "duration", r.Duration)
+		db.log.Info("migration applied", "version", r.Source.Version, "file", sourceName(r.Source), "duration", r.Duration)
 	}
 	if err != nil {
 		return db.sc.Err(fmt.Errorf("migrate up: %w", err))
@@ -96,7 +98,7 @@ func (db *DB) MigrateDown(ctx context.Context) error {
 	if err != nil {
 		return db.sc.Err(fmt.Errorf("migrate down: %w", err))
 	}
-	db.log.Info("migration rolled back", "version", r.Source.Version, "file", path.Base(r.Source.Path), "duration", r.Duration)
+	db.log.Info("migration rolled back", "version", r.Source.Version, "file", sourceName(r.Source), "duration", r.Duration)
 	return nil
 }
 
@@ -115,7 +117,7 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	for i, s := range list {
 		out[i] = MigrationStatus{
 			Version:   s.Source.Version,
-			Name:      path.Base(s.Source.Path),
+			Name:      sourceName(s.Source),
 			Applied:   s.State == goose.StateApplied,
 			AppliedAt: s.AppliedAt.UTC(),
 		}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/kura-dev/kura"
 )
 
@@ -22,14 +24,15 @@ type DB struct {
 	// before use.
 	Now func() time.Time
 
-	dialect Dialect
-	writer  *sql.DB
-	reader  *sql.DB
-	cfg     Config
-	log     *slog.Logger
-	sc      scrubber
-	rebound sync.Map // query with ? -> query with $n, on PostgreSQL
-	trim    trimmer
+	dialect  Dialect
+	writer   *sql.DB
+	reader   *sql.DB
+	cfg      Config
+	log      *slog.Logger
+	sc       scrubber
+	pgConfig *pgx.ConnConfig // PostgreSQL: the parsed, checked connection settings
+	rebound  sync.Map        // query with ? -> query with $n, on PostgreSQL
+	trim     trimmer
 
 	// writeGate and readGate admit service calls to the writer and reader
 	// pools; one gate when both are the same pool.
