@@ -137,7 +137,7 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
-func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
+func (h warnOnly) WithGroup(n string) slog.Handler       { return warnOnly{h.Handler.WithGroup(n)} }
 
 func (b *riverBackend) insert(ctx context.Context, tx *sql.Tx, args Args, o EnqueueOpts) (*Row, error) {
 	io := &river.InsertOpts{MaxAttempts: o.MaxAttempts, Priority: o.Priority, ScheduledAt: o.ScheduledAt}

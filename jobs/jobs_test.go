@@ -1,0 +1,713 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// The suite below runs on every engine: River on SQLite and PostgreSQL,
+// the jobs package's own queue on MariaDB.
+var engines = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL}
+
+func forEachEngine(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
+	t.Helper()
+	for _, d := range engines {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, openDB(t, d))
+		})
+	}
+}
+
+// openDB opens a fresh, migrated database of the dialect for the test.
+func openDB(tb testing.TB, d sqldb.Dialect) *sqldb.DB {
+	tb.Helper()
+	var url string
+	switch d {
+	case sqldb.Postgres:
+		url = testenv.PostgresDatabase(tb)
+	case sqldb.MySQL:
+		url = testenv.MySQLDatabase(tb)
+	default:
+		url = filepath.Join(tb.TempDir(), "kura.db")
+	}
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: testLogger(tb)})
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+func testLogger(tb testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+type tbWriter struct{ tb testing.TB }
+
+func (w tbWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// echoArgs is the test job: N identifies it.
+type echoArgs struct {
+	N int `json:"n"`
+}
+
+func (echoArgs) Kind() string { return "test.echo" }
+
+// fastConfig is a Config that polls and retries quickly, without the
+// prune job (whose runs would count in Stats).
+func fastConfig(tb testing.TB, ws *jobs.Workers) jobs.Config {
+	return jobs.Config{
+		Workers:       ws,
+		PruneInterval: -1,
+		PollInterval:  50 * time.Millisecond,
+		Backoff:       func(int) time.Duration { return 10 * time.Millisecond },
+		Logger:        testLogger(tb),
+	}
+}
+
+// newClient makes a client and stops it when the test ends; with workers
+// it is started.
+func newClient(tb testing.TB, db *sqldb.DB, cfg jobs.Config) *jobs.Client {
+	tb.Helper()
+	c, err := jobs.New(db, cfg)
+	if err != nil {
+		tb.Fatalf("new client: %v", err)
+	}
+	if cfg.Workers != nil {
+		if err := c.Start(context.Background()); err != nil {
+			tb.Fatalf("start: %v", err)
+		}
+		tb.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.Stop(ctx); err != nil {
+				tb.Errorf("stop: %v", err)
+			}
+		})
+	}
+	return c
+}
+
+// waitState waits until the job is in state, and returns its row.
+func waitState(tb testing.TB, c *jobs.Client, id int64, want jobs.State) *jobs.Row {
+	tb.Helper()
+	var row *jobs.Row
+	waitFor(tb, 15*time.Second, func() bool {
+		var err error
+		row, err = c.Get(context.Background(), id)
+		if err != nil {
+			tb.Fatalf("get job %d: %v", id, err)
+		}
+		return row.State == want
+	}, func() string { return fmt.Sprintf("job %d is %s, not %s (errors %v)", id, row.State, want, row.Errors) })
+	return row
+}
+
+func waitFor(tb testing.TB, timeout time.Duration, ok func() bool, msg func() string) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("after %s: %s", timeout, msg())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestClient_EnqueueAndWork(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		seen := map[int]int{}
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if j.Kind != "test.echo" || j.Attempt != 1 || j.ID == 0 {
+				t.Errorf("job row: kind %q attempt %d id %d", j.Kind, j.Attempt, j.ID)
+			}
+			mu.Lock()
+			seen[j.Args.N]++
+			mu.Unlock()
+			return nil
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+		const n = 30
+		ids := make([]int64, n)
+		for i := range n {
+			row, err := c.Enqueue(ctx, echoArgs{N: i}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.ID == 0 || row.Kind != "test.echo" || row.MaxAttempts != jobs.DefaultMaxAttempts {
+				t.Fatalf("enqueued row: %+v", row)
+			}
+			ids[i] = row.ID
+		}
+		for _, id := range ids {
+			row := waitState(t, c, id, jobs.StateCompleted)
+			if row.Attempt != 1 || row.FinalizedAt == nil || len(row.Errors) != 0 {
+				t.Errorf("completed job: attempt %d finalized %v errors %v", row.Attempt, row.FinalizedAt, row.Errors)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range n {
+			if seen[i] != 1 {
+				t.Errorf("job %d ran %d times, want 1", i, seen[i])
+			}
+		}
+		if s := c.Stats(); s.Completed != n || s.Failed != 0 {
+			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+func TestClient_EnqueueTx(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ran := make(chan int, 10)
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			ran <- j.Args.N
+			return nil
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+
+		// Rolled back: the job never existed.
+		errRollback := errors.New("rollback")
+		var rolledBack int64
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			row, err := c.EnqueueTx(ctx, tx, echoArgs{N: 1}, nil)
+			if err != nil {
+				return err
+			}
+			rolledBack = row.ID
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("InTx: %v", err)
+		}
+		if _, err := c.Get(ctx, rolledBack); kura.ErrorCode(err) != kura.ENOTFOUND {
+			t.Fatalf("job of a rolled back transaction: %v, want ENOTFOUND", err)
+		}
+
+		// Committed: it runs.
+		var committed int64
+		err = db.InTx(ctx, func(tx *sql.Tx) error {
+			row, err := c.EnqueueTx(ctx, tx, echoArgs{N: 2}, nil)
+			if err == nil {
+				committed = row.ID
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, committed, jobs.StateCompleted)
+		select {
+		case n := <-ran:
+			if n != 2 {
+				t.Fatalf("ran job %d, want 2", n)
+			}
+		default:
+			t.Fatal("the committed job did not run")
+		}
+		select {
+		case n := <-ran:
+			t.Fatalf("job %d also ran", n)
+		case <-time.After(200 * time.Millisecond):
+		}
+	})
+}
+
+func TestClient_RetryWithBackoff(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		var attempts atomic.Int32
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			attempts.Add(1)
+			if j.Attempt < 3 {
+				return fmt.Errorf("transient failure %d", j.Attempt)
+			}
+			return nil
+		}))
+		cfg := fastConfig(t, ws)
+		var mu sync.Mutex
+		var backoffs []int
+		cfg.Backoff = func(attempt int) time.Duration {
+			mu.Lock()
+			backoffs = append(backoffs, attempt)
+			mu.Unlock()
+			return 100 * time.Millisecond
+		}
+		c := newClient(t, db, cfg)
+		start := time.Now()
+		row, err := c.Enqueue(context.Background(), echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row = waitState(t, c, row.ID, jobs.StateCompleted)
+		if row.Attempt != 3 || len(row.Errors) != 2 {
+			t.Fatalf("attempt %d, errors %v; want 3 attempts and 2 errors", row.Attempt, row.Errors)
+		}
+		if row.Errors[0].Error != "transient failure 1" || row.Errors[1].Attempt != 2 {
+			t.Errorf("errors: %+v", row.Errors)
+		}
+		if took := time.Since(start); took < 200*time.Millisecond {
+			t.Errorf("3 attempts with 100ms backoff took %s", took)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(backoffs) != "[1 2]" {
+			t.Errorf("backoff asked for attempts %v, want [1 2]", backoffs)
+		}
+		if s := c.Stats(); s.Failed != 2 || s.Completed != 1 {
+			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+func TestClient_DiscardedKeepsErrors(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			return fmt.Errorf("permanent failure on attempt %d", j.Attempt)
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+		row, err := c.Enqueue(context.Background(), echoArgs{}, &jobs.EnqueueOpts{MaxAttempts: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row = waitState(t, c, row.ID, jobs.StateDiscarded)
+		if row.Attempt != 3 || len(row.Errors) != 3 || row.FinalizedAt == nil {
+			t.Fatalf("discarded: attempt %d errors %v finalized %v", row.Attempt, row.Errors, row.FinalizedAt)
+		}
+		if got := row.LastError(); got != "permanent failure on attempt 3" {
+			t.Errorf("last error %q", got)
+		}
+		// It stays dead: no fourth attempt.
+		time.Sleep(300 * time.Millisecond)
+		if row, _ = c.Get(context.Background(), row.ID); row.State != jobs.StateDiscarded || row.Attempt != 3 {
+			t.Errorf("after a while: %s, attempt %d", row.State, row.Attempt)
+		}
+		if s := c.Stats(); s.Discarded != 1 || s.Failed != 3 {
+			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+func TestClient_PanicIsRetried(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if j.Args.N == 0 && j.Attempt == 1 {
+				panic("boom")
+			}
+			return nil
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+		bad, err := c.Enqueue(ctx, echoArgs{N: 0}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := waitState(t, c, bad.ID, jobs.StateCompleted)
+		if row.Attempt != 2 || len(row.Errors) != 1 || !strings.Contains(row.Errors[0].Error, "panic: boom") {
+			t.Fatalf("after a panic: attempt %d errors %+v", row.Attempt, row.Errors)
+		}
+		// The worker goes on working other jobs.
+		for i := 1; i <= 5; i++ {
+			r, err := c.Enqueue(ctx, echoArgs{N: i}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, c, r.ID, jobs.StateCompleted)
+		}
+		if s := c.Stats(); s.Panicked != 1 || s.Completed != 6 {
+			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+func TestClient_Scheduled(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ranAt := make(chan time.Time, 1)
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			ranAt <- time.Now()
+			return nil
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+		at := time.Now().Add(time.Second)
+		row, err := c.Enqueue(context.Background(), echoArgs{}, &jobs.EnqueueOpts{ScheduledAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State != jobs.StateScheduled || row.ScheduledAt.Sub(at).Abs() > time.Millisecond {
+			t.Fatalf("enqueued: state %s scheduled %v, want scheduled at %v", row.State, row.ScheduledAt, at)
+		}
+		waitState(t, c, row.ID, jobs.StateCompleted)
+		if got := <-ranAt; got.Before(at) {
+			t.Errorf("ran at %v, before its time %v", got, at)
+		}
+	})
+}
+
+// tickArgs is the periodic test job.
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "test.tick" }
+
+func TestClient_Periodic(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		var ticks atomic.Int32
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[tickArgs](func(ctx context.Context, j *jobs.Job[tickArgs]) error {
+			ticks.Add(1)
+			return nil
+		}))
+		cfg := fastConfig(t, ws)
+		cfg.Periodic = []jobs.PeriodicJob{{Every: 500 * time.Millisecond, Args: func() jobs.Args { return tickArgs{} }, RunOnStart: true}}
+		newClient(t, db, cfg)
+		waitFor(t, 15*time.Second, func() bool { return ticks.Load() >= 3 },
+			func() string { return fmt.Sprintf("%d periodic runs, want 3", ticks.Load()) })
+	})
+}
+
+func TestClient_JobTimeout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}))
+		cfg := fastConfig(t, ws)
+		cfg.JobTimeout = 200 * time.Millisecond
+		c := newClient(t, db, cfg)
+		row, err := c.Enqueue(context.Background(), echoArgs{}, &jobs.EnqueueOpts{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row = waitState(t, c, row.ID, jobs.StateDiscarded)
+		if !strings.Contains(row.LastError(), "deadline exceeded") {
+			t.Errorf("error of a timed-out attempt: %q", row.LastError())
+		}
+	})
+}
+
+func TestClient_StopWaitsForRunningJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		started := make(chan struct{})
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			close(started)
+			time.Sleep(300 * time.Millisecond)
+			return nil
+		}))
+		c, err := jobs.New(db, fastConfig(t, ws))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		row, err := c.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := c.Stop(sctx); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		if row, _ = c.Get(ctx, row.ID); row.State != jobs.StateCompleted {
+			t.Fatalf("after a graceful stop the running job is %s, want completed", row.State)
+		}
+	})
+}
+
+func TestClient_StopHandsBackJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		started := make(chan struct{}, 1)
+		var second atomic.Bool
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if second.Load() {
+				return nil
+			}
+			started <- struct{}{}
+			<-ctx.Done() // a job that takes longer than the shutdown deadline
+			return ctx.Err()
+		}))
+		cfg := fastConfig(t, ws)
+		c, err := jobs.New(db, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		row, err := c.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		begin := time.Now()
+		c.Stop(sctx)
+		if took := time.Since(begin); took > 6*time.Second {
+			t.Errorf("stop took %s", took)
+		}
+		row, err = c.Get(ctx, row.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State != jobs.StateRetryable && row.State != jobs.StateAvailable {
+			t.Fatalf("a job interrupted by stop is %s, want handed back (retryable or available)", row.State)
+		}
+
+		// Another worker takes it and finishes it.
+		second.Store(true)
+		c2 := newClient(t, db, cfg)
+		waitState(t, c2, row.ID, jobs.StateCompleted)
+	})
+}
+
+func TestClient_Manage(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		var fail atomic.Bool
+		fail.Store(true)
+		ran := make(chan int, 10)
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if fail.Load() {
+				return errors.New("down")
+			}
+			ran <- j.Args.N
+			return nil
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+
+		dead, err := c.Enqueue(ctx, echoArgs{N: 1}, &jobs.EnqueueOpts{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, c, dead.ID, jobs.StateDiscarded)
+		later, err := c.Enqueue(ctx, echoArgs{N: 2}, &jobs.EnqueueOpts{ScheduledAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// List: newest first, filtered by state.
+		all, err := c.List(ctx, jobs.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 2 || all[0].ID != later.ID || all[1].ID != dead.ID {
+			t.Fatalf("list: %v", ids(all))
+		}
+		failed, _ := jobs.ParseStates("failed")
+		got, err := c.List(ctx, jobs.ListOptions{States: failed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != dead.ID {
+			t.Fatalf("list failed: %v", ids(got))
+		}
+		if got, _ := c.List(ctx, jobs.ListOptions{Kinds: []string{"other"}}); len(got) != 0 {
+			t.Fatalf("list of another kind: %v", ids(got))
+		}
+
+		// Cancel the scheduled job: it never runs.
+		row, err := c.Cancel(ctx, later.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State != jobs.StateCancelled || row.FinalizedAt == nil {
+			t.Fatalf("cancelled: %s finalized %v", row.State, row.FinalizedAt)
+		}
+
+		// Retry the dead job once its cause is fixed: it runs.
+		fail.Store(false)
+		row, err = c.Retry(ctx, dead.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State != jobs.StateAvailable || row.MaxAttempts < 2 {
+			t.Fatalf("retried: %s with max attempts %d", row.State, row.MaxAttempts)
+		}
+		waitState(t, c, dead.ID, jobs.StateCompleted)
+		if n := <-ran; n != 1 {
+			t.Fatalf("ran job %d", n)
+		}
+
+		for name, f := range map[string]func(context.Context, int64) (*jobs.Row, error){"get": c.Get, "retry": c.Retry, "cancel": c.Cancel} {
+			if _, err := f(ctx, 999999); kura.ErrorCode(err) != kura.ENOTFOUND {
+				t.Errorf("%s of a missing job: %v, want ENOTFOUND", name, err)
+			}
+		}
+	})
+}
+
+func ids(rows []*jobs.Row) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func TestClient_CountsAndPrune(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if j.Args.N < 0 {
+				return errors.New("negative")
+			}
+			return nil
+		}))
+		cfg := fastConfig(t, ws)
+		cfg.Retention = 50 * time.Millisecond
+		cfg.DiscardedRetention = time.Hour
+		c := newClient(t, db, cfg)
+		var done []int64
+		for i := range 3 {
+			r, err := c.Enqueue(ctx, echoArgs{N: i}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = append(done, r.ID)
+		}
+		dead, err := c.Enqueue(ctx, echoArgs{N: -1}, &jobs.EnqueueOpts{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Enqueue(ctx, echoArgs{N: 9}, &jobs.EnqueueOpts{ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range done {
+			waitState(t, c, id, jobs.StateCompleted)
+		}
+		waitState(t, c, dead.ID, jobs.StateDiscarded)
+
+		counts, err := c.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[jobs.StateCompleted] != 3 || counts[jobs.StateDiscarded] != 1 || counts[jobs.StateScheduled] != 1 || counts.Depth() != 1 {
+			t.Fatalf("counts: %v (depth %d)", counts, counts.Depth())
+		}
+
+		time.Sleep(100 * time.Millisecond) // past Retention
+		n, err := c.Prune(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 {
+			t.Fatalf("pruned %d jobs, want the 3 completed", n)
+		}
+		for _, id := range done {
+			if _, err := c.Get(ctx, id); kura.ErrorCode(err) != kura.ENOTFOUND {
+				t.Errorf("pruned job %d: %v", id, err)
+			}
+		}
+		counts, _ = c.Counts(ctx)
+		if counts[jobs.StateDiscarded] != 1 || counts[jobs.StateScheduled] != 1 || counts[jobs.StateCompleted] != 0 {
+			t.Fatalf("after prune: %v", counts)
+		}
+	})
+}
+
+func TestClient_PruneJobRuns(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error { return nil }))
+		cfg := fastConfig(t, ws)
+		cfg.Retention = 10 * time.Millisecond
+		cfg.PruneInterval = 300 * time.Millisecond
+		c := newClient(t, db, cfg)
+		r, err := c.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 15*time.Second, func() bool {
+			_, err := c.Get(ctx, r.ID)
+			return kura.ErrorCode(err) == kura.ENOTFOUND
+		}, func() string { return "the periodic prune job did not delete a completed job" })
+	})
+}
+
+func TestClient_InvalidInput(t *testing.T) {
+	db := openDB(t, sqldb.SQLite)
+	c, err := jobs.New(db, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		args jobs.Args
+		opts *jobs.EnqueueOpts
+	}{
+		"nil args":          {nil, nil},
+		"priority 5":        {echoArgs{}, &jobs.EnqueueOpts{Priority: 5}},
+		"negative attempts": {echoArgs{}, &jobs.EnqueueOpts{MaxAttempts: -1}},
+	} {
+		if _, err := c.Enqueue(ctx, tc.args, tc.opts); kura.ErrorCode(err) != kura.EINVALID {
+			t.Errorf("%s: %v, want EINVALID", name, err)
+		}
+	}
+	if _, err := c.List(ctx, jobs.ListOptions{Limit: -1}); kura.ErrorCode(err) != kura.EINVALID {
+		t.Errorf("list limit -1: %v", err)
+	}
+	if err := c.Start(ctx); err == nil {
+		t.Error("a client without workers started")
+	}
+	if _, err := jobs.ParseStates("dead"); kura.ErrorCode(err) != kura.EINVALID {
+		t.Errorf("ParseStates(dead): %v", err)
+	}
+	if s, err := jobs.ParseStates(" Failed "); err != nil || len(s) != 2 {
+		t.Errorf("ParseStates(failed): %v %v", s, err)
+	}
+	if _, err := jobs.New(db, jobs.Config{JobTimeout: time.Hour, RescueAfter: time.Minute}); err == nil {
+		t.Error("RescueAfter below JobTimeout was accepted")
+	}
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 16 * time.Second, 3: 81 * time.Second, 10: 10000 * time.Second} {
+		for range 20 {
+			got := jobs.DefaultBackoff(attempt)
+			if got < want*9/10 || got > want*11/10 {
+				t.Fatalf("DefaultBackoff(%d) = %s, want %s ±10%%", attempt, got, want)
+			}
+		}
+	}
+}
