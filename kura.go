@@ -1,6 +1,6 @@
-// Package kura is the domain of the kura data backbone: users, sessions, pages
-// of results, the services that manage them and the one coded error type that
-// every layer speaks.
+// Package kura is the domain of the kura data backbone: users, sessions,
+// notifications, pages of results, the services that manage them and the one
+// coded error type that every layer speaks.
 //
 // The package imports only the standard library. Adapters implement its
 // interfaces (sqldb for the engines) or consume them (httpapi for HTTP), and

@@ -87,6 +87,56 @@ func TestUser_CanModify(t *testing.T) {
 	}
 }
 
+func TestNotification_Validate(t *testing.T) {
+	ok := kura.Notification{UserID: 1, Kind: "welcome", Key: "welcome:1", Message: "Welcome, ann!"}
+	t.Run("OK", func(t *testing.T) {
+		if err := ok.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		n := ok
+		n.Kind, n.Key, n.Message = strings.Repeat("é", 50), strings.Repeat("k", 200), strings.Repeat("日", 2000)
+		if err := n.Validate(); err != nil {
+			t.Fatalf("the longest values: %v", err)
+		}
+	})
+	tests := []struct {
+		name  string
+		edit  func(n *kura.Notification)
+		field string
+	}{
+		{"ErrUserIDZero", func(n *kura.Notification) { n.UserID = 0 }, "user_id"},
+		{"ErrUserIDNegative", func(n *kura.Notification) { n.UserID = -1 }, "user_id"},
+		{"ErrKindMissing", func(n *kura.Notification) { n.Kind = "" }, "kind"},
+		{"ErrKindLong", func(n *kura.Notification) { n.Kind = strings.Repeat("k", 51) }, "kind"},
+		{"ErrKeyMissing", func(n *kura.Notification) { n.Key = "" }, "key"},
+		{"ErrKeyLong", func(n *kura.Notification) { n.Key = strings.Repeat("é", 201) }, "key"},
+		{"ErrKeyNUL", func(n *kura.Notification) { n.Key = "a\x00b" }, "key"},
+		{"ErrMessageMissing", func(n *kura.Notification) { n.Message = "" }, "message"},
+		{"ErrMessageLong", func(n *kura.Notification) { n.Message = strings.Repeat("m", 2001) }, "message"},
+		{"ErrMessageBadUTF8", func(n *kura.Notification) { n.Message = "caf\xe9" }, "message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := ok
+			tt.edit(&n)
+			err := n.Validate()
+			if kura.ErrorCode(err) != kura.EINVALID {
+				t.Fatalf("code = %q, want invalid (%v)", kura.ErrorCode(err), err)
+			}
+			fields := kura.ErrorFields(err)
+			if len(fields) != 1 || fields[tt.field] == "" {
+				t.Fatalf("fields = %v, want only %q", fields, tt.field)
+			}
+		})
+	}
+	t.Run("AllFieldsAtOnce", func(t *testing.T) {
+		err := (&kura.Notification{}).Validate()
+		if f := kura.ErrorFields(err); len(f) != 4 {
+			t.Fatalf("fields = %v, want user_id, kind, key and message", f)
+		}
+	})
+}
+
 func TestListOptions_Normalize(t *testing.T) {
 	o := kura.ListOptions{}
 	if err := o.Normalize(); err != nil || o.Limit != 20 || o.PerPage != 20 {
