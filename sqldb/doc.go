@@ -14,6 +14,7 @@
 //	}
 //	users := sqldb.NewUserService(db)       // kura.UserService
 //	sessions := sqldb.NewSessionService(db, 0) // kura.SessionService, 7-day sessions
+//	notifications := sqldb.NewNotificationService(db) // kura.NotificationService
 //
 // An empty URL opens ./data/kura.db (the folder is created). "postgres://..."
 // and "mysql://..." pick the server engines; see Config for every form.
@@ -88,10 +89,13 @@
 // inserted between page reads land before the cursor and are neither
 // skipped nor repeated. Login looks a user up by the unique email or
 // username index; Authenticate reads a session and its user in one join by
-// the unique token hash. Queries are written once with ? placeholders and
-// rebound to $n on PostgreSQL; the only per-engine differences are
-// RETURNING (PostgreSQL, SQLite) versus LastInsertId (MySQL), and lower()
-// on PostgreSQL lookups.
+// the unique token hash. A user's notifications are listed the same way,
+// by the index on (user_id, id); a notification whose idempotency key is
+// stored already is skipped, not an error. Queries are written once with ?
+// placeholders and rebound to $n on PostgreSQL; the only per-engine
+// differences are RETURNING (PostgreSQL, SQLite) versus LastInsertId
+// (MySQL), ON CONFLICT DO NOTHING versus ON DUPLICATE KEY UPDATE id = id
+// (MySQL), and lower() on PostgreSQL lookups.
 //
 // Service methods own their transactions; passwords are hashed with package
 // password before a connection is taken, so no connection is held during

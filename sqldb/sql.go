@@ -202,3 +202,20 @@ func uniqueViolation(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// foreignKeyViolation reports whether err is a foreign-key violation: a row
+// that references a missing parent, such as a notification of a user that
+// does not exist.
+func foreignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		// ER_NO_REFERENCED_ROW_2, and its older form without the details.
+		return myErr.Number == 1452 || myErr.Number == 1216
+	}
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
