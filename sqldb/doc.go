@@ -99,5 +99,7 @@
 //
 // Service methods own their transactions; passwords are hashed with package
 // password before a connection is taken, so no connection is held during
-// the deliberately slow hashing.
+// the deliberately slow hashing. UserService.OnCreate runs caller code in
+// the transaction that creates a user, so that what it writes (a
+// notification, a job) exists if and only if the user does.
 package sqldb

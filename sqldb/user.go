@@ -21,18 +21,27 @@ type UserService struct {
 	// forgets them there.
 	OnSessionsEnded func(ctx context.Context, digests []string)
 
+	// OnCreate, if set, is called inside the transaction that inserts a
+	// user, after the insert, with the new user. An error rolls the user
+	// back and is returned by CreateUser. A job enqueued here exists if and
+	// only if the user does. It must use tx, not the DB: on SQLite tx holds
+	// the one writer connection.
+	OnCreate func(ctx context.Context, tx *sql.Tx, u *kura.User) error
+
 	db *DB
 }
 
-// NewUserService returns the user service of db. Set OnSessionsEnded
-// before use to learn of sessions a write ends.
+// NewUserService returns the user service of db. Set OnSessionsEnded and
+// OnCreate before use to learn of sessions a write ends and to act on new
+// users in their transaction.
 func NewUserService(db *DB) *UserService {
 	return &UserService{db: db}
 }
 
 // CreateUser validates the input, hashes the password (before touching the
-// database) and inserts the user. Errors: EINVALID, ECONFLICT naming
-// "email" or "username", EUNAVAILABLE.
+// database) and inserts the user, then runs OnCreate in the same
+// transaction. Errors: EINVALID, ECONFLICT naming "email" or "username",
+// EUNAVAILABLE, and OnCreate's.
 func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
 	in.Normalize()
 	if err := in.Validate(); err != nil {
@@ -48,8 +57,13 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 		if err != nil {
 			return conflict(err)
 		}
-		u, err = findUser(ctx, s.db, tx, id)
-		return err
+		if u, err = findUser(ctx, s.db, tx, id); err != nil {
+			return err
+		}
+		if s.OnCreate != nil {
+			return s.OnCreate(ctx, tx, u)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create user: %w", err)

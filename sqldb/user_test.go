@@ -2,6 +2,8 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -76,6 +78,73 @@ func TestUserService_CreateUser(t *testing.T) {
 			f := kura.ErrorFields(err)
 			if f["email"] == "" || f["username"] == "" || f["password"] == "" {
 				t.Fatalf("fields = %v; want email, username and password", f)
+			}
+		})
+	})
+}
+
+func TestUserService_OnCreate(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		s := sqldb.NewUserService(db)
+		notifications := sqldb.NewNotificationService(db)
+		ctx := context.Background()
+		// welcome inserts a notification of u in tx.
+		welcome := func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+			id := strconv.FormatInt(u.ID, 10)
+			_, err := tx.ExecContext(ctx, "INSERT INTO notifications (user_id, kind, idempotency_key, message) "+
+				"VALUES ("+id+", 'welcome', 'welcome:"+id+"', 'Welcome, "+u.Username+"!')")
+			return err
+		}
+
+		t.Run("OK", func(t *testing.T) {
+			var got *kura.User
+			s.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+				got = u
+				return welcome(ctx, tx, u)
+			}
+			u, err := s.CreateUser(ctx, kura.NewUser{Email: "pia@example.com", Username: "pia", Password: "password-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || got.ID != u.ID || got.Email != "pia@example.com" || got.CreatedAt.IsZero() {
+				t.Fatalf("the hook got %+v; want the new user %+v", got, u)
+			}
+			list, err := notifications.ListNotifications(ctx, u.ID, kura.ListOptions{})
+			if err != nil || len(list.Items) != 1 || list.Items[0].Message != "Welcome, pia!" {
+				t.Fatalf("notifications = %+v, %v; want the welcome", list, err)
+			}
+		})
+
+		t.Run("ErrRollsBack", func(t *testing.T) {
+			boom := errors.New("boom")
+			s.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+				if err := welcome(ctx, tx, u); err != nil {
+					return err
+				}
+				return boom
+			}
+			before := countNotifications(t, db)
+			u, err := s.CreateUser(ctx, kura.NewUser{Email: "quinn@example.com", Username: "quinn", Password: "password-1"})
+			if !errors.Is(err, boom) || u != nil {
+				t.Fatalf("CreateUser = %+v, %v; want the hook's error", u, err)
+			}
+			var n int
+			if err := db.Reader().QueryRow("SELECT COUNT(*) FROM users WHERE username = 'quinn'").Scan(&n); err != nil || n != 0 {
+				t.Fatalf("users named quinn: %d, %v; want none", n, err)
+			}
+			if n := countNotifications(t, db); n != before {
+				t.Fatalf("%d notifications; want %d", n, before)
+			}
+			// A kura error keeps its code through CreateUser.
+			s.OnCreate = func(context.Context, *sql.Tx, *kura.User) error {
+				return kura.Errorf(kura.EUNAVAILABLE, "The queue is busy.")
+			}
+			_, err = s.CreateUser(ctx, kura.NewUser{Email: "quinn@example.com", Username: "quinn", Password: "password-1"})
+			wantCode(t, err, kura.EUNAVAILABLE)
+			// Without the hook the same user can be created: nothing was left behind.
+			s.OnCreate = nil
+			if _, err := s.CreateUser(ctx, kura.NewUser{Email: "quinn@example.com", Username: "quinn", Password: "password-1"}); err != nil {
+				t.Fatal(err)
 			}
 		})
 	})
