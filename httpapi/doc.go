@@ -1,5 +1,6 @@
 // Package httpapi is the HTTP server of kura: the JSON API over a
-// kura.UserService and a kura.SessionService, health probes, and the
+// kura.UserService and a kura.SessionService (and, optionally, a
+// kura.StatsService and a kura.NotificationService), health probes, and the
 // middleware every request passes (request id, access log, panic recovery).
 //
 // # Starting a server
@@ -29,6 +30,9 @@
 //	PATCH  /api/users/{id}     bearer, self or admin; any of email, username, password
 //	DELETE /api/users/{id}     bearer, self or admin; 204
 //	GET    /api/users          bearer; ?limit=&cursor= or ?page=&per_page=
+//	GET    /api/users/{id}/notifications
+//	                           bearer, self or admin; the same list parameters
+//	                           (only with Config.Notifications)
 //	GET    /health             every HealthCheck; 200 or 503
 //	GET    /health/live        200 while the process serves
 //
@@ -36,6 +40,8 @@
 // email, role and updated_at. Timestamps are RFC 3339 in UTC, with
 // fractional seconds when the store keeps them; ids are JSON numbers. An
 // {id} that is not a positive integer is 404.
+//
+// A notification is {id, kind, message, created_at}.
 //
 // Keyset lists answer {"items": [...], "next_cursor": "..."}, with
 // next_cursor always present and null on the last page. Offset lists

@@ -56,6 +56,7 @@ var (
 	errUserNotFound     = kura.Errorf(kura.ENOTFOUND, "User not found.")
 	errNoToken          = kura.Errorf(kura.EUNAUTHORIZED, "Missing or malformed bearer token.")
 	errForbidden        = kura.Errorf(kura.EFORBIDDEN, "You may not change this user.")
+	errForbiddenNotes   = kura.Errorf(kura.EFORBIDDEN, "You may not see this user's notifications.")
 	errBadLogin         = kura.Errorf(kura.EUNAUTHORIZED, "Invalid login or password.")
 	errMethodNotAllowed = kura.Errorf(kura.EBADREQUEST, "Method not allowed.")
 	errUnavailable      = kura.Errorf(kura.EUNAVAILABLE, "The service is busy; retry later.")

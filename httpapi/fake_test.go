@@ -11,15 +11,18 @@ import (
 	"github.com/kura-dev/kura"
 )
 
-// fakeStore is an in-memory kura.UserService and kura.SessionService for
-// testing the HTTP mapping. It follows the interfaces' documented errors.
+// fakeStore is an in-memory kura.UserService, kura.SessionService and
+// kura.NotificationService for testing the HTTP mapping. It follows the
+// interfaces' documented errors.
 type fakeStore struct {
-	mu        sync.Mutex
-	users     map[int64]*fakeUser
-	sessions  map[string]*kura.Session
-	nextID    int64
-	nextToken int
-	now       time.Time
+	mu            sync.Mutex
+	users         map[int64]*fakeUser
+	sessions      map[string]*kura.Session
+	notifications []*kura.Notification // in insertion order
+	nextID        int64
+	nextToken     int
+	nextNoteID    int64
+	now           time.Time
 
 	// findHook, when set, runs at the start of FindUserByID; a non-nil
 	// error is returned as FindUserByID's.
@@ -32,8 +35,9 @@ type fakeUser struct {
 }
 
 var (
-	_ kura.UserService    = (*fakeStore)(nil)
-	_ kura.SessionService = (*fakeStore)(nil)
+	_ kura.UserService         = (*fakeStore)(nil)
+	_ kura.SessionService      = (*fakeStore)(nil)
+	_ kura.NotificationService = (*fakeStore)(nil)
 )
 
 func newFakeStore() *fakeStore {
@@ -144,6 +148,7 @@ func (f *fakeStore) DeleteUser(ctx context.Context, id int64) error {
 	}
 	delete(f.users, id)
 	f.endSessions(id)
+	f.notifications = slices.DeleteFunc(f.notifications, func(n *kura.Notification) bool { return n.UserID == id })
 	return nil
 }
 
@@ -239,4 +244,66 @@ func (f *fakeStore) setRole(id int64, role kura.Role) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.users[id].Role = role
+}
+
+func (f *fakeStore) CreateNotification(ctx context.Context, n *kura.Notification) (bool, error) {
+	if err := n.Validate(); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[n.UserID]; !ok {
+		return false, kura.Errorf(kura.ENOTFOUND, "User not found.")
+	}
+	for _, old := range f.notifications {
+		if old.Key == n.Key {
+			n.ID, n.CreatedAt = old.ID, old.CreatedAt
+			return false, nil
+		}
+	}
+	f.nextNoteID++
+	n.ID, n.CreatedAt = f.nextNoteID, f.tick()
+	c := *n
+	f.notifications = append(f.notifications, &c)
+	return true, nil
+}
+
+func (f *fakeStore) ListNotifications(ctx context.Context, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
+	if err := opt.Normalize(); err != nil {
+		return nil, err
+	}
+	after := int64(1<<63 - 1)
+	if opt.Cursor != "" {
+		id, err := kura.DecodeCursor(opt.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		after = id
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	all := []*kura.Notification{}
+	for _, n := range slices.Backward(f.notifications) {
+		if n.UserID == userID {
+			c := *n
+			all = append(all, &c)
+		}
+	}
+	if opt.Page > 0 {
+		lo := min((opt.Page-1)*opt.PerPage, len(all))
+		hi := min(lo+opt.PerPage, len(all))
+		return &kura.NotificationList{Items: all[lo:hi], Page: opt.Page, PerPage: opt.PerPage, Total: int64(len(all))}, nil
+	}
+	items := []*kura.Notification{}
+	for _, n := range all {
+		if n.ID < after {
+			items = append(items, n)
+		}
+	}
+	list := &kura.NotificationList{Items: items}
+	if len(items) > opt.Limit {
+		list.Items = items[:opt.Limit]
+		list.NextCursor = kura.EncodeCursor(list.Items[opt.Limit-1].ID)
+	}
+	return list, nil
 }

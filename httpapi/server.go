@@ -38,6 +38,9 @@ type Config struct {
 	Sessions kura.SessionService
 	// Stats serves GET /api/stats; nil leaves the route out (404).
 	Stats kura.StatsService
+	// Notifications serves GET /api/users/{id}/notifications; nil leaves
+	// the route out (404).
+	Notifications kura.NotificationService
 
 	// Checks are run, concurrently, by GET /health. None means /health
 	// reports only {"status":"healthy"}.

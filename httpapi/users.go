@@ -82,7 +82,7 @@ type updateUserRequest struct {
 // handleUpdateUser serves PATCH /api/users/{id}, for the user themself or
 // an admin. Others get 403 whether or not the user exists.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
-	viewer, id, ok := s.authorizeModify(w, r)
+	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
 		return
 	}
@@ -107,7 +107,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 // handleDeleteUser serves DELETE /api/users/{id}, for the user themself or
 // an admin.
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
-	viewer, id, ok := s.authorizeModify(w, r)
+	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
 		return
 	}
@@ -118,9 +118,11 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// authorizeModify authenticates the caller and checks they may change the
-// route's user, answering the request itself when not.
-func (s *Server) authorizeModify(w http.ResponseWriter, r *http.Request) (*kura.User, int64, bool) {
+// authorizeSelf authenticates the caller and checks they are the route's
+// user or an admin (kura.User.CanModify), answering the request itself when
+// not: 401, 404 for an {id} that is not one, and forbidden for anyone else,
+// whether or not the user exists.
+func (s *Server) authorizeSelf(w http.ResponseWriter, r *http.Request, forbidden error) (*kura.User, int64, bool) {
 	viewer, err := s.authenticate(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -132,25 +134,25 @@ func (s *Server) authorizeModify(w http.ResponseWriter, r *http.Request) (*kura.
 		return nil, 0, false
 	}
 	if !viewer.CanModify(id) {
-		s.writeError(w, r, errForbidden)
+		s.writeError(w, r, forbidden)
 		return nil, 0, false
 	}
 	return viewer, id, true
 }
 
-// keysetList is the body of a keyset page. NextCursor is null on the last
-// page.
-type keysetList struct {
-	Items      []userJSON `json:"items"`
-	NextCursor *string    `json:"next_cursor"`
+// keysetList is the body of a keyset page of T. NextCursor is null on the
+// last page.
+type keysetList[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
 }
 
-// offsetList is the body of an offset page.
-type offsetList struct {
-	Items   []userJSON `json:"items"`
-	Page    int        `json:"page"`
-	PerPage int        `json:"per_page"`
-	Total   int64      `json:"total"`
+// offsetList is the body of an offset page of T.
+type offsetList[T any] struct {
+	Items   []T   `json:"items"`
+	Page    int   `json:"page"`
+	PerPage int   `json:"per_page"`
+	Total   int64 `json:"total"`
 }
 
 // handleListUsers serves GET /api/users, newest first: by keyset with
@@ -176,10 +178,10 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		items[i] = userView(viewer, u)
 	}
 	if opt.Page > 0 {
-		s.writeJSON(w, r, http.StatusOK, &offsetList{Items: items, Page: list.Page, PerPage: list.PerPage, Total: list.Total})
+		s.writeJSON(w, r, http.StatusOK, &offsetList[userJSON]{Items: items, Page: list.Page, PerPage: list.PerPage, Total: list.Total})
 		return
 	}
-	body := keysetList{Items: items}
+	body := keysetList[userJSON]{Items: items}
 	if list.NextCursor != "" {
 		body.NextCursor = &list.NextCursor
 	}
