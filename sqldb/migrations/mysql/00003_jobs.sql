@@ -2,8 +2,13 @@
 -- River's schema (migration 3 there runs River's migrator); MySQL and
 -- MariaDB have no River driver, so the jobs package keeps its own queue in
 -- this table. Workers take jobs with SELECT ... FOR UPDATE SKIP LOCKED on
--- jobs_fetch_idx; unique_key makes periodic enqueues from several
--- instances insert one job per period; jobs_finalized_idx serves pruning.
+-- kura_jobs_fetch_idx: fetch_priority is the priority of a job that may run
+-- (available, scheduled or retryable) and NULL otherwise, so the index
+-- holds the waiting jobs in the order they are taken and a fetch reads,
+-- and locks, only the rows it takes (an index on state would make it sort
+-- and lock every waiting job, and the other workers would find none).
+-- unique_key makes periodic enqueues from several instances insert one
+-- job per period; kura_jobs_finalized_idx serves pruning and counts.
 
 -- +goose Up
 CREATE TABLE kura_jobs (
@@ -22,8 +27,9 @@ CREATE TABLE kura_jobs (
     attempted_at DATETIME(6)  NULL,
     finalized_at DATETIME(6)  NULL,
     unique_key   VARCHAR(255) NULL,
+    fetch_priority SMALLINT AS (CASE WHEN state IN ('available', 'scheduled', 'retryable') THEN priority END) STORED,
     UNIQUE KEY kura_jobs_unique_key (unique_key),
-    KEY kura_jobs_fetch_idx (state, queue, priority, scheduled_at, id),
+    KEY kura_jobs_fetch_idx (fetch_priority, scheduled_at, id),
     KEY kura_jobs_kind_idx (kind, id),
     KEY kura_jobs_finalized_idx (state, finalized_at),
     CONSTRAINT kura_jobs_state_check CHECK (state IN ('available', 'scheduled', 'running', 'retryable', 'completed', 'cancelled', 'discarded')),
