@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,59 +13,18 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
-	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 // The suite below runs on every engine: River on SQLite and PostgreSQL,
 // the jobs package's own queue on MariaDB.
-var engines = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL}
+var forEachEngine = dbtest.ForEachEngine
 
-func forEachEngine(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
-	t.Helper()
-	for _, d := range engines {
-		t.Run(string(d), func(t *testing.T) {
-			t.Parallel()
-			fn(t, openDB(t, d))
-		})
-	}
-}
+func openDB(tb testing.TB, d sqldb.Dialect) *sqldb.DB { return dbtest.Open(tb, d) }
 
-// openDB opens a fresh, migrated database of the dialect for the test.
-func openDB(tb testing.TB, d sqldb.Dialect) *sqldb.DB {
-	tb.Helper()
-	var url string
-	switch d {
-	case sqldb.Postgres:
-		url = testenv.PostgresDatabase(tb)
-	case sqldb.MySQL:
-		url = testenv.MySQLDatabase(tb)
-	default:
-		url = filepath.Join(tb.TempDir(), "kura.db")
-	}
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: testLogger(tb)})
-	if err != nil {
-		tb.Fatalf("open: %v", err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		tb.Fatalf("migrate: %v", err)
-	}
-	return db
-}
-
-func testLogger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelError}))
-}
-
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
+func testLogger(tb testing.TB) *slog.Logger { return dbtest.Logger(tb, slog.LevelError) }
 
 // echoArgs is the test job: N identifies it.
 type echoArgs struct {
