@@ -69,6 +69,27 @@ type Config struct {
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout Seconds `env:"KURA_SHUTDOWN_TIMEOUT" envDefault:"15"`
 
+	// Workers is how many background jobs this process works at once
+	// (serve and worker); 0 makes serve leave them to kura worker
+	// processes.
+	Workers int `env:"KURA_WORKERS" envDefault:"10"`
+	// JobTimeout bounds one attempt of a job; JobRescueAfter is how long a
+	// job may stay running before it is taken for lost (its process died)
+	// and retried.
+	JobTimeout     Seconds `env:"KURA_JOB_TIMEOUT" envDefault:"60"`
+	JobRescueAfter Seconds `env:"KURA_JOB_RESCUE_AFTER" envDefault:"3600"`
+	// JobMaxAttempts is a job's attempts before it is discarded (dead).
+	JobMaxAttempts int `env:"KURA_JOB_MAX_ATTEMPTS" envDefault:"25"`
+	// JobPollInterval is how often idle workers look for due jobs.
+	JobPollInterval Seconds `env:"KURA_JOB_POLL_INTERVAL" envDefault:"1"`
+	// JobRetention keeps completed and cancelled jobs, and
+	// JobDiscardedRetention discarded ones, before the prune job deletes
+	// them.
+	JobRetention          Seconds `env:"KURA_JOB_RETENTION" envDefault:"24h"`
+	JobDiscardedRetention Seconds `env:"KURA_JOB_DISCARDED_RETENTION" envDefault:"168h"`
+	// SessionCleanupInterval is how often expired sessions are deleted.
+	SessionCleanupInterval Seconds `env:"KURA_SESSION_CLEANUP_INTERVAL" envDefault:"1h"`
+
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string `env:"KURA_LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"KURA_LOG_FORMAT" envDefault:"text"`
@@ -147,6 +168,18 @@ func (c *Config) validate() error {
 	}
 	if c.SessionTTL < Seconds(time.Minute) {
 		errs = append(errs, errors.New("KURA_SESSION_TTL must be at least one minute"))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, errors.New("KURA_WORKERS must not be negative"))
+	}
+	if c.JobTimeout <= 0 || c.JobPollInterval <= 0 || c.JobRetention <= 0 || c.JobDiscardedRetention <= 0 || c.SessionCleanupInterval <= 0 {
+		errs = append(errs, errors.New("KURA_JOB_TIMEOUT, KURA_JOB_POLL_INTERVAL, KURA_JOB_RETENTION, KURA_JOB_DISCARDED_RETENTION and KURA_SESSION_CLEANUP_INTERVAL must be positive"))
+	}
+	if c.JobRescueAfter <= c.JobTimeout {
+		errs = append(errs, errors.New("KURA_JOB_RESCUE_AFTER must be longer than KURA_JOB_TIMEOUT"))
+	}
+	if c.JobMaxAttempts < 1 {
+		errs = append(errs, errors.New("KURA_JOB_MAX_ATTEMPTS must be at least 1"))
 	}
 	if _, err := c.level(); err != nil {
 		errs = append(errs, err)

@@ -1,7 +1,9 @@
-// Command kura serves the kura users API and runs its operator tasks:
-// migrations, user accounts and seeding.
+// Command kura serves the kura users API, works its background jobs and
+// runs its operator tasks: migrations, jobs, user accounts and seeding.
 //
-//	kura serve                 serve the API (migrations applied first)
+//	kura serve                 serve the API and work jobs (migrations applied first)
+//	kura worker                work background jobs only
+//	kura jobs list|counts|retry|cancel
 //	kura migrate up|down|status
 //	kura users create|seed
 //	kura version
@@ -19,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kura-dev/kura"
 )
 
 func main() {
@@ -51,6 +55,11 @@ type Main struct {
 	// Listening, if set, is called by serve with the API's base URL once it
 	// accepts connections.
 	Listening func(url string)
+
+	// Notifier, if set, wraps the built-in notifier (which stores each
+	// notification and logs it) of the job workers: a sender that emails
+	// or posts a webhook and then calls next, say.
+	Notifier func(next kura.Notifier) kura.Notifier
 }
 
 // usageError is a mistake in the command line, reported with exit status 2.
@@ -74,6 +83,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.migrate(ctx, rest)
 	case "users":
 		return m.users(ctx, rest)
+	case "worker":
+		return m.worker(ctx, rest)
+	case "jobs":
+		return m.jobsCmd(ctx, rest)
 	case "version":
 		return m.version(rest)
 	case "-h", "-help", "--help", "help":
@@ -92,7 +105,9 @@ Usage:
 
 Commands:
 
-	serve      serve the users API (applies migrations first)
+	serve      serve the users API and work background jobs (applies migrations first)
+	worker     work background jobs without serving the API
+	jobs       list, count, retry or cancel background jobs
 	migrate    apply, revert or list database migrations
 	users      create an account, or seed many for benchmarks
 	version    print the version

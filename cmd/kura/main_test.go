@@ -48,7 +48,7 @@ func runKura(t *testing.T, env []string, stdin string, args ...string) (stdout, 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	n := 1 // the command's words come before its flags: "users create --env-file= ..."
-	if args[0] == "users" && len(args) > 1 {
+	if (args[0] == "users" || args[0] == "jobs") && len(args) > 1 {
 		n = 2
 	}
 	err = m.Run(ctx, append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...))

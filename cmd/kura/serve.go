@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,12 +11,14 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// serve runs the API until ctx is cancelled (SIGINT or SIGTERM), then stops
-// accepting, drains in-flight requests and closes the pools within
-// KURA_SHUTDOWN_TIMEOUT.
+// serve runs the API, and KURA_WORKERS job workers, until ctx is cancelled
+// (SIGINT or SIGTERM), then stops accepting, drains in-flight requests,
+// stops the workers (running jobs finish or are handed back) and closes the
+// pools, in that order, within KURA_SHUTDOWN_TIMEOUT.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, envFile := m.newFlagSet("serve", "serve [flags]")
 	addr := fs.String("addr", "", "listen `address` (KURA_ADDR, default 127.0.0.1:8080)")
@@ -41,7 +44,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 
+	jc, err := m.newJobs(&cfg, db, logger, cfg.Workers)
+	if err != nil {
+		return err
+	}
 	sqlUsers := sqldb.NewUserService(db)
+	// Registering enqueues the welcome notification in the user's
+	// transaction: it is delivered if and only if the user exists.
+	sqlUsers.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+		return notify.EnqueueTx(ctx, jc, tx, notify.Welcome(u))
+	}
 	var users kura.UserService = sqlUsers
 	var sessions kura.SessionService = sqldb.NewSessionService(db, cfg.SessionTTL.D())
 	var stats kura.StatsService = sqldb.NewStatsService(db)
@@ -83,8 +95,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Stats:    stats,
 		Checks:   checks,
 		Logger:   logger,
+
+		Notifications: sqldb.NewNotificationService(db),
 	})
+	if cfg.Workers > 0 {
+		// Not ctx: the workers stop after the HTTP server has drained.
+		if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
 	if err := srv.Open(); err != nil {
+		jc.Stop(ctx)
 		return err
 	}
 	logger.Info("kura serving", "url", srv.URL(), "engine", string(db.Dialect()), "version", kura.Version)
@@ -98,6 +119,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	start := time.Now()
 	err = srv.Close(sctx)
+	if jerr := jc.Stop(sctx); err == nil {
+		err = jerr
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
