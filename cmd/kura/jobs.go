@@ -163,7 +163,7 @@ func (m *Main) jobsCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := cfg.Logger(m.Stderr)
-	db, err := m.openDB(ctx, &cfg, logger, false)
+	db, err := m.openDB(ctx, &cfg, logger, true)
 	if err != nil {
 		return err
 	}
