@@ -316,9 +316,10 @@ func (c *Client) Retry(ctx context.Context, id int64) (*Row, error) {
 }
 
 // Cancel cancels a job that has not finished: it will not run (again). A
-// running job is asked to stop: its context is cancelled if the process
-// working it hears of it, and its result is then not recorded as a
-// failure. Errors: ENOTFOUND.
+// running job is asked to stop: the context of its attempt is cancelled
+// (at once in this process; elsewhere when that process hears of it: at
+// once on PostgreSQL, within PollInterval on MySQL), the attempt counts as
+// no failure, and the job ends cancelled. Errors: ENOTFOUND.
 func (c *Client) Cancel(ctx context.Context, id int64) (*Row, error) {
 	return c.b.cancel(ctx, id)
 }

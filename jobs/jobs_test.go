@@ -669,3 +669,48 @@ func TestDefaultBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestClient_CancelRunning(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		started := make(chan struct{}, 1)
+		stopped := make(chan error, 1)
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			started <- struct{}{}
+			select {
+			case <-ctx.Done():
+				stopped <- ctx.Err()
+				return ctx.Err()
+			case <-time.After(30 * time.Second):
+				stopped <- nil
+				return nil
+			}
+		}))
+		c := newClient(t, db, fastConfig(t, ws))
+		row, err := c.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		if _, err := c.Cancel(ctx, row.ID); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-stopped:
+			if err == nil {
+				t.Fatal("the cancelled job ran to its end")
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("the running job's context was not cancelled")
+		}
+		row = waitState(t, c, row.ID, jobs.StateCancelled)
+		time.Sleep(200 * time.Millisecond)
+		if row, _ = c.Get(ctx, row.ID); row.State != jobs.StateCancelled || row.Attempt != 1 {
+			t.Fatalf("a cancelled job is %s after attempt %d; want it to stay cancelled", row.State, row.Attempt)
+		}
+		if s := c.Stats(); s.Failed != 0 {
+			t.Errorf("a cancelled attempt counted as a failure: %+v", s)
+		}
+	})
+}

@@ -368,8 +368,9 @@ func (r *mysqlRun) fetch(n int) (int, error) {
 // launch runs one attempt in a goroutine of its own.
 func (r *mysqlRun) launch(row *Row) {
 	b := r.b
-	ctx, cancel := context.WithTimeout(r.ctx, b.cfg.JobTimeout)
-	a := &mysqlAttempt{run: r, attempt: row.Attempt, cancel: cancel}
+	cctx, cancelCause := context.WithCancelCause(r.ctx)
+	ctx, cancel := context.WithTimeout(cctx, b.cfg.JobTimeout)
+	a := &mysqlAttempt{run: r, attempt: row.Attempt, cancel: func() { cancelCause(errJobCancelled) }}
 	b.mu.Lock()
 	b.running[row.ID] = a
 	r.inflight++
@@ -386,6 +387,7 @@ func (r *mysqlRun) launch(row *Row) {
 		}
 		err := b.run(ctx, u, row)
 		cancel()
+		cancelCause(nil)
 		b.finish(r.ctx, row, err)
 		b.mu.Lock()
 		if b.running[row.ID] == a {

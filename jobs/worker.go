@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Worker runs the jobs of one kind. Work returns nil when the job is done;
@@ -73,6 +74,18 @@ type unit struct {
 // runFunc runs one attempt of a job through the shared wrapper (run).
 type runFunc func(ctx context.Context, u *unit, row *Row) error
 
+// errJobCancelled is the cause of the context of an attempt whose job was
+// cancelled (Client.Cancel) while it ran, on the MySQL queue; River has its
+// own.
+var errJobCancelled = errors.New("job cancelled")
+
+// cancelled reports whether the attempt's context ended because its job
+// was cancelled: such an attempt is not a failure.
+func cancelled(ctx context.Context) bool {
+	cause := context.Cause(ctx)
+	return errors.Is(cause, errJobCancelled) || errors.Is(cause, rivertype.ErrJobCancelledRemotely)
+}
+
 // counters are the live Stats.
 type counters struct {
 	completed, failed, panicked, discarded atomic.Int64
@@ -92,6 +105,10 @@ func run(ctx context.Context, log *slog.Logger, c *counters, u *unit, row *Row) 
 		}
 		if err == nil {
 			c.completed.Add(1)
+			return
+		}
+		if cancelled(ctx) {
+			log.Info("running job cancelled", "job_id", row.ID, "kind", row.Kind, "attempt", row.Attempt)
 			return
 		}
 		c.failed.Add(1)
