@@ -104,6 +104,12 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 	}
 	c.stats.localMisses.Add(1)
 	ch := c.flight.DoChan(key+"\x00"+strconv.FormatUint(st.epoch, 36)+"."+strconv.FormatUint(st.gen, 36), func() (any, error) {
+		// A caller that missed just before another's load finished and
+		// left the group starts a group of its own: look again before
+		// loading a second time.
+		if e, ok := c.local.GetIfPresent(key); ok && e.stamp == st {
+			return &e, nil
+		}
 		e := c.fill(context.WithoutCancel(ctx), key, st, load)
 		return e, nil
 	})
