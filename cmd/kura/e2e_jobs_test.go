@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -344,6 +345,43 @@ func TestEndToEnd_Notifications(t *testing.T) {
 		}
 		if _, _, err := runKura(t, env, "", "jobs", "cancel", "999999"); kura.ErrorCode(err) != kura.ENOTFOUND {
 			t.Errorf("jobs cancel of a missing job: %v, want not found", err)
+		}
+	})
+}
+
+// TestWorker_WorksJobsOfAServer runs the split deployment: kura serve with
+// KURA_WORKERS=0 only enqueues; kura worker delivers; SIGTERM (a cancelled
+// context) stops the worker cleanly.
+func TestWorker_WorksJobsOfAServer(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		env := []string{"DATABASE_URL=" + dbURL, "KURA_WORKERS=0", "KURA_JOB_POLL_INTERVAL=100ms"}
+		s := startKura(t, env...)
+		ids := registerUsers(t, s, "split", 3)
+		jc, store := jobsOf(t, dbURL)
+		time.Sleep(300 * time.Millisecond)
+		if st := byState(deliveries(t, jc)); st[jobs.StateAvailable] != 3 {
+			t.Fatalf("with KURA_WORKERS=0 the server worked jobs: %v", st)
+		}
+
+		logs := &syncBuffer{}
+		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: env}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- m.Run(ctx, []string{"worker", "--env-file=", "--concurrency", "2"}) }()
+		waitJobs(t, jc, 30*time.Second, "all completed by the worker", allCompleted(3))
+		wantOneWelcomeEach(t, store, ids)
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatalf("worker: %v\n%s", err, logs.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("kura worker did not stop after its context was cancelled")
+		}
+		if !strings.Contains(logs.String(), "kura worker running") || !strings.Contains(logs.String(), "concurrency=2") {
+			t.Errorf("worker logs:\n%s", logs.String())
 		}
 	})
 }
