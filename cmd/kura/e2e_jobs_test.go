@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -346,6 +347,24 @@ func TestEndToEnd_Notifications(t *testing.T) {
 		if _, _, err := runKura(t, env, "", "jobs", "cancel", "999999"); kura.ErrorCode(err) != kura.ENOTFOUND {
 			t.Errorf("jobs cancel of a missing job: %v, want not found", err)
 		}
+
+		// Retrying a delivery that completed runs it again, and the
+		// idempotency key keeps the notification single.
+		id := deliveries(t, jc)[0].ID
+		out, _, err = runKura(t, env, "", "jobs", "retry", strconv.FormatInt(id, 10))
+		if err != nil || !strings.Contains(out, "available") {
+			t.Fatalf("jobs retry %d: %v\n%s", id, err, out)
+		}
+		waitJobs(t, jc, 30*time.Second, "the retried job completed again", func(rows []*jobs.Row) bool {
+			for _, r := range rows {
+				if r.ID == id {
+					return r.State == jobs.StateCompleted && r.Attempt == 2
+				}
+			}
+			return false
+		})
+		_, store := jobsOf(t, dbURL)
+		wantOneWelcomeEach(t, store, []int64{alice.id()})
 	})
 }
 
