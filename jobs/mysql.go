@@ -720,21 +720,7 @@ func (b *mysqlBackend) prune(ctx context.Context, finishedBefore, discardedBefor
 }
 
 func (b *mysqlBackend) counts(ctx context.Context) (Counts, error) {
-	rows, err := b.db.Reader().QueryContext(ctx, "SELECT state, COUNT(*) FROM kura_jobs GROUP BY state")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	c := Counts{}
-	for rows.Next() {
-		var s string
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		c[State(s)] = n
-	}
-	return c, rows.Err()
+	return countStates(ctx, b.db, "kura_jobs")
 }
 
 // readCommittedTx runs fn in a READ COMMITTED transaction on the writer:

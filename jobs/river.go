@@ -269,7 +269,12 @@ func sqliteTime(t time.Time) string {
 }
 
 func (b *riverBackend) counts(ctx context.Context) (Counts, error) {
-	rows, err := b.db.Reader().QueryContext(ctx, "SELECT state, COUNT(*) FROM river_job GROUP BY state")
+	return countStates(ctx, b.db, "river_job")
+}
+
+// countStates counts the jobs of table in each state, on the reader pool.
+func countStates(ctx context.Context, db *sqldb.DB, table string) (Counts, error) {
+	rows, err := db.Reader().QueryContext(ctx, "SELECT state, COUNT(*) FROM "+table+" GROUP BY state")
 	if err != nil {
 		return nil, err
 	}

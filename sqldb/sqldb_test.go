@@ -1,21 +1,20 @@
 package sqldb_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 // engines are the dialects every store test runs against.
-var engines = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL}
+var engines = dbtest.Engines
 
 // forEachEngine runs fn once per engine, in parallel subtests named after
 // the dialect, each with a fresh migrated database. Engines whose server is
@@ -34,13 +33,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 // lives as long as the test.
 func MustTestURL(tb testing.TB, d sqldb.Dialect) string {
 	tb.Helper()
-	switch d {
-	case sqldb.Postgres:
-		return testenv.PostgresDatabase(tb)
-	case sqldb.MySQL:
-		return testenv.MySQLDatabase(tb)
-	}
-	return filepath.Join(tb.TempDir(), "kura.db")
+	return dbtest.URL(tb, d)
 }
 
 // MustOpenDB opens a fresh migrated database of the dialect, closed when
@@ -54,7 +47,7 @@ func MustOpenDB(tb testing.TB, d sqldb.Dialect) *sqldb.DB {
 func MustOpenConfig(tb testing.TB, cfg sqldb.Config, migrate bool) *sqldb.DB {
 	tb.Helper()
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		cfg.Logger = dbtest.Logger(tb, slog.LevelWarn)
 	}
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, cfg)
@@ -104,14 +97,6 @@ func newClock(db *sqldb.DB) *clock {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// tbWriter sends log output to the test log.
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Log(string(bytes.TrimSpace(p)))
-	return len(p), nil
-}
 
 // syncBuffer captures logs written from several goroutines.
 type syncBuffer = testenv.LogBuffer
