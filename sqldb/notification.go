@@ -139,7 +139,7 @@ func (s *NotificationService) listKeyset(ctx context.Context, c *sql.Conn, userI
 	if after > 0 {
 		q, args = "SELECT "+notificationCols+" FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?", []any{userID, after, limit + 1}
 	}
-	items, err := s.queryNotifications(ctx, c, q, args...)
+	items, err := queryAll(ctx, s.db, c, scanNotification, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,24 +162,7 @@ func (s *NotificationService) listPage(ctx context.Context, c *sql.Conn, userID 
 		list.Items = []*kura.Notification{}
 		return list, nil
 	}
-	list.Items, err = s.queryNotifications(ctx, c,
+	list.Items, err = queryAll(ctx, s.db, c, scanNotification,
 		"SELECT "+notificationCols+" FROM notifications WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", userID, opt.PerPage, offset)
 	return list, err
-}
-
-func (s *NotificationService) queryNotifications(ctx context.Context, c *sql.Conn, q string, args ...any) ([]*kura.Notification, error) {
-	rows, err := c.QueryContext(ctx, s.db.rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []*kura.Notification{}
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, n)
-	}
-	return items, rows.Err()
 }

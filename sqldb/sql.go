@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -138,6 +139,25 @@ func (c timeCol) parse(s string) error {
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
+
+// queryAll runs q (rebound) on c and scans every row with scan; no rows is
+// an empty, non-nil slice.
+func queryAll[T any](ctx context.Context, db *DB, c *sql.Conn, scan func(rowScanner) (*T, error), q string, args ...any) ([]*T, error) {
+	rows, err := c.QueryContext(ctx, db.rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []*T{}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	return items, rows.Err()
+}
 
 // userCols are the columns scanned by scanUser, in order (ts: see rebind).
 const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"

@@ -265,7 +265,7 @@ func (s *UserService) listKeyset(ctx context.Context, c *sql.Conn, limit int, af
 	if after > 0 {
 		q, args = "SELECT "+userCols+" FROM users WHERE id < ? ORDER BY id DESC LIMIT ?", []any{after, limit + 1}
 	}
-	items, err := s.queryUsers(ctx, c, q, args...)
+	items, err := queryAll(ctx, s.db, c, scanUser, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -288,23 +288,6 @@ func (s *UserService) listPage(ctx context.Context, c *sql.Conn, opt kura.ListOp
 		return list, nil
 	}
 	var err error
-	list.Items, err = s.queryUsers(ctx, c, "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ? OFFSET ?", opt.PerPage, offset)
+	list.Items, err = queryAll(ctx, s.db, c, scanUser, "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ? OFFSET ?", opt.PerPage, offset)
 	return list, err
-}
-
-func (s *UserService) queryUsers(ctx context.Context, c *sql.Conn, q string, args ...any) ([]*kura.User, error) {
-	rows, err := c.QueryContext(ctx, s.db.rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	users := []*kura.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	return users, rows.Err()
 }
