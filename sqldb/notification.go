@@ -107,62 +107,12 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx
 // counts the user's notifications. Errors: EINVALID (bad cursor or sizes),
 // EUNAVAILABLE.
 func (s *NotificationService) ListNotifications(ctx context.Context, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
-	if err := opt.Normalize(); err != nil {
-		return nil, err
-	}
-	var after int64
-	if opt.Page == 0 && opt.Cursor != "" {
-		var err error
-		if after, err = kura.DecodeCursor(opt.Cursor); err != nil {
-			return nil, err
-		}
-	}
-	c, err := s.db.conn(ctx, s.db.reader)
+	p, err := listNewestFirst(ctx, s.db, opt, newestFirst[kura.Notification]{
+		cols: notificationCols, table: "notifications", where: "user_id = ?", args: []any{userID},
+		scan: scanNotification, id: func(n *kura.Notification) int64 { return n.ID },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	defer c.Close()
-	var list *kura.NotificationList
-	if opt.Page > 0 {
-		list, err = s.listPage(ctx, c.Conn, userID, opt)
-	} else {
-		list, err = s.listKeyset(ctx, c.Conn, userID, opt.Limit, after)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list notifications: %w", err)
-	}
-	return list, nil
-}
-
-func (s *NotificationService) listKeyset(ctx context.Context, c *sql.Conn, userID int64, limit int, after int64) (*kura.NotificationList, error) {
-	q, args := "SELECT "+notificationCols+" FROM notifications WHERE user_id = ? ORDER BY id DESC LIMIT ?", []any{userID, limit + 1}
-	if after > 0 {
-		q, args = "SELECT "+notificationCols+" FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?", []any{userID, after, limit + 1}
-	}
-	items, err := queryAll(ctx, s.db, c, scanNotification, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	list := &kura.NotificationList{Items: items}
-	if len(items) > limit {
-		list.Items = items[:limit]
-		list.NextCursor = kura.EncodeCursor(items[limit-1].ID)
-	}
-	return list, nil
-}
-
-func (s *NotificationService) listPage(ctx context.Context, c *sql.Conn, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
-	list := &kura.NotificationList{Page: opt.Page, PerPage: opt.PerPage}
-	err := c.QueryRowContext(ctx, s.db.rebind("SELECT COUNT(*) FROM notifications WHERE user_id = ?"), userID).Scan(&list.Total)
-	if err != nil {
-		return nil, err
-	}
-	offset := int64(opt.Page-1) * int64(opt.PerPage)
-	if offset >= list.Total {
-		list.Items = []*kura.Notification{}
-		return list, nil
-	}
-	list.Items, err = queryAll(ctx, s.db, c, scanNotification,
-		"SELECT "+notificationCols+" FROM notifications WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", userID, opt.PerPage, offset)
-	return list, err
+	return &kura.NotificationList{Items: p.items, NextCursor: p.next, Page: p.page, PerPage: p.perPage, Total: p.total}, nil
 }

@@ -140,6 +140,86 @@ func (c timeCol) parse(s string) error {
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
+// newestFirst describes a list of rows of table (those matching where, with
+// args, if set) in id order, newest first.
+type newestFirst[T any] struct {
+	cols, table string
+	where       string
+	args        []any
+	scan        func(rowScanner) (*T, error)
+	id          func(*T) int64
+}
+
+// page is one page of a newestFirst list, in either mode of
+// kura.ListOptions.
+type page[T any] struct {
+	items         []*T
+	next          string
+	page, perPage int
+	total         int64
+}
+
+// listNewestFirst returns one page of l from the reader pool. Keyset mode
+// (WHERE id < cursor ORDER BY id DESC LIMIT n+1) is served by an index
+// ending in id, so a deep page costs what the first does, and the extra
+// row tells whether a next page exists; offset mode also counts the rows.
+// Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
+func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l newestFirst[T]) (page[T], error) {
+	if err := opt.Normalize(); err != nil {
+		return page[T]{}, err
+	}
+	var after int64
+	if opt.Page == 0 && opt.Cursor != "" {
+		var err error
+		if after, err = kura.DecodeCursor(opt.Cursor); err != nil {
+			return page[T]{}, err
+		}
+	}
+	c, err := db.conn(ctx, db.reader)
+	if err != nil {
+		return page[T]{}, err
+	}
+	defer c.Close()
+	var conds []string
+	args := append([]any(nil), l.args...)
+	if l.where != "" {
+		conds = append(conds, l.where)
+	}
+	from := " FROM " + l.table
+	if opt.Page > 0 {
+		if len(conds) > 0 {
+			from += " WHERE " + strings.Join(conds, " AND ")
+		}
+		p := page[T]{page: opt.Page, perPage: opt.PerPage}
+		if err := c.QueryRowContext(ctx, db.rebind("SELECT COUNT(*)"+from), args...).Scan(&p.total); err != nil {
+			return p, err
+		}
+		offset := int64(opt.Page-1) * int64(opt.PerPage)
+		if offset >= p.total {
+			p.items = []*T{}
+			return p, nil
+		}
+		p.items, err = queryAll(ctx, db, c.Conn, l.scan, "SELECT "+l.cols+from+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, opt.PerPage, offset)...)
+		return p, err
+	}
+	if after > 0 {
+		conds, args = append(conds, "id < ?"), append(args, after)
+	}
+	if len(conds) > 0 {
+		from += " WHERE " + strings.Join(conds, " AND ")
+	}
+	items, err := queryAll(ctx, db, c.Conn, l.scan, "SELECT "+l.cols+from+" ORDER BY id DESC LIMIT ?", append(args, opt.Limit+1)...)
+	if err != nil {
+		return page[T]{}, err
+	}
+	p := page[T]{items: items}
+	if len(items) > opt.Limit {
+		p.items = items[:opt.Limit]
+		p.next = kura.EncodeCursor(l.id(items[opt.Limit-1]))
+	}
+	return p, nil
+}
+
 // queryAll runs q (rebound) on c and scans every row with scan; no rows is
 // an empty, non-nil slice.
 func queryAll[T any](ctx context.Context, db *DB, c *sql.Conn, scan func(rowScanner) (*T, error), q string, args ...any) ([]*T, error) {

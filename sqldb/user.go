@@ -233,61 +233,11 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 // page exists; offset mode also counts all users.
 // Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
 func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	if err := opt.Normalize(); err != nil {
-		return nil, err
-	}
-	var after int64
-	if opt.Page == 0 && opt.Cursor != "" {
-		var err error
-		if after, err = kura.DecodeCursor(opt.Cursor); err != nil {
-			return nil, err
-		}
-	}
-	c, err := s.db.conn(ctx, s.db.reader)
+	p, err := listNewestFirst(ctx, s.db, opt, newestFirst[kura.User]{
+		cols: userCols, table: "users", scan: scanUser, id: func(u *kura.User) int64 { return u.ID },
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	defer c.Close()
-	var list *kura.UserList
-	if opt.Page > 0 {
-		list, err = s.listPage(ctx, c.Conn, opt)
-	} else {
-		list, err = s.listKeyset(ctx, c.Conn, opt.Limit, after)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return list, nil
-}
-
-func (s *UserService) listKeyset(ctx context.Context, c *sql.Conn, limit int, after int64) (*kura.UserList, error) {
-	q, args := "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ?", []any{limit + 1}
-	if after > 0 {
-		q, args = "SELECT "+userCols+" FROM users WHERE id < ? ORDER BY id DESC LIMIT ?", []any{after, limit + 1}
-	}
-	items, err := queryAll(ctx, s.db, c, scanUser, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	list := &kura.UserList{Items: items}
-	if len(items) > limit {
-		list.Items = items[:limit]
-		list.NextCursor = kura.EncodeCursor(items[limit-1].ID)
-	}
-	return list, nil
-}
-
-func (s *UserService) listPage(ctx context.Context, c *sql.Conn, opt kura.ListOptions) (*kura.UserList, error) {
-	list := &kura.UserList{Page: opt.Page, PerPage: opt.PerPage}
-	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&list.Total); err != nil {
-		return nil, err
-	}
-	offset := int64(opt.Page-1) * int64(opt.PerPage)
-	if offset >= list.Total {
-		list.Items = []*kura.User{}
-		return list, nil
-	}
-	var err error
-	list.Items, err = queryAll(ctx, s.db, c, scanUser, "SELECT "+userCols+" FROM users ORDER BY id DESC LIMIT ? OFFSET ?", opt.PerPage, offset)
-	return list, err
+	return &kura.UserList{Items: p.items, NextCursor: p.next, Page: p.page, PerPage: p.perPage, Total: p.total}, nil
 }
