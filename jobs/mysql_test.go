@@ -41,7 +41,7 @@ func mysqlURL(t *testing.T) string {
 	t.Helper()
 	url := testenv.MySQLDatabase(t)
 	db := openMySQL(t, url)
-	if err := db.MigrateUp(context.Background()); err != nil {
+	if err := db.MigrateUp(context.Background(), sqldb.Schema, Schema); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return url

@@ -9,7 +9,7 @@
 //		return err // never contains the password
 //	}
 //	defer db.Close()
-//	if err := db.MigrateUp(ctx); err != nil {
+//	if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
 //		return err
 //	}
 //	users := sqldb.NewUserService(db)       // kura.UserService

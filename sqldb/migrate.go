@@ -2,38 +2,129 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
+	"regexp"
 	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
 
-// migrationsFS holds the versioned schema of each engine, in
-// migrations/<dialect>/NNNNN_name.sql.
+// Migrations is one set of versioned schema changes with a history of its
+// own: kura's tables (Schema), the job queue's (jobs.Schema) and an
+// application's own are each a set. A set records which of its versions are
+// applied in its own table, so two sets never disturb each other's
+// versions: an application's version 1 is not kura's version 1. Sets are
+// applied in the order they are given to MigrateUp, kura's first.
+//
+// A set is written once per engine: FS holds the directories sqlite/,
+// postgres/ and mysql/, each with goose SQL files named NNNNN_name.sql
+// (annotated with -- +goose Up and -- +goose Down), usually embedded:
+//
+//	//go:embed migrations
+//	var migrationsFS embed.FS
+//
+//	var Schema = &sqldb.Migrations{Name: "notes", FS: sqldb.SubFS(migrationsFS, "migrations")}
+type Migrations struct {
+	// Name identifies the set in logs and in MigrationStatus: short,
+	// lower case letters, digits and underscores. Required.
+	Name string
+
+	// Table is the table that records the set's applied versions. Empty
+	// means Name + "_schema_migrations". Once a database has it, it must
+	// not change.
+	Table string
+
+	// FS holds the set's SQL migrations, in one directory per engine named
+	// after its Dialect ("sqlite", "postgres", "mysql"). An engine's
+	// directory may be missing when Go holds all its migrations.
+	FS fs.FS
+
+	// Go, if set, returns the migrations of the set that are written in Go
+	// for the engine (nil for none). A version is either a file or Go.
+	Go func(d Dialect) []GoMigration
+}
+
+// GoMigration is one version of a set written in Go, for a change SQL
+// cannot express, such as running another library's own migrator.
+// Set either the Tx pair, which runs in the migration's transaction (on
+// SQLite, on the writer's one connection), or the DB pair, which runs
+// outside any transaction on the writer pool.
+type GoMigration struct {
+	Version int64
+	// Name is shown by MigrationStatus, such as "00001_river.go".
+	Name         string
+	UpTx, DownTx func(ctx context.Context, tx *sql.Tx) error
+	UpDB, DownDB func(ctx context.Context, db *sql.DB) error
+}
+
+// schemaFS holds kura's own schema per engine: users, sessions and
+// notifications.
 //
 //go:embed migrations
-var migrationsFS embed.FS
+var schemaFS embed.FS
+
+// Schema is kura's own schema: the users, sessions and notifications
+// tables the services of this package use. Its history is goose's default
+// table, goose_db_version.
+var Schema = &Migrations{Name: "kura", Table: "goose_db_version", FS: SubFS(schemaFS, "migrations")}
+
+// SubFS returns the subtree of fsys at dir, for a Migrations.FS made from
+// an embed.FS that holds the engines' directories under dir. It panics if
+// dir is not a valid path, which is a programming error.
+func SubFS(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(fmt.Sprintf("sqldb: SubFS(%q): %v", dir, err))
+	}
+	return sub
+}
+
+var setName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// table returns the set's history table.
+func (m *Migrations) table() string {
+	if m.Table != "" {
+		return m.Table
+	}
+	return m.Name + "_schema_migrations"
+}
 
 // MigrationStatus is the state of one migration.
 type MigrationStatus struct {
+	Set       string // the name of its Migrations
 	Version   int64
 	Name      string    // file name, such as "00001_users.sql"
 	Applied   bool      // whether the database has it
 	AppliedAt time.Time // when it was applied; zero if not applied
 }
 
-// provider returns a goose provider for the dialect's migrations on the
-// writer pool. goose logs nothing (not verbose, and its logger is ours); on
-// PostgreSQL a session advisory lock lets several instances migrate at once.
-func (db *DB) provider() (*goose.Provider, error) {
-	dir, err := fs.Sub(migrationsFS, "migrations/"+string(db.dialect))
-	if err != nil {
-		return nil, err
+// migrationSet is a set bound to a database: its goose provider and the
+// names of its Go migrations.
+type migrationSet struct {
+	*Migrations
+	p       *goose.Provider
+	goNames map[int64]string
+}
+
+// provider returns a goose provider for the set's migrations of the
+// dialect, on the writer pool. goose logs nothing (not verbose, and its
+// logger is ours); on PostgreSQL a session advisory lock lets several
+// instances migrate at once.
+func (db *DB) provider(m *Migrations) (*migrationSet, error) {
+	if m == nil || !setName.MatchString(m.Name) {
+		return nil, errors.New("a set of migrations needs a Name of lower-case letters, digits and underscores")
 	}
-	opts := []goose.ProviderOption{goose.WithSlog(db.log), goose.WithDisableGlobalRegistry(true)}
+	dir := fs.FS(emptyFS{})
+	if m.FS != nil {
+		dir = SubFS(m.FS, string(db.dialect))
+	}
+	opts := []goose.ProviderOption{goose.WithSlog(db.log), goose.WithDisableGlobalRegistry(true), goose.WithTableName(m.table())}
 	var dialect goose.Dialect
 	switch db.dialect {
 	case SQLite:
@@ -49,10 +140,64 @@ func (db *DB) provider() (*goose.Provider, error) {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	if gm := db.goMigrations(); len(gm) > 0 {
-		opts = append(opts, goose.WithGoMigrations(gm...))
+	s := &migrationSet{Migrations: m, goNames: map[int64]string{}}
+	if m.Go != nil {
+		var gms []*goose.Migration
+		for _, g := range m.Go(db.dialect) {
+			up, down := &goose.GoFunc{RunTx: g.UpTx, RunDB: g.UpDB}, &goose.GoFunc{RunTx: g.DownTx, RunDB: g.DownDB}
+			gms = append(gms, goose.NewGoMigration(g.Version, up, down))
+			s.goNames[g.Version] = g.Name
+		}
+		if len(gms) > 0 {
+			opts = append(opts, goose.WithGoMigrations(gms...))
+		}
 	}
-	return goose.NewProvider(dialect, db.writer, dir, opts...)
+	p, err := goose.NewProvider(dialect, db.writer, dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.p = p
+	return s, nil
+}
+
+// emptyFS is a set's directory of an engine that has no SQL files.
+type emptyFS struct{}
+
+func (emptyFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// sourceName is the file name of a migration; a migration written in Go
+// has the name its GoMigration gives.
+func (s *migrationSet) sourceName(src *goose.Source) string {
+	if src.Type == goose.TypeGo {
+		if n := s.goNames[src.Version]; n != "" {
+			return n
+		}
+		return fmt.Sprintf("%05d.go", src.Version)
+	}
+	return path.Base(src.Path)
+}
+
+// providers returns the providers of sets, which must not be empty.
+func (db *DB) providers(sets []*Migrations) ([]*migrationSet, error) {
+	if len(sets) == 0 {
+		return nil, errors.New("no migrations given (kura's own are sqldb.Schema)")
+	}
+	out := make([]*migrationSet, 0, len(sets))
+	seen := map[string]bool{}
+	for _, m := range sets {
+		s, err := db.provider(m)
+		if err != nil {
+			return nil, err
+		}
+		if seen[s.Name] || seen["table:"+s.table()] {
+			return nil, fmt.Errorf("two sets of migrations share the name %q or the table %q", s.Name, s.table())
+		}
+		seen[s.Name], seen["table:"+s.table()] = true, true
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // roomForLock lets the pool open one more connection while migrations run
@@ -69,57 +214,81 @@ func (db *DB) roomForLock() (restore func()) {
 	return func() { db.writer.SetMaxOpenConns(limit) }
 }
 
-// MigrateUp applies every pending migration and logs one line per
-// migration applied.
-func (db *DB) MigrateUp(ctx context.Context) error {
-	p, err := db.provider()
+// MigrateUp applies every pending migration of each set, the sets in the
+// order given (kura's Schema first, then jobs.Schema, then an
+// application's), and logs one line per migration applied. On PostgreSQL
+// each set is applied under an advisory lock, so instances that start
+// together apply it once.
+func (db *DB) MigrateUp(ctx context.Context, sets ...*Migrations) error {
+	ps, err := db.providers(sets)
 	if err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
 	defer db.roomForLock()()
-	results, err := p.Up(ctx)
-	for _, r := range results {
-		db.log.Info("migration applied", "version", r.Source.Version, "file", sourceName(r.Source), "duration", r.Duration)
-	}
-	if err != nil {
-		return db.sc.Err(fmt.Errorf("migrate up: %w", err))
+	for _, s := range ps {
+		results, err := s.p.Up(ctx)
+		for _, r := range results {
+			db.log.Info("migration applied", "set", s.Name, "version", r.Source.Version,
+				"file", s.sourceName(r.Source), "duration", r.Duration)
+		}
+		if err != nil {
+			return db.sc.Err(fmt.Errorf("migrate up %s: %w", s.Name, err))
+		}
 	}
 	return nil
 }
 
-// MigrateDown rolls back the most recent applied migration, one step.
-func (db *DB) MigrateDown(ctx context.Context) error {
-	p, err := db.provider()
+// MigrateDown rolls back one step: the most recent applied migration of
+// the last of the sets that has any applied (sets are undone in the
+// reverse of the order they are applied).
+func (db *DB) MigrateDown(ctx context.Context, sets ...*Migrations) error {
+	ps, err := db.providers(sets)
 	if err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
 	defer db.roomForLock()()
-	r, err := p.Down(ctx)
-	if err != nil {
-		return db.sc.Err(fmt.Errorf("migrate down: %w", err))
+	for i := len(ps) - 1; i >= 0; i-- {
+		s := ps[i]
+		v, err := s.p.GetDBVersion(ctx)
+		if err != nil {
+			return db.sc.Err(fmt.Errorf("migrate down %s: %w", s.Name, err))
+		}
+		if v == 0 {
+			continue
+		}
+		r, err := s.p.Down(ctx)
+		if err != nil {
+			return db.sc.Err(fmt.Errorf("migrate down %s: %w", s.Name, err))
+		}
+		db.log.Info("migration rolled back", "set", s.Name, "version", r.Source.Version,
+			"file", s.sourceName(r.Source), "duration", r.Duration)
+		return nil
 	}
-	db.log.Info("migration rolled back", "version", r.Source.Version, "file", sourceName(r.Source), "duration", r.Duration)
-	return nil
+	return errors.New("migrate down: no migration is applied")
 }
 
-// MigrationStatus lists every known migration in version order, with
-// whether and when it was applied.
-func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
-	p, err := db.provider()
+// MigrationStatus lists every known migration of each set, the sets in
+// the order given and each in version order, with whether and when it was
+// applied. It changes nothing.
+func (db *DB) MigrationStatus(ctx context.Context, sets ...*Migrations) ([]MigrationStatus, error) {
+	ps, err := db.providers(sets)
 	if err != nil {
 		return nil, fmt.Errorf("migration status: %w", err)
 	}
-	list, err := p.Status(ctx)
-	if err != nil {
-		return nil, db.sc.Err(fmt.Errorf("migration status: %w", err))
-	}
-	out := make([]MigrationStatus, len(list))
-	for i, s := range list {
-		out[i] = MigrationStatus{
-			Version:   s.Source.Version,
-			Name:      sourceName(s.Source),
-			Applied:   s.State == goose.StateApplied,
-			AppliedAt: s.AppliedAt.UTC(),
+	var out []MigrationStatus
+	for _, s := range ps {
+		list, err := s.p.Status(ctx)
+		if err != nil {
+			return nil, db.sc.Err(fmt.Errorf("migration status %s: %w", s.Name, err))
+		}
+		for _, st := range list {
+			out = append(out, MigrationStatus{
+				Set:       s.Name,
+				Version:   st.Source.Version,
+				Name:      s.sourceName(st.Source),
+				Applied:   st.State == goose.StateApplied,
+				AppliedAt: st.AppliedAt.UTC(),
+			})
 		}
 	}
 	return out, nil

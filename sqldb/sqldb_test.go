@@ -56,7 +56,7 @@ func MustOpenConfig(tb testing.TB, cfg sqldb.Config, migrate bool) *sqldb.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	if migrate {
-		if err := db.MigrateUp(ctx); err != nil {
+		if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
 			tb.Fatalf("migrate: %v", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -71,7 +72,7 @@ func benchDB(b *testing.B, url string, users int) (*sqldb.DB, *slog.Logger) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
+	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
 		b.Fatal(err)
 	}
 	if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {

@@ -29,22 +29,22 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 
 	switch action {
 	case "up":
-		return db.MigrateUp(ctx)
+		return db.MigrateUp(ctx, schemas...)
 	case "down":
-		return db.MigrateDown(ctx)
+		return db.MigrateDown(ctx, schemas...)
 	}
-	list, err := db.MigrationStatus(ctx)
+	list, err := db.MigrationStatus(ctx, schemas...)
 	if err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "VERSION\tNAME\tAPPLIED")
+	fmt.Fprintln(w, "SET\tVERSION\tNAME\tAPPLIED")
 	for _, s := range list {
 		applied := "pending"
 		if s.Applied {
 			applied = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\n", s.Version, s.Name, applied)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", s.Set, s.Version, s.Name, applied)
 	}
 	return w.Flush()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -129,6 +130,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	return err
 }
 
+// schemas are the sets of migrations kura applies, in order: its own
+// tables, then the job queue's.
+var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+
 // newCache returns a cache of V, entries living ttl, under the deployment's prefix and kind
 // (such as "user:"), shared through Redis when REDIS_URL is set.
 func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[V], error) {
@@ -152,7 +157,7 @@ func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger, mig
 	logger.Info("database open", "engine", string(db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
 		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
 	if migrate {
-		if err := db.MigrateUp(ctx); err != nil {
+		if err := db.MigrateUp(ctx, schemas...); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}

@@ -10,8 +10,13 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
+
+// Schemas are the sets of migrations Open applies: kura's and the job
+// queue's.
+var Schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
 
 // Engines are the engines every store suite runs on.
 var Engines = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL}
@@ -52,7 +57,7 @@ func Open(tb testing.TB, d sqldb.Dialect) *sqldb.DB {
 		tb.Fatalf("open %s: %v", d, err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
+	if err := db.MigrateUp(ctx, Schemas...); err != nil {
 		tb.Fatalf("migrate %s: %v", d, err)
 	}
 	return db

@@ -1,7 +1,6 @@
--- The background job queue (package jobs). PostgreSQL and SQLite use
--- River's schema (migration 3 there runs River's migrator); MySQL and
--- MariaDB have no River driver, so the jobs package keeps its own queue in
--- this table. Workers take jobs with SELECT ... FOR UPDATE SKIP LOCKED on
+-- The background job queue of package jobs on MySQL and MariaDB, which
+-- have no River driver (PostgreSQL and SQLite use River's schema, created
+-- by River's migrator: see schema.go). Workers take jobs with SELECT ... FOR UPDATE SKIP LOCKED on
 -- kura_jobs_fetch_idx: fetch_priority is the priority of a job that may run
 -- (available, scheduled or retryable) and NULL otherwise, so the index
 -- holds the waiting jobs in the order they are taken and a fetch reads,
@@ -11,7 +10,7 @@
 -- job per period; kura_jobs_finalized_idx serves pruning and counts.
 
 -- +goose Up
-CREATE TABLE kura_jobs (
+CREATE TABLE IF NOT EXISTS kura_jobs (
     id           BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
     kind         VARCHAR(128) NOT NULL,
     queue        VARCHAR(128) NOT NULL DEFAULT 'default',
