@@ -26,7 +26,7 @@ func NewNotificationService(db *DB) *NotificationService {
 // (ts: see rebind).
 const notificationCols = "id, user_id, kind, idempotency_key, message, ts(created_at)"
 
-func scanNotification(r rowScanner) (*kura.Notification, error) {
+func scanNotification(r Scanner) (*kura.Notification, error) {
 	var n kura.Notification
 	if err := r.Scan(&n.ID, &n.UserID, &n.Kind, &n.Key, &n.Message, timeCol{&n.CreatedAt}); err != nil {
 		return nil, err
@@ -107,12 +107,12 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx
 // counts the user's notifications. Errors: EINVALID (bad cursor or sizes),
 // EUNAVAILABLE.
 func (s *NotificationService) ListNotifications(ctx context.Context, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
-	p, err := listNewestFirst(ctx, s.db, opt, newestFirst[kura.Notification]{
-		cols: notificationCols, table: "notifications", where: "user_id = ?", args: []any{userID},
-		scan: scanNotification, id: func(n *kura.Notification) int64 { return n.ID },
+	p, err := List(ctx, s.db, opt, NewestFirst[*kura.Notification]{
+		Columns: notificationCols, Table: "notifications", Where: "user_id = ?", Args: []any{userID},
+		Scan: scanNotification, ID: func(n *kura.Notification) int64 { return n.ID },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	return &kura.NotificationList{Items: p.items, NextCursor: p.next, Page: p.page, PerPage: p.perPage, Total: p.total}, nil
+	return &kura.NotificationList{Items: p.Items, NextCursor: p.NextCursor, Page: p.Page, PerPage: p.PerPage, Total: p.Total}, nil
 }

@@ -110,15 +110,9 @@ func (s *SessionService) create(ctx context.Context, u *kura.User) (*kura.Sessio
 	q := "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)"
 	args := []any{u.ID, th[:], s.db.timeArg(sess.CreatedAt), s.db.timeArg(sess.ExpiresAt)}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if s.db.dialect == MySQL {
-			res, err := tx.ExecContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			sess.ID, err = res.LastInsertId()
-			return err
-		}
-		return tx.QueryRowContext(ctx, s.db.rebind(q+" RETURNING id"), args...).Scan(&sess.ID)
+		var err error
+		sess.ID, err = s.db.Insert(ctx, tx, q, args...)
+		return err
 	})
 	return sess, err
 }

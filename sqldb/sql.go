@@ -137,112 +137,70 @@ func (c timeCol) parse(s string) error {
 	return nil
 }
 
-// rowScanner is a *sql.Row or *sql.Rows.
-type rowScanner interface{ Scan(dest ...any) error }
-
-// newestFirst describes a list of rows of table (those matching where, with
-// args, if set) in id order, newest first.
-type newestFirst[T any] struct {
-	cols, table string
-	where       string
-	args        []any
-	scan        func(rowScanner) (*T, error)
-	id          func(*T) int64
-}
-
-// page is one page of a newestFirst list, in either mode of
-// kura.ListOptions.
-type page[T any] struct {
-	items         []*T
-	next          string
-	page, perPage int
-	total         int64
-}
-
-// listNewestFirst returns one page of l from the reader pool. Keyset mode
-// (WHERE id < cursor ORDER BY id DESC LIMIT n+1) is served by an index
-// ending in id, so a deep page costs what the first does, and the extra
-// row tells whether a next page exists; offset mode also counts the rows.
-// Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
-func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l newestFirst[T]) (page[T], error) {
+// listNewestFirst is List (see there).
+func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*Page[T], error) {
 	if err := opt.Normalize(); err != nil {
-		return page[T]{}, err
+		return nil, err
 	}
 	var after int64
 	if opt.Page == 0 && opt.Cursor != "" {
 		var err error
 		if after, err = kura.DecodeCursor(opt.Cursor); err != nil {
-			return page[T]{}, err
+			return nil, err
 		}
 	}
-	c, err := db.conn(ctx, db.reader)
-	if err != nil {
-		return page[T]{}, err
-	}
-	defer c.Close()
 	var conds []string
-	args := append([]any(nil), l.args...)
-	if l.where != "" {
-		conds = append(conds, l.where)
+	args := append([]any(nil), l.Args...)
+	if l.Where != "" {
+		conds = append(conds, l.Where)
 	}
-	from := " FROM " + l.table
-	if opt.Page > 0 {
+	from := " FROM " + l.Table
+	p := &Page[T]{}
+	err := db.Read(ctx, func(q Querier) error {
+		if opt.Page > 0 {
+			if len(conds) > 0 {
+				from += " WHERE " + strings.Join(conds, " AND ")
+			}
+			p.Page, p.PerPage = opt.Page, opt.PerPage
+			if err := q.QueryRowContext(ctx, db.rebind("SELECT COUNT(*)"+from), args...).Scan(&p.Total); err != nil {
+				return err
+			}
+			offset := int64(opt.Page-1) * int64(opt.PerPage)
+			if offset >= p.Total {
+				p.Items = []T{}
+				return nil
+			}
+			var err error
+			p.Items, err = QueryAll(ctx, db, q, l.Scan, "SELECT "+l.Columns+from+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, opt.PerPage, offset)...)
+			return err
+		}
+		if after > 0 {
+			conds, args = append(conds, "id < ?"), append(args, after)
+		}
 		if len(conds) > 0 {
 			from += " WHERE " + strings.Join(conds, " AND ")
 		}
-		p := page[T]{page: opt.Page, perPage: opt.PerPage}
-		if err := c.QueryRowContext(ctx, db.rebind("SELECT COUNT(*)"+from), args...).Scan(&p.total); err != nil {
-			return p, err
+		items, err := QueryAll(ctx, db, q, l.Scan, "SELECT "+l.Columns+from+" ORDER BY id DESC LIMIT ?", append(args, opt.Limit+1)...)
+		if err != nil {
+			return err
 		}
-		offset := int64(opt.Page-1) * int64(opt.PerPage)
-		if offset >= p.total {
-			p.items = []*T{}
-			return p, nil
+		p.Items = items
+		if len(items) > opt.Limit {
+			p.Items = items[:opt.Limit]
+			p.NextCursor = kura.EncodeCursor(l.ID(items[opt.Limit-1]))
 		}
-		p.items, err = queryAll(ctx, db, c.Conn, l.scan, "SELECT "+l.cols+from+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, opt.PerPage, offset)...)
-		return p, err
-	}
-	if after > 0 {
-		conds, args = append(conds, "id < ?"), append(args, after)
-	}
-	if len(conds) > 0 {
-		from += " WHERE " + strings.Join(conds, " AND ")
-	}
-	items, err := queryAll(ctx, db, c.Conn, l.scan, "SELECT "+l.cols+from+" ORDER BY id DESC LIMIT ?", append(args, opt.Limit+1)...)
-	if err != nil {
-		return page[T]{}, err
-	}
-	p := page[T]{items: items}
-	if len(items) > opt.Limit {
-		p.items = items[:opt.Limit]
-		p.next = kura.EncodeCursor(l.id(items[opt.Limit-1]))
-	}
-	return p, nil
-}
-
-// queryAll runs q (rebound) on c and scans every row with scan; no rows is
-// an empty, non-nil slice.
-func queryAll[T any](ctx context.Context, db *DB, c *sql.Conn, scan func(rowScanner) (*T, error), q string, args ...any) ([]*T, error) {
-	rows, err := c.QueryContext(ctx, db.rebind(q), args...)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	items := []*T{}
-	for rows.Next() {
-		item, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
-	}
-	return items, rows.Err()
+	return p, nil
 }
 
 // userCols are the columns scanned by scanUser, in order (ts: see rebind).
 const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
 
-func scanUser(r rowScanner) (*kura.User, error) {
+func scanUser(r Scanner) (*kura.User, error) {
 	var u kura.User
 	if err := r.Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}); err != nil {
 		return nil, err
@@ -260,22 +218,7 @@ func notFound(err error, what string) error {
 
 // conflict turns a unique violation on users.email or users.username into a
 // kura.ECONFLICT error naming the field; other errors pass through.
-func conflict(err error) error {
-	name, ok := uniqueViolation(err)
-	if !ok {
-		return err
-	}
-	for _, field := range []string{"username", "email"} {
-		if strings.Contains(name, field) {
-			return &kura.Error{
-				Code:    kura.ECONFLICT,
-				Message: "This " + field + " is already taken.",
-				Fields:  map[string]string{field: "is already taken"},
-			}
-		}
-	}
-	return err
-}
+func conflict(err error) error { return Conflict(err, conflictFields...) }
 
 // uniqueViolation reports whether err is a unique violation and returns the
 // name of the index (PostgreSQL, MySQL) or of the columns (SQLite).

@@ -71,31 +71,13 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 	return u, nil
 }
 
-// insertUser inserts one user and returns its id: RETURNING on PostgreSQL
-// and SQLite, LastInsertId on MySQL.
+// insertUser inserts one user and returns its id.
 func (s *UserService) insertUser(ctx context.Context, tx *sql.Tx, in kura.NewUser, hash string) (int64, error) {
-	q := "INSERT INTO users (email, username, password_hash, role) VALUES (?, ?, ?, ?)"
-	args := []any{in.Email, in.Username, hash, string(in.Role)}
-	if s.db.dialect == MySQL {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return 0, err
-		}
-		return res.LastInsertId()
-	}
-	var id int64
-	err := tx.QueryRowContext(ctx, s.db.rebind(q+" RETURNING id"), args...).Scan(&id)
-	return id, err
+	return s.db.Insert(ctx, tx, "INSERT INTO users (email, username, password_hash, role) VALUES (?, ?, ?, ?)",
+		in.Email, in.Username, hash, string(in.Role))
 }
 
-// queryer is what both *sql.Conn and *sql.Tx offer.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func findUser(ctx context.Context, db *DB, q queryer, id int64) (*kura.User, error) {
+func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, error) {
 	row := q.QueryRowContext(ctx, db.rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
 	u, err := scanUser(row)
 	return u, notFound(err, "User")
@@ -233,11 +215,11 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 // page exists; offset mode also counts all users.
 // Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
 func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	p, err := listNewestFirst(ctx, s.db, opt, newestFirst[kura.User]{
-		cols: userCols, table: "users", scan: scanUser, id: func(u *kura.User) int64 { return u.ID },
+	p, err := List(ctx, s.db, opt, NewestFirst[*kura.User]{
+		Columns: userCols, Table: "users", Scan: scanUser, ID: func(u *kura.User) int64 { return u.ID },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return &kura.UserList{Items: p.items, NextCursor: p.next, Page: p.page, PerPage: p.perPage, Total: p.total}, nil
+	return &kura.UserList{Items: p.Items, NextCursor: p.NextCursor, Page: p.Page, PerPage: p.PerPage, Total: p.Total}, nil
 }
