@@ -194,4 +194,3 @@ func List[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirs
 
 // conflictFields are the fields of kura's users that are unique.
 var conflictFields = []string{"username", "email"}
-
