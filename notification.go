@@ -42,18 +42,7 @@ func (n *Notification) Validate() error {
 
 // NotificationList is one page of a user's notifications, in the same two
 // modes as UserList.
-type NotificationList struct {
-	Items []*Notification
-
-	// Keyset mode: the cursor of the next page, "" on the last page.
-	NextCursor string
-
-	// Offset mode: the page, its size and the total count of the user's
-	// notifications.
-	Page    int
-	PerPage int
-	Total   int64
-}
+type NotificationList = Page[*Notification]
 
 // NotificationService stores the notifications of users.
 type NotificationService interface {

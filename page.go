@@ -42,18 +42,22 @@ func (o *ListOptions) Normalize() error {
 	return invalid(fields)
 }
 
-// UserList is one page of users.
-type UserList struct {
-	Items []*User
+// Page is one page of a newest-first list of T, in the mode its
+// ListOptions chose.
+type Page[T any] struct {
+	Items []T
 
 	// Keyset mode: the cursor of the next page, "" on the last page.
 	NextCursor string
 
-	// Offset mode: the page, its size and the total count of users.
+	// Offset mode: the page, its size and the total count of items.
 	Page    int
 	PerPage int
 	Total   int64
 }
+
+// UserList is one page of users.
+type UserList = Page[*User]
 
 // EncodeCursor returns the opaque cursor for a list that continues after
 // (below) the given id.

@@ -103,11 +103,13 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accessLog logs one info line per request: method, route pattern, path,
-// status, duration, bytes and request id. It never logs headers, bodies or
+// status, duration, bytes and request id, and hands the same facts to
+// Config.OnRequest. It never logs headers, bodies or
 // the query string, any of which may carry a credential.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.logger.Enabled(r.Context(), slog.LevelInfo) {
+		logging := s.logger.Enabled(r.Context(), slog.LevelInfo)
+		if !logging && s.cfg.OnRequest == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -123,13 +125,24 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		took := time.Since(start)
+		if s.cfg.OnRequest != nil {
+			route := r.Pattern
+			if route == "/" { // the catch-all that answers 404 and 405
+				route = ""
+			}
+			s.cfg.OnRequest(RequestInfo{Method: r.Method, Route: route, Status: sw.status, Bytes: sw.bytes, Duration: took})
+		}
+		if !logging {
+			return
+		}
 		// r.Pattern was set by the ServeMux on this same *Request.
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.Int64("bytes", sw.bytes),
 			slog.String("request_id", RequestID(r.Context())),
 		)

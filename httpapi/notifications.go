@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/kura-dev/kura"
 )
 
 // notificationJSON is the JSON view of a notification. Its user is the
@@ -41,17 +43,7 @@ func (s *Server) handleListNotifications(w http.ResponseWriter, r *http.Request)
 			return
 		}
 	}
-	items := make([]notificationJSON, len(list.Items))
-	for i, n := range list.Items {
-		items[i] = notificationJSON{ID: n.ID, Kind: n.Kind, Message: n.Message, CreatedAt: n.CreatedAt.UTC()}
-	}
-	if opt.Page > 0 {
-		s.writeJSON(w, r, http.StatusOK, &offsetList[notificationJSON]{Items: items, Page: list.Page, PerPage: list.PerPage, Total: list.Total})
-		return
-	}
-	body := keysetList[notificationJSON]{Items: items}
-	if list.NextCursor != "" {
-		body.NextCursor = &list.NextCursor
-	}
-	s.writeJSON(w, r, http.StatusOK, &body)
+	s.writeJSON(w, r, http.StatusOK, PageJSON(list, func(n *kura.Notification) notificationJSON {
+		return notificationJSON{ID: n.ID, Kind: n.Kind, Message: n.Message, CreatedAt: n.CreatedAt.UTC()}
+	}))
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,6 +47,12 @@ type Config struct {
 	// reports only {"status":"healthy"}.
 	Checks []HealthCheck
 
+	// OnRequest, if set, is called after every request is answered, with
+	// its method, route pattern, status, size and duration: the hook a
+	// metrics collector counts requests with. It must be fast and safe for
+	// concurrent use.
+	OnRequest func(RequestInfo)
+
 	// Logger receives the access log (info), failed health checks (warn),
 	// internal errors and panics (error) and net/http's own errors (warn).
 	// Nil means slog.Default().
@@ -75,8 +82,9 @@ type Config struct {
 	MaxHeaderBytes int
 }
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default: the
+// one place the defaults above are applied.
+func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
@@ -100,18 +108,33 @@ func setDefault[T comparable](p *T, def T) {
 	}
 }
 
-// validate panics on a Config that is a programming error.
-func (c *Config) validate() {
+// Validate reports what is wrong with c, naming each field: Users and
+// Sessions are required, health checks need a Check and a unique Name
+// other than "status", and no timeout or limit may be negative.
+func (c Config) Validate() error {
+	var errs []error
 	if c.Users == nil || c.Sessions == nil {
-		panic("httpapi: Config.Users and Config.Sessions are required")
+		errs = append(errs, errors.New("Users and Sessions are required"))
 	}
 	seen := map[string]bool{"status": true}
 	for _, hc := range c.Checks {
 		if hc.Name == "" || hc.Check == nil || seen[hc.Name] {
-			panic("httpapi: each HealthCheck needs a Check and a unique Name other than \"status\": " + hc.Name)
+			errs = append(errs, fmt.Errorf("Checks: each needs a Check and a unique Name other than \"status\" (got %q)", hc.Name))
 		}
 		seen[hc.Name] = true
 	}
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": c.ReadHeaderTimeout, "ReadTimeout": c.ReadTimeout, "WriteTimeout": c.WriteTimeout,
+		"IdleTimeout": c.IdleTimeout, "HealthTimeout": c.HealthTimeout,
+	} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s: %s is negative; want a positive duration, or 0 for the default", name, d))
+		}
+	}
+	if c.MaxBodyBytes < 0 || c.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("MaxBodyBytes and MaxHeaderBytes must not be negative"))
+	}
+	return errors.Join(errs...)
 }
 
 // Server is the HTTP server of the kura API. Create one with NewServer,
@@ -132,11 +155,14 @@ type Server struct {
 }
 
 // NewServer returns a Server for cfg, its routes registered, not yet
-// listening. It panics if Users or Sessions is nil, or if two health
-// checks share a name (or one is named "status").
+// listening. It panics if cfg is not valid (see Config.Validate): that is
+// a programming error. Add an application's routes with Handle and
+// HandleAuth before Open.
 func NewServer(cfg Config) *Server {
-	cfg = cfg.withDefaults()
-	cfg.validate()
+	if err := cfg.Validate(); err != nil {
+		panic("httpapi: " + err.Error())
+	}
+	cfg = cfg.WithDefaults()
 	s := &Server{
 		cfg:     cfg,
 		logger:  cfg.Logger,

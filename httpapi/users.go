@@ -173,19 +173,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	items := make([]userJSON, len(list.Items))
-	for i, u := range list.Items {
-		items[i] = userView(viewer, u)
-	}
-	if opt.Page > 0 {
-		s.writeJSON(w, r, http.StatusOK, &offsetList[userJSON]{Items: items, Page: list.Page, PerPage: list.PerPage, Total: list.Total})
-		return
-	}
-	body := keysetList[userJSON]{Items: items}
-	if list.NextCursor != "" {
-		body.NextCursor = &list.NextCursor
-	}
-	s.writeJSON(w, r, http.StatusOK, &body)
+	s.writeJSON(w, r, http.StatusOK, PageJSON(list, func(u *kura.User) userJSON { return userView(viewer, u) }))
 }
 
 // parseListOptions reads the list parameters. page or per_page selects

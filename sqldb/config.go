@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -112,6 +113,25 @@ func (c Config) WithDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// Validate reports what is wrong with c, naming each field and the form
+// it expects; nil means Open can use it. It checks c as given: zero
+// fields are fine (they mean the defaults).
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL != "" {
+		if _, err := ParseDialect(c.URL); err != nil {
+			errs = append(errs, fmt.Errorf("URL: %w", err))
+		}
+	}
+	if c.PoolSize < 0 {
+		errs = append(errs, fmt.Errorf("PoolSize: %d is negative; want 1 or more, or 0 for %d", c.PoolSize, DefaultPoolSize))
+	}
+	if c.PoolTimeout < 0 {
+		errs = append(errs, fmt.Errorf("PoolTimeout: %s is negative; want a positive duration, or 0 for %s", c.PoolTimeout, DefaultPoolTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 // ParseDialect returns the engine a DATABASE_URL selects. It does not

@@ -114,5 +114,5 @@ func (s *NotificationService) ListNotifications(ctx context.Context, userID int6
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	return &kura.NotificationList{Items: p.Items, NextCursor: p.NextCursor, Page: p.Page, PerPage: p.PerPage, Total: p.Total}, nil
+	return p, nil
 }

@@ -45,6 +45,9 @@ type DB struct {
 // Its errors never contain the password. Call MigrateUp to create or update
 // the schema, and Close when done.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	cfg = cfg.WithDefaults()
 	d, err := ParseDialect(cfg.URL)
 	if err != nil {

@@ -172,23 +172,12 @@ type NewestFirst[T any] struct {
 	ID      func(T) int64 // the id of a scanned row, for the next cursor
 }
 
-// Page is one page of a list, in the mode kura.ListOptions chose: keyset
-// (Items and NextCursor, "" on the last page) or offset (Items, Page,
-// PerPage and Total).
-type Page[T any] struct {
-	Items      []T
-	NextCursor string
-	Page       int
-	PerPage    int
-	Total      int64
-}
-
 // List returns one page of l from the reader pool, newest first. In keyset
 // mode (WHERE id < cursor ORDER BY id DESC LIMIT n+1) the extra row tells
 // whether a next page exists, and rows inserted between two pages are
 // neither skipped nor repeated; offset mode also counts the rows.
 // Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
-func List[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*Page[T], error) {
+func List[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*kura.Page[T], error) {
 	return listNewestFirst(ctx, db, opt, l)
 }
 

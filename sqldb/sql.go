@@ -138,7 +138,7 @@ func (c timeCol) parse(s string) error {
 }
 
 // listNewestFirst is List (see there).
-func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*Page[T], error) {
+func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*kura.Page[T], error) {
 	if err := opt.Normalize(); err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 		conds = append(conds, l.Where)
 	}
 	from := " FROM " + l.Table
-	p := &Page[T]{}
+	p := &kura.Page[T]{}
 	err := db.Read(ctx, func(q Querier) error {
 		if opt.Page > 0 {
 			if len(conds) > 0 {

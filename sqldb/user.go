@@ -221,5 +221,5 @@ func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kur
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return &kura.UserList{Items: p.Items, NextCursor: p.NextCursor, Page: p.Page, PerPage: p.PerPage, Total: p.Total}, nil
+	return p, nil
 }
