@@ -1,0 +1,24 @@
+package cached
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/kura-dev/kura/cache"
+)
+
+// deleteAfterWrite deletes keys from c after a write that has committed. A
+// cache that cannot reach every instance (Redis down) is logged, not
+// returned, since failing the write's response would mislead: this
+// instance has dropped the keys, and the others drop everything they hold
+// when Redis returns (see cache.Cache.Delete).
+func deleteAfterWrite[V any](ctx context.Context, c *cache.Cache[V], log *slog.Logger, keys []string, what slog.Attr) {
+	if err := c.Delete(context.WithoutCancel(ctx), keys...); err != nil {
+		level := slog.LevelError
+		if errors.Is(err, cache.ErrDegraded) {
+			level = slog.LevelWarn
+		}
+		log.LogAttrs(ctx, level, "cache invalidation incomplete", what, slog.Any("err", err))
+	}
+}

@@ -1,0 +1,88 @@
+package cached
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/cache"
+)
+
+// UserService is a kura.UserService that serves FindUserByID from a cache.Cache
+// and invalidates a user on every write of it, on this instance and, with a
+// Redis tier, on every other instance, before the write returns. Lists are
+// not cached: they change with every registration.
+type UserService struct {
+	next  kura.UserService
+	users *cache.Cache[kura.User]
+	log   *slog.Logger
+}
+
+var _ kura.UserService = (*UserService)(nil)
+
+// NewUserService wraps next with users, a cache of users by id. A nil
+// logger means slog.Default().
+func NewUserService(next kura.UserService, users *cache.Cache[kura.User], logger *slog.Logger) *UserService {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &UserService{next: next, users: users, log: logger}
+}
+
+func userKey(id int64) string { return strconv.FormatInt(id, 10) }
+
+// FindUserByID returns the cached user, loading it on a miss. A missing
+// user is remembered briefly (cache.Config.NotFoundTTL). Errors: as the wrapped
+// service's.
+func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
+	u, err := s.users.GetOrLoad(ctx, userKey(id), func(ctx context.Context) (kura.User, error) {
+		u, err := s.next.FindUserByID(ctx, id)
+		if err != nil {
+			return kura.User{}, err
+		}
+		return *u, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CreateUser creates the user and forgets a remembered "not found" for its
+// id.
+func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
+	u, err := s.next.CreateUser(ctx, in)
+	if err == nil {
+		s.invalidate(ctx, u.ID)
+	}
+	return u, err
+}
+
+// UpdateUser updates the user, then invalidates it everywhere.
+func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
+	u, err := s.next.UpdateUser(ctx, id, upd)
+	if err == nil {
+		s.invalidate(ctx, id)
+	}
+	return u, err
+}
+
+// DeleteUser deletes the user, then invalidates it everywhere.
+func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
+	err := s.next.DeleteUser(ctx, id)
+	if err == nil {
+		s.invalidate(ctx, id)
+	}
+	return err
+}
+
+// ListUsers is not cached.
+func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
+	return s.next.ListUsers(ctx, opt)
+}
+
+// invalidate drops a user from the cache; see deleteAfterWrite.
+func (s *UserService) invalidate(ctx context.Context, id int64) {
+	deleteAfterWrite(ctx, s.users, s.log, []string{userKey(id)}, slog.Int64("user_id", id))
+}
