@@ -10,6 +10,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
@@ -65,7 +66,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			return err
 		}
 		defer statsCache.Close()
-		stats = cache.NewStatsService(stats, statsCache)
+		stats = cached.NewStatsService(stats, statsCache)
 	}
 	if cfg.CacheTTL > 0 {
 		userCache, err := newCache[kura.User](&cfg, cfg.CacheTTL.D(), "user:")
@@ -78,8 +79,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			return err
 		}
 		defer sessionCache.Close()
-		cachedUsers := cache.NewUserService(users, userCache, logger)
-		cachedSessions := cache.NewSessionService(sessions, cachedUsers, sessionCache, logger)
+		cachedUsers := cached.NewUserService(users, userCache, logger)
+		cachedSessions := cached.NewSessionService(sessions, cachedUsers, sessionCache, logger)
 		sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
 		users, sessions = cachedUsers, cachedSessions
 		if cfg.RedisURL != "" {
