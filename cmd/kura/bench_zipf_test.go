@@ -11,6 +11,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -36,7 +37,7 @@ func BenchmarkGetUserZipf(b *testing.B) {
 	}
 	defer c.Close()
 	kuraHandler := httpapi.NewServer(httpapi.Config{
-		Users:    cache.NewUserService(sqldb.NewUserService(db), c, logger),
+		Users:    cached.NewUserService(sqldb.NewUserService(db), c, logger),
 		Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
 	}).Handler()
 
