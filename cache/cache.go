@@ -58,7 +58,7 @@ type entry[V any] struct {
 // connects in the background. Close releases the cache.
 func New[V any](cfg Config, codec Codec[V]) (*Cache[V], error) {
 	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if codec == nil {

@@ -2,14 +2,15 @@ package cache
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
-	"github.com/kura-dev/kura"
 	"github.com/maypok86/otter/v2"
+	"github.com/redis/rueidis"
 )
 
-// Defaults applied by Config.WithDefaults to zero fields.
+// Defaults filled by Config.WithDefaults into zero fields.
 const (
 	DefaultTTL                 = 300 * time.Second
 	DefaultSize                = 10_000
@@ -22,20 +23,24 @@ const (
 )
 
 // Config configures a Cache. The zero value is a usable in-process cache;
-// setting RedisURL adds the Redis tier. An application maps CACHE_TTL onto
-// TTL, CACHE_SIZE onto Size and REDIS_URL onto RedisURL.
+// setting RedisURL adds the Redis tier. Every field's zero value means its
+// default, filled in by WithDefaults; Validate reports a field that cannot
+// work. New does both. An application maps CACHE_TTL onto TTL, CACHE_SIZE
+// onto Size and REDIS_URL onto RedisURL.
 type Config struct {
 	// TTL is how long a loaded value lives in each tier, before jitter.
-	// Zero means DefaultTTL (300s).
+	// Zero means DefaultTTL (300s); it must not be negative.
 	TTL time.Duration
 
 	// Size is the most entries the in-process tier holds; the least
-	// valuable are evicted beyond it. Zero means DefaultSize (10,000).
+	// valuable are evicted beyond it. Zero means DefaultSize (10,000); it
+	// must not be negative.
 	Size int
 
 	// Jitter spreads every TTL uniformly over ±Jitter of its length, so
 	// entries made together do not expire together. Zero means
-	// DefaultJitter (0.1, that is ±10%); a negative value turns jitter off.
+	// DefaultJitter (0.1, that is ±10%); a negative value turns jitter off;
+	// it must be below 1.
 	Jitter float64
 
 	// NotFoundTTL is how long a load that failed with a not-found error
@@ -44,7 +49,8 @@ type Config struct {
 	NotFoundTTL time.Duration
 
 	// IsNotFound reports whether a load error means "does not exist" and
-	// may be cached. Nil means kura.ErrorCode(err) == kura.ENOTFOUND.
+	// may be cached. Nil means kura's not-found test:
+	// kura.ErrorCode(err) == kura.ENOTFOUND.
 	IsNotFound func(error) bool
 
 	// NotFoundError rebuilds a cached not-found error read from Redis from
@@ -55,29 +61,30 @@ type Config struct {
 	NotFoundError func(message string) error
 
 	// RedisURL enables the Redis tier, for example redis://127.0.0.1:6379/0
-	// (rediss:// for TLS). Empty means no Redis tier: the cache is
-	// in-process only and Delete affects this process only. A standalone
-	// Redis (or a primary) is expected, not a cluster.
+	// (rediss:// for TLS, unix:// for a socket). Empty, the default, means
+	// no Redis tier: the cache is in-process only and Delete affects this
+	// process only. A standalone Redis (or a primary) is expected, not a
+	// cluster.
 	RedisURL string
 
 	// Prefix starts every Redis key and channel of this cache. Give each
-	// cache sharing a Redis its own prefix, such as "kura:user:". Zero
+	// cache sharing a Redis its own prefix, such as "kura:user:". Empty
 	// means DefaultPrefix ("cache:").
 	Prefix string
 
 	// RedisTimeout bounds each Redis command made on the read path, and
 	// the dial, so that a slow or dead Redis costs little. Zero means
-	// DefaultRedisTimeout (100ms).
+	// DefaultRedisTimeout (100ms); it must not be negative.
 	RedisTimeout time.Duration
 
 	// InvalidationTimeout bounds how long Delete waits for every other
 	// instance to confirm it dropped the keys. Zero means
-	// DefaultInvalidationTimeout (1s).
+	// DefaultInvalidationTimeout (1s); it must not be negative.
 	InvalidationTimeout time.Duration
 
 	// LockTTL bounds how long the placeholder an instance writes into Redis
 	// while it loads a key lives, should the instance die mid-load. Zero
-	// means DefaultLockTTL (10s).
+	// means DefaultLockTTL (10s); it must not be negative.
 	LockTTL time.Duration
 
 	// clock replaces the in-process tier's clock in tests.
@@ -88,53 +95,66 @@ type Config struct {
 	stateHook func(up bool)
 }
 
-// WithDefaults returns a copy of cfg with every zero field set to its
-// default.
-func (cfg Config) WithDefaults() Config {
-	if cfg.TTL == 0 {
-		cfg.TTL = DefaultTTL
+// WithDefaults returns a copy of c with every zero field set to its
+// default, as documented on each field. It is the one place defaults are
+// filled; fields already set are kept, valid or not.
+func (c Config) WithDefaults() Config {
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
 	}
-	if cfg.Size == 0 {
-		cfg.Size = DefaultSize
+	if c.Size == 0 {
+		c.Size = DefaultSize
 	}
-	if cfg.Jitter == 0 {
-		cfg.Jitter = DefaultJitter
+	if c.Jitter == 0 {
+		c.Jitter = DefaultJitter
 	}
-	if cfg.NotFoundTTL == 0 {
-		cfg.NotFoundTTL = DefaultNotFoundTTL
+	if c.NotFoundTTL == 0 {
+		c.NotFoundTTL = DefaultNotFoundTTL
 	}
-	if cfg.IsNotFound == nil {
-		cfg.IsNotFound = isKuraNotFound
+	if c.IsNotFound == nil {
+		c.IsNotFound = isKuraNotFound
 	}
-	if cfg.NotFoundError == nil {
-		cfg.NotFoundError = kuraNotFound
+	if c.NotFoundError == nil {
+		c.NotFoundError = kuraNotFound
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
 	}
-	if cfg.RedisTimeout == 0 {
-		cfg.RedisTimeout = DefaultRedisTimeout
+	if c.RedisTimeout == 0 {
+		c.RedisTimeout = DefaultRedisTimeout
 	}
-	if cfg.InvalidationTimeout == 0 {
-		cfg.InvalidationTimeout = DefaultInvalidationTimeout
+	if c.InvalidationTimeout == 0 {
+		c.InvalidationTimeout = DefaultInvalidationTimeout
 	}
-	if cfg.LockTTL == 0 {
-		cfg.LockTTL = DefaultLockTTL
+	if c.LockTTL == 0 {
+		c.LockTTL = DefaultLockTTL
 	}
-	return cfg
+	return c
 }
 
-// validate reports a configuration that cannot work, after WithDefaults.
-func (cfg Config) validate() error {
-	switch {
-	case cfg.TTL < 0:
-		return errors.New("cache: TTL must not be negative")
-	case cfg.Size < 0:
-		return errors.New("cache: Size must not be negative")
-	case cfg.Jitter >= 1:
-		return errors.New("cache: Jitter must be below 1")
-	case cfg.RedisTimeout < 0 || cfg.InvalidationTimeout < 0 || cfg.LockTTL < 0:
-		return errors.New("cache: timeouts must not be negative")
+// Validate reports the first field of c that cannot work, naming it and
+// the form it expects. Zero fields are valid (they mean the defaults), so
+// Validate may be called before or after WithDefaults. An error never
+// contains RedisURL, which may hold a password.
+func (c Config) Validate() error {
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"TTL", c.TTL}, {"RedisTimeout", c.RedisTimeout}, {"InvalidationTimeout", c.InvalidationTimeout}, {"LockTTL", c.LockTTL}} {
+		if d.d < 0 {
+			return fmt.Errorf("cache: %s must be a positive duration, or zero for the default; got %v", d.name, d.d)
+		}
+	}
+	if c.Size < 0 {
+		return fmt.Errorf("cache: Size must be a positive number of entries, or zero for the default; got %d", c.Size)
+	}
+	if !(c.Jitter < 1) {
+		return fmt.Errorf("cache: Jitter must be a fraction below 1 (0.1 is ±10%%), negative for none, or zero for the default; got %v", c.Jitter)
+	}
+	if c.RedisURL != "" {
+		if _, err := rueidis.ParseURL(c.RedisURL); err != nil {
+			return errors.New("cache: RedisURL must be a redis://, rediss:// or unix:// URL, such as redis://127.0.0.1:6379/0")
+		}
 	}
 	return nil
 }
@@ -147,17 +167,4 @@ func jitter(d time.Duration, frac float64) time.Duration {
 	}
 	f := 1 - frac + 2*frac*rand.Float64()
 	return time.Duration(float64(d) * f)
-}
-
-func isKuraNotFound(err error) bool { return kura.ErrorCode(err) == kura.ENOTFOUND }
-
-func kuraNotFound(message string) error { return &kura.Error{Code: kura.ENOTFOUND, Message: message} }
-
-// notFoundMessage is what is stored in Redis for a not-found error.
-func notFoundMessage(err error) string {
-	var e *kura.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }
