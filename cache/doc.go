@@ -3,29 +3,50 @@
 // Redis tier (rueidis: cache-aside, shared by every instance of the
 // program), kept coherent across instances on every Delete.
 //
+// It is generic: it knows nothing of kura's users or
+// sessions, only that a not-found error is worth remembering (kura's
+// ENOTFOUND by default, see Config.IsNotFound). kura's own decorators of its
+// services live in package cache/cached.
+//
 // # Getting started
 //
-// Make one Cache per kind of value, each with its own Redis key prefix:
+// Make one Cache per kind of value, each with its own Redis key prefix.
+// The zero Config is an in-process cache with the defaults documented on
+// each field; setting RedisURL adds the shared tier:
 //
-//	users, err := cache.New[kura.User](cache.Config{
-//		TTL:      300 * time.Second,        // CACHE_TTL
-//		Size:     10_000,                   // CACHE_SIZE
-//		RedisURL: os.Getenv("REDIS_URL"),   // empty: in-process only
-//		Prefix:   "kura:user:",
+//	products, err := cache.New[Product](cache.Config{
+//		TTL:      time.Minute,             // zero: DefaultTTL (300s)
+//		RedisURL: os.Getenv("REDIS_URL"),  // empty: in-process only
+//		Prefix:   "shop:product:",
 //	}, nil) // nil codec: JSON
-//	if err != nil { ... }
-//	defer users.Close()
+//	if err != nil {
+//		return err
+//	}
+//	defer products.Close()
 //
-// Read through it with the function that loads a missing value:
+// Read through it with a function that loads a missing value. The loader
+// returns the value itself, so a store method that returns a pointer is
+// dereferenced:
 //
-//	u, err := users.GetOrLoad(ctx, strconv.Itoa(id), func(ctx context.Context) (kura.User, error) {
-//		return db.FindUserByID(ctx, id)
+//	p, err := products.GetOrLoad(ctx, strconv.Itoa(id), func(ctx context.Context) (Product, error) {
+//		p, err := db.FindProduct(ctx, id) // (*Product, error)
+//		if err != nil {
+//			return Product{}, err
+//		}
+//		return *p, nil
 //	})
 //
 // After every write of the underlying data, and before answering the
 // write, delete what it changed:
 //
-//	err := users.Delete(ctx, strconv.Itoa(id))
+//	if err := products.Delete(ctx, strconv.Itoa(id)); err != nil {
+//		log.Warn("cache invalidation incomplete", "err", err) // the write stands
+//	}
+//
+// Example runs these steps in process; Example_notFound shows a missing
+// row remembered; Example_outsideKura teaches the cache another not-found
+// error (sql.ErrNoRows); ExampleConfig_Validate checks a configuration the
+// way New does; ExampleCache_Stats reads the counters.
 //
 // # What GetOrLoad does
 //
