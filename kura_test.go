@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 func TestNewUser_Validate(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
