@@ -3,7 +3,6 @@ package cache_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/internal/testenv"
 )
 
 // fakeClock is the in-process tier's clock, moved by the test.
@@ -158,9 +158,7 @@ func TestCache_OneLoad(t *testing.T) {
 			for range 50 {
 				wg.Go(func() { MustGet(t, c, "k", load, "v") })
 			}
-			for c.Stats().LocalMisses < 50 { // every caller missed and waits
-				runtime.Gosched()
-			}
+			testenv.Wait(t, 0, "every caller to miss and wait", func() bool { return c.Stats().LocalMisses >= 50 })
 			close(release)
 			wg.Wait()
 			if calls.Load() != 1 {
