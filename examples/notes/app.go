@@ -57,13 +57,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	users := sqldb.NewUserService(db)
 	notifications := sqldb.NewNotificationService(db)
+	// Workers are registered before jobs.New, which takes them as they
+	// are; the share worker reads notes through the store, which enqueues
+	// through the client, so it gets the store once both exist.
 	workers := jobs.NewWorkers()
+	shared := &SharedWorker{Users: users, Notifications: notifications}
+	shared.AddTo(workers)
 	jc, err := jobs.New(db, jobs.Config{Workers: workers, Concurrency: cfg.Workers, Logger: log})
 	if err != nil {
 		return err
 	}
 	store := NewStore(db, jc)
-	(&SharedWorker{Notes: store, Users: users, Notifications: notifications}).AddTo(workers)
+	shared.Notes = store
 
 	noteCache, err := cache.New[Note](cache.Config{TTL: cfg.CacheTTL, RedisURL: cfg.RedisURL, Prefix: "notes:note:"}, nil)
 	if err != nil {
