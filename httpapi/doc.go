@@ -20,6 +20,32 @@
 // Tests and benchmarks can skip the listener and call srv.Handler() directly,
 // or Open on "127.0.0.1:0" and use srv.URL().
 //
+// # An application's own routes
+//
+// An application built on kura adds its routes to the same server before
+// Open, and gets kura's middleware (request id, access log, panic
+// recovery, the Config.OnRequest metrics hook), its bearer authentication,
+// its JSON error shape and its graceful Close:
+//
+//	srv.HandleAuth("POST /api/notes", func(w http.ResponseWriter, r *http.Request) error {
+//		var in noteRequest
+//		if err := srv.ReadJSON(w, r, &in); err != nil {
+//			return err // 400 or 413 in the error shape
+//		}
+//		n, err := notes.CreateNote(r.Context(), in) // the caller: kura.UserFromContext
+//		if err != nil {
+//			return err // a *kura.Error's code picks the status; anything else is a logged 500
+//		}
+//		srv.WriteJSON(w, r, http.StatusCreated, n)
+//		return nil
+//	})
+//
+// Handle adds a route for anyone (Caller finds an optional signed-in
+// user); PathID reads a numeric path value, ListOptions the list
+// parameters, and PageJSON writes a kura.Page in the same two shapes as
+// kura's own lists. ExampleServer_HandleAuth runs one; examples/notes is
+// a whole application.
+//
 // # Routes
 //
 //	POST   /api/users          register; 201, private view, Location

@@ -1,6 +1,10 @@
-// Package sqldb implements kura's domain services on SQLite, PostgreSQL and
-// MySQL/MariaDB through database/sql, with the same code and one schema per
-// engine.
+// Package sqldb is kura's database layer for SQLite, PostgreSQL and
+// MySQL/MariaDB through database/sql: Open (pools, TLS policy, secrets kept
+// out of errors), versioned migrations in sets, a small toolkit for writing
+// a query once for every engine, and kura's own services (users, sessions,
+// notifications, stats) built with that toolkit. An application uses the
+// same toolkit for its own tables; examples/notes is one, and
+// docs/BUILDING.md walks through it.
 //
 // # Getting started
 //
@@ -9,15 +13,53 @@
 //		return err // never contains the password
 //	}
 //	defer db.Close()
-//	if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+//	// kura's tables, then the job queue's, then the app's own.
+//	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, app.Schema); err != nil {
 //		return err
 //	}
-//	users := sqldb.NewUserService(db)       // kura.UserService
-//	sessions := sqldb.NewSessionService(db, 0) // kura.SessionService, 7-day sessions
+//	users := sqldb.NewUserService(db)                 // kura.UserService
+//	sessions := sqldb.NewSessionService(db, 0)        // kura.SessionService, 7-day sessions
 //	notifications := sqldb.NewNotificationService(db) // kura.NotificationService
 //
 // An empty URL opens ./data/kura.db (the folder is created). "postgres://..."
 // and "mysql://..." pick the server engines; see Config for every form.
+//
+// # Migrations in sets
+//
+// A Migrations is a set of goose SQL files, one directory per engine
+// (sqlite/, postgres/, mysql/), usually embedded, plus optional versions
+// written in Go. Each set records its versions in a table of its own, so
+// an application's version 1 never meets kura's: Schema is kura's set,
+// jobs.Schema the job queue's, and an application declares its own and
+// passes it last to MigrateUp. MigrateDown undoes one step of the last set
+// that has one; MigrationStatus lists every set. On PostgreSQL each set is
+// applied under an advisory lock, so instances that start together
+// migrate once.
+//
+// # Writing a query once for every engine
+//
+// Write ? placeholders and select timestamps as ts(col); DB.Rebind turns
+// the query into the engine's own ($1.. on PostgreSQL; text on SQLite,
+// read back by Time). Every value is a bind parameter. Then:
+//
+//   - DB.InTx runs a function in a transaction on the writer (commit on
+//     nil, roll back on an error or a panic; BEGIN IMMEDIATE on SQLite);
+//     DB.Read runs one on a reader connection. Both take their connection
+//     within PoolTimeout, or fail with EUNAVAILABLE (HTTP 503).
+//   - DB.Insert inserts one row and returns its id (RETURNING id, or
+//     LastInsertId on MySQL).
+//   - QueryAll and ScanAll scan every row with one function; Placeholders
+//     writes an IN list.
+//   - List pages a table newest first, by keyset cursor or by offset, as
+//     kura.ListOptions asks, into a kura.Page (see NewestFirst for the
+//     index it needs).
+//   - Conflict turns a unique violation into ECONFLICT naming the field;
+//     NotFound turns sql.ErrNoRows into ENOTFOUND; IsForeignKeyViolation
+//     and IsUniqueViolation recognise those errors on every engine.
+//   - DB.Timestamp reads the injectable clock (DB.Now) once, at the
+//     precision the engine stores; DB.TimeArg passes a time as an argument.
+//
+// The Example shows an application's own table with all of these.
 //
 // # Pools
 //

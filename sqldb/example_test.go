@@ -1,0 +1,130 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing/fstest"
+	"time"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// bookmarks is an application's own set of migrations. A real app embeds
+// a directory per engine (sqlite/, postgres/, mysql/; see
+// sqldb.Migrations); this example runs on SQLite only.
+var bookmarks = &sqldb.Migrations{Name: "bookmarks", FS: fstest.MapFS{
+	"sqlite/00001_bookmarks.sql": {Data: []byte(`
+-- +goose Up
+CREATE TABLE bookmarks (
+    id         INTEGER  PRIMARY KEY AUTOINCREMENT,
+    user_id    INTEGER  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    url        TEXT     NOT NULL,
+    created_at DATETIME NOT NULL
+);
+CREATE UNIQUE INDEX bookmarks_user_url_key ON bookmarks (user_id, url);
+CREATE INDEX bookmarks_user_id_idx ON bookmarks (user_id, id);
+-- +goose Down
+DROP TABLE bookmarks;
+`)},
+}}
+
+type bookmark struct {
+	ID        int64
+	URL       string
+	CreatedAt time.Time
+}
+
+// scanBookmark reads the columns "id, url, ts(created_at)": ts() and
+// sqldb.Time read a timestamp alike on every engine.
+func scanBookmark(r sqldb.Scanner) (*bookmark, error) {
+	var b bookmark
+	if err := r.Scan(&b.ID, &b.URL, sqldb.Time(&b.CreatedAt)); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Example shows an application's own table next to kura's: its migrations
+// applied after kura's, a transaction, an insert that names the clashing
+// field, and a keyset list, written once for every engine.
+func Example() {
+	dir, _ := os.MkdirTemp("", "sqldb-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{
+		URL:    filepath.Join(dir, "app.db"), // or postgres://..., mysql://...
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	// kura's tables first, then the app's: each set keeps its own history.
+	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+		fmt.Println(err)
+		return
+	}
+	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	add := func(url string) error {
+		return db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := db.Insert(ctx, tx, "INSERT INTO bookmarks (user_id, url, created_at) VALUES (?, ?, ?)",
+				u.ID, url, db.TimeArg(db.Timestamp()))
+			return sqldb.Conflict(err, "url") // a unique violation becomes ECONFLICT naming "url"
+		})
+	}
+	for _, url := range []string{"https://go.dev", "https://sqlite.org", "https://go.dev"} {
+		if err := add(url); err != nil {
+			fmt.Println(kura.ErrorCode(err), kura.ErrorFields(err))
+		}
+	}
+
+	page, err := sqldb.List(ctx, db, kura.ListOptions{Limit: 1}, sqldb.NewestFirst[*bookmark]{
+		Columns: "id, url, ts(created_at)", Table: "bookmarks", Where: "user_id = ?", Args: []any{u.ID},
+		Scan: scanBookmark, ID: func(b *bookmark) int64 { return b.ID },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(page.Items[0].URL, page.NextCursor != "")
+	// Output:
+	// conflict map[url:is already taken]
+	// https://sqlite.org true
+}
+
+// ExampleDB_MigrationStatus lists the migrations of each set.
+func ExampleDB_MigrationStatus() {
+	dir, _ := os.MkdirTemp("", "sqldb-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: filepath.Join(dir, "app.db"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+		fmt.Println(err)
+		return
+	}
+	list, _ := db.MigrationStatus(ctx, sqldb.Schema, bookmarks)
+	for _, s := range list {
+		fmt.Println(s.Set, s.Version, s.Name, s.Applied)
+	}
+	// Output:
+	// kura 1 00001_users.sql true
+	// kura 2 00002_sessions.sql true
+	// kura 4 00004_notifications.sql true
+	// bookmarks 1 00001_bookmarks.sql true
+}
