@@ -9,137 +9,39 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// Defaults applied by New.
-const (
-	DefaultConcurrency        = 10
-	DefaultMaxAttempts        = 25
-	DefaultJobTimeout         = time.Minute
-	DefaultRescueAfter        = time.Hour
-	DefaultPollInterval       = time.Second
-	DefaultRetention          = 24 * time.Hour
-	DefaultDiscardedRetention = 7 * 24 * time.Hour
-	DefaultPruneInterval      = time.Hour
-	DefaultListLimit          = 100
-	MaxListLimit              = 10000
+// DB is what a Client needs of a database: its engine and its pools
+// (*sqldb.DB has them). On SQLite the writer is the single write
+// connection and the reader a read-only pool; elsewhere both may be one
+// pool. A client with workers on PostgreSQL also needs PgxPooler.
+type DB interface {
+	Dialect() sqldb.Dialect
+	Writer() *sql.DB
+	Reader() *sql.DB
+}
+
+// PgxPooler is the optional capability of a PostgreSQL DB that a client
+// with workers needs, discovered by type assertion: a pgx pool of its own
+// for River's workers, which wait for new jobs with LISTEN. The client
+// opens it on Start and closes it on Stop.
+type PgxPooler interface {
+	PgxPool(maxConns int32) (*pgxpool.Pool, error)
+}
+
+var (
+	_ DB        = (*sqldb.DB)(nil)
+	_ PgxPooler = (*sqldb.DB)(nil)
 )
-
-// Config configures a Client. The zero Config makes a client that enqueues
-// and manages jobs but works none.
-type Config struct {
-	// Workers, if set, are the kinds this client works once started. Nil
-	// makes a client that only enqueues and manages jobs (a web process
-	// whose jobs run in a separate worker process, or an operator's CLI).
-	Workers *Workers
-
-	// Concurrency is how many jobs are worked at once. Default 10.
-	Concurrency int
-
-	// Periodic jobs are enqueued on a fixed interval while a client with
-	// workers runs; across several processes each period's job is enqueued
-	// once.
-	Periodic []PeriodicJob
-
-	// MaxAttempts is a job's number of attempts, the first included,
-	// unless its EnqueueOpts say otherwise. Default 25.
-	MaxAttempts int
-
-	// JobTimeout bounds one attempt: its ctx ends then. Default 1 minute.
-	JobTimeout time.Duration
-
-	// RescueAfter is how long a job may stay running before it is taken
-	// to belong to a process that died, and is retried (or discarded when
-	// out of attempts). It must exceed JobTimeout. Default 1 hour.
-	RescueAfter time.Duration
-
-	// PollInterval is how often idle workers look for due jobs that they
-	// were not told about (scheduled and retried jobs, jobs enqueued by
-	// another process without a notification). Default 1 second.
-	PollInterval time.Duration
-
-	// Backoff is the wait after failed attempt n before attempt n+1.
-	// Default DefaultBackoff.
-	Backoff func(attempt int) time.Duration
-
-	// Retention is how long completed and cancelled jobs are kept;
-	// DiscardedRetention how long discarded (dead) ones are. Defaults 24
-	// hours and 7 days. The prune job deletes older ones every
-	// PruneInterval (default 1 hour) while a client with workers runs;
-	// a negative PruneInterval turns it off.
-	Retention          time.Duration
-	DiscardedRetention time.Duration
-	PruneInterval      time.Duration
-
-	// Logger receives failed attempts and the engine's warnings. Default
-	// slog.Default().
-	Logger *slog.Logger
-}
-
-// PeriodicJob is a job enqueued every Every. Args is called for each one.
-// With RunOnStart one is also enqueued when the workers start.
-type PeriodicJob struct {
-	Every      time.Duration
-	Args       func() Args
-	RunOnStart bool
-}
-
-func (c Config) withDefaults() Config {
-	if c.Concurrency <= 0 {
-		c.Concurrency = DefaultConcurrency
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.JobTimeout <= 0 {
-		c.JobTimeout = DefaultJobTimeout
-	}
-	if c.RescueAfter <= 0 {
-		c.RescueAfter = DefaultRescueAfter
-		if c.JobTimeout >= DefaultRescueAfter {
-			c.RescueAfter = c.JobTimeout + DefaultRescueAfter
-		}
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.Backoff == nil {
-		c.Backoff = DefaultBackoff
-	}
-	if c.Retention <= 0 {
-		c.Retention = DefaultRetention
-	}
-	if c.DiscardedRetention <= 0 {
-		c.DiscardedRetention = DefaultDiscardedRetention
-	}
-	if c.PruneInterval == 0 {
-		c.PruneInterval = DefaultPruneInterval
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	return c
-}
-
-func (c Config) validate() error {
-	if c.RescueAfter <= c.JobTimeout {
-		return fmt.Errorf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", c.RescueAfter, c.JobTimeout)
-	}
-	for i, p := range c.Periodic {
-		if p.Every <= 0 || p.Args == nil {
-			return fmt.Errorf("jobs: periodic job %d needs Every > 0 and Args", i)
-		}
-	}
-	return nil
-}
 
 // Client enqueues, works and manages the jobs of one database. It is safe
 // for concurrent use.
 type Client struct {
 	cfg   Config
-	db    *sqldb.DB
 	log   *slog.Logger
 	b     backend
 	stats counters
@@ -167,20 +69,22 @@ type backend interface {
 // engine is what New hands a backend.
 type engine struct {
 	cfg   Config
-	db    *sqldb.DB
+	db    DB
 	log   *slog.Logger
 	units map[string]*unit // nil: enqueue and manage only
 	run   runFunc
 }
 
-// New returns a client for db, whose schema MigrateUp has created. It
-// connects to nothing until Start.
-func New(db *sqldb.DB, cfg Config) (*Client, error) {
-	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+// New returns a client for db, whose schema Schema has created (see
+// sqldb.DB.MigrateUp). It fills cfg's defaults (Config.WithDefaults) and
+// refuses a config that Config.Validate refuses. It connects to nothing
+// until Start.
+func New(db DB, cfg Config) (*Client, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, db: db, log: cfg.Logger}
+	c := &Client{cfg: cfg, log: cfg.Logger}
 	e := engine{cfg: cfg, db: db, log: cfg.Logger}
 	if cfg.Workers != nil {
 		e.units = make(map[string]*unit, len(cfg.Workers.units)+1)
@@ -327,7 +231,7 @@ func (c *Client) Cancel(ctx context.Context, id int64) (*Row, error) {
 // Prune deletes completed and cancelled jobs older than Retention and
 // discarded ones older than DiscardedRetention, and returns how many.
 func (c *Client) Prune(ctx context.Context) (int64, error) {
-	now := time.Now()
+	now := c.cfg.Now()
 	n, err := c.b.prune(ctx, now.Add(-c.cfg.Retention), now.Add(-c.cfg.DiscardedRetention))
 	if err != nil {
 		return n, fmt.Errorf("prune jobs: %w", err)

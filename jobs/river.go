@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -35,12 +34,15 @@ const riverFetchCooldown = 10 * time.Millisecond
 // and cancels. On SQLite it also works the jobs (one client on the single
 // writer connection, polling); on PostgreSQL a riverpgxv5 client on a small
 // pgx pool of its own works them, woken by LISTEN/NOTIFY, so job machinery
-// never waits for a request's connection.
+// never waits for a request's connection. That pool and its client are
+// made by each start and closed by its stop, so a client that is never
+// started holds no pool, and one started again gets a fresh one.
 type riverBackend struct {
 	engine
-	admin *river.Client[*sql.Tx]
-	work  riverWorking // nil: enqueue and manage only
-	pool  *pgxpool.Pool
+	admin  *river.Client[*sql.Tx]
+	work   riverWorking // nil: not working (PostgreSQL: until started)
+	pooler PgxPooler    // PostgreSQL with workers: opens the workers' pool
+	pool   *pgxpool.Pool
 }
 
 // riverWorking is the part of a River client that works jobs.
@@ -63,20 +65,20 @@ func newRiver(e engine) (*riverBackend, error) {
 	case sqldb.Postgres:
 		b.admin, err = river.NewClient(riverdatabasesql.New(e.db.Writer()), e.riverConfig(false))
 		if err == nil && working {
-			if b.pool, err = e.db.PgxPool(riverPoolSize); err != nil {
-				return nil, err
+			p, ok := e.db.(PgxPooler)
+			if !ok {
+				return nil, fmt.Errorf("jobs: a client with workers on PostgreSQL needs a DB with the method "+
+					"PgxPool(maxConns int32) (*pgxpool.Pool, error), as *sqldb.DB has; %T has none", e.db)
 			}
-			var pc *river.Client[pgx.Tx]
-			pc, err = river.NewClient(riverpgxv5.New(b.pool), e.riverConfig(true))
-			b.work = pc
+			b.pooler = p
+			// The workers' client is made by start, on a pool of its
+			// own; its configuration is checked now, on the DB's pool.
+			_, err = river.NewClient(riverdatabasesql.New(e.db.Writer()), e.riverConfig(true))
 		}
 	default:
 		return nil, fmt.Errorf("jobs: no River driver for %s", e.db.Dialect())
 	}
 	if err != nil {
-		if b.pool != nil {
-			b.pool.Close()
-		}
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return b, nil
@@ -91,7 +93,7 @@ func (e engine) riverConfig(working bool) *river.Config {
 		MaxAttempts:                 e.cfg.MaxAttempts,
 		JobTimeout:                  e.cfg.JobTimeout,
 		RescueStuckJobsAfter:        e.cfg.RescueAfter,
-		RetryPolicy:                 retryPolicy{e.cfg.Backoff},
+		RetryPolicy:                 retryPolicy{backoff: e.cfg.Backoff, now: e.cfg.Now},
 		CompletedJobRetentionPeriod: -1,
 		CancelledJobRetentionPeriod: -1,
 		DiscardedJobRetentionPeriod: -1,
@@ -129,10 +131,13 @@ func (w *riverWorker[A]) Work(ctx context.Context, j *river.Job[A]) error {
 }
 
 // retryPolicy schedules River's retries with Config.Backoff.
-type retryPolicy struct{ backoff func(int) time.Duration }
+type retryPolicy struct {
+	backoff func(int) time.Duration
+	now     func() time.Time
+}
 
 func (p retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(p.backoff(job.Attempt))
+	return p.now().Add(p.backoff(job.Attempt))
 }
 
 // warnOnly passes River's warnings and errors to the application's logger
@@ -161,7 +166,23 @@ func (b *riverBackend) insert(ctx context.Context, tx *sql.Tx, args Args, o Enqu
 }
 
 func (b *riverBackend) start(ctx context.Context) error {
-	return b.work.Start(ctx)
+	if b.pooler == nil {
+		return b.work.Start(ctx)
+	}
+	pool, err := b.pooler.PgxPool(riverPoolSize)
+	if err != nil {
+		return err
+	}
+	work, err := river.NewClient(riverpgxv5.New(pool), b.riverConfig(true))
+	if err == nil {
+		err = work.Start(ctx)
+	}
+	if err != nil {
+		pool.Close()
+		return err
+	}
+	b.work, b.pool = work, pool
+	return nil
 }
 
 func (b *riverBackend) stop(ctx context.Context) error {
@@ -175,7 +196,7 @@ func (b *riverBackend) stop(ctx context.Context) error {
 	}
 	if b.pool != nil {
 		b.pool.Close()
-		b.pool = nil
+		b.work, b.pool = nil, nil
 	}
 	return err
 }
@@ -273,22 +294,27 @@ func (b *riverBackend) counts(ctx context.Context) (Counts, error) {
 }
 
 // countStates counts the jobs of table in each state, on the reader pool.
-func countStates(ctx context.Context, db *sqldb.DB, table string) (Counts, error) {
+func countStates(ctx context.Context, db DB, table string) (Counts, error) {
 	rows, err := db.Reader().QueryContext(ctx, "SELECT state, COUNT(*) FROM "+table+" GROUP BY state")
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	c := Counts{}
-	for rows.Next() {
-		var s string
-		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		c[State(s)] = n
+	type count struct {
+		state State
+		n     int64
 	}
-	return c, rows.Err()
+	all, err := sqldb.ScanAll(rows, func(s sqldb.Scanner) (count, error) {
+		var c count
+		return c, s.Scan(&c.state, &c.n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := make(Counts, len(all))
+	for _, n := range all {
+		c[n.state] = n.n
+	}
+	return c, nil
 }
 
 func fromRiver(j *rivertype.JobRow) *Row {
