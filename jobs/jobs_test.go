@@ -14,9 +14,15 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/internal/dbtest"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
+
+// TestMain fails the run if a test leaves goroutines behind (a client
+// not stopped, a pool not closed). It covers the package's internal tests
+// (mysql_test.go) too: both compile into one test binary.
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // The suite below runs on every engine: River on SQLite and PostgreSQL,
 // the jobs package's own queue on MariaDB.
@@ -57,41 +63,61 @@ func newClient(tb testing.TB, db *sqldb.DB, cfg jobs.Config) *jobs.Client {
 		if err := c.Start(context.Background()); err != nil {
 			tb.Fatalf("start: %v", err)
 		}
-		tb.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.Stop(ctx); err != nil {
-				tb.Errorf("stop: %v", err)
-			}
-		})
+		tb.Cleanup(func() { stopNow(tb, c) })
 	}
 	return c
+}
+
+// stopNow stops c, giving its running jobs 10 seconds. Stopping a client
+// that is stopped does nothing.
+func stopNow(tb testing.TB, c *jobs.Client) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		tb.Errorf("stop: %v", err)
+	}
 }
 
 // waitState waits until the job is in state, and returns its row.
 func waitState(tb testing.TB, c *jobs.Client, id int64, want jobs.State) *jobs.Row {
 	tb.Helper()
 	var row *jobs.Row
-	waitFor(tb, 15*time.Second, func() bool {
-		var err error
+	var err error
+	testenv.Wait(tb, 0, fmt.Sprintf("job %d to be %s", id, want), func() bool {
 		row, err = c.Get(context.Background(), id)
-		if err != nil {
-			tb.Fatalf("get job %d: %v", id, err)
-		}
-		return row.State == want
-	}, func() string { return fmt.Sprintf("job %d is %s, not %s (errors %v)", id, row.State, want, row.Errors) })
+		return err != nil || row.State == want
+	})
+	if err != nil {
+		tb.Fatalf("get job %d: %v", id, err)
+	}
 	return row
 }
 
-func waitFor(tb testing.TB, timeout time.Duration, ok func() bool, msg func() string) {
+// markerArgs is a job that does nothing: its run tells a test that the
+// workers have taken every job due before it.
+type markerArgs struct{}
+
+func (markerArgs) Kind() string { return "test.marker" }
+
+// addMarker registers the marker job's worker.
+func addMarker(ws *jobs.Workers) {
+	jobs.AddWorker(ws, jobs.WorkerFunc[markerArgs](func(context.Context, *jobs.Job[markerArgs]) error { return nil }))
+}
+
+// waitPast enqueues a marker job due later than any retry fastConfig's
+// backoff can have scheduled by now, and waits until it has completed.
+// Jobs are taken in the order of their time (River's scheduler makes due
+// scheduled and retryable jobs available in one pass; the MySQL queue
+// fetches in that order), so by then any such retry has begun: a test
+// sees a job that should stay as it is has not moved, without sleeping.
+func waitPast(tb testing.TB, c *jobs.Client) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("after %s: %s", timeout, msg())
-		}
-		time.Sleep(20 * time.Millisecond)
+	row, err := c.Enqueue(context.Background(), markerArgs{}, &jobs.EnqueueOpts{ScheduledAt: time.Now().Add(100 * time.Millisecond)})
+	if err != nil {
+		tb.Fatalf("enqueue the marker: %v", err)
 	}
+	waitState(tb, c, row.ID, jobs.StateCompleted)
 }
 
 func TestClient_EnqueueAndWork(t *testing.T) {
@@ -191,10 +217,16 @@ func TestClient_EnqueueTx(t *testing.T) {
 		default:
 			t.Fatal("the committed job did not run")
 		}
+		// The rolled back job does not exist, so nothing else can run;
+		// once stopped, the client has run one job.
+		stopNow(t, c)
 		select {
 		case n := <-ran:
 			t.Fatalf("job %d also ran", n)
-		case <-time.After(200 * time.Millisecond):
+		default:
+		}
+		if s := c.Stats(); s.Completed != 1 {
+			t.Errorf("stats: %+v, want one completed job", s)
 		}
 	})
 }
@@ -252,6 +284,7 @@ func TestClient_DiscardedKeepsErrors(t *testing.T) {
 		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
 			return fmt.Errorf("permanent failure on attempt %d", j.Attempt)
 		}))
+		addMarker(ws)
 		c := newClient(t, db, fastConfig(t, ws))
 		row, err := c.Enqueue(context.Background(), echoArgs{}, &jobs.EnqueueOpts{MaxAttempts: 3})
 		if err != nil {
@@ -264,8 +297,9 @@ func TestClient_DiscardedKeepsErrors(t *testing.T) {
 		if got := row.LastError(); got != "permanent failure on attempt 3" {
 			t.Errorf("last error %q", got)
 		}
-		// It stays dead: no fourth attempt.
-		time.Sleep(300 * time.Millisecond)
+		// It stays dead: no fourth attempt, even after the workers have
+		// taken every job due after a retry would have been.
+		waitPast(t, c)
 		if row, _ = c.Get(context.Background(), row.ID); row.State != jobs.StateDiscarded || row.Attempt != 3 {
 			t.Errorf("after a while: %s, attempt %d", row.State, row.Attempt)
 		}
@@ -348,8 +382,7 @@ func TestClient_Periodic(t *testing.T) {
 		cfg := fastConfig(t, ws)
 		cfg.Periodic = []jobs.PeriodicJob{{Every: 500 * time.Millisecond, Args: func() jobs.Args { return tickArgs{} }, RunOnStart: true}}
 		newClient(t, db, cfg)
-		waitFor(t, 15*time.Second, func() bool { return ticks.Load() >= 3 },
-			func() string { return fmt.Sprintf("%d periodic runs, want 3", ticks.Load()) })
+		testenv.Wait(t, 0, "3 runs of the periodic job", func() bool { return ticks.Load() >= 3 })
 	})
 }
 
@@ -377,11 +410,11 @@ func TestClient_JobTimeout(t *testing.T) {
 func TestClient_StopWaitsForRunningJobs(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		started := make(chan struct{})
+		started, release := make(chan struct{}), make(chan struct{})
 		ws := jobs.NewWorkers()
 		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
 			close(started)
-			time.Sleep(300 * time.Millisecond)
+			<-release // a job still running when Stop is called
 			return nil
 		}))
 		c, err := jobs.New(db, fastConfig(t, ws))
@@ -398,7 +431,15 @@ func TestClient_StopWaitsForRunningJobs(t *testing.T) {
 		<-started
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := c.Stop(sctx); err != nil {
+		stopped := make(chan error, 1)
+		go func() { stopped <- c.Stop(sctx) }()
+		select {
+		case err := <-stopped:
+			t.Fatalf("stop returned (%v) while a job ran", err)
+		default:
+		}
+		close(release)
+		if err := <-stopped; err != nil {
 			t.Fatalf("stop: %v", err)
 		}
 		if row, _ = c.Get(ctx, row.ID); row.State != jobs.StateCompleted {
@@ -552,8 +593,10 @@ func TestClient_CountsAndPrune(t *testing.T) {
 			return nil
 		}))
 		cfg := fastConfig(t, ws)
-		cfg.Retention = 50 * time.Millisecond
+		cfg.Retention = time.Minute
 		cfg.DiscardedRetention = time.Hour
+		var clock jobs.FakeClock
+		cfg.Now = clock.Now
 		c := newClient(t, db, cfg)
 		var done []int64
 		for i := range 3 {
@@ -583,7 +626,10 @@ func TestClient_CountsAndPrune(t *testing.T) {
 			t.Fatalf("counts: %v (depth %d)", counts, counts.Depth())
 		}
 
-		time.Sleep(100 * time.Millisecond) // past Retention
+		if n, err := c.Prune(ctx); err != nil || n != 0 {
+			t.Fatalf("pruned %d jobs (%v) within their retention", n, err)
+		}
+		clock.Advance(2 * time.Minute) // past Retention, within DiscardedRetention
 		n, err := c.Prune(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -616,10 +662,10 @@ func TestClient_PruneJobRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 15*time.Second, func() bool {
+		testenv.Wait(t, 0, "the periodic prune job to delete a completed job", func() bool {
 			_, err := c.Get(ctx, r.ID)
 			return kura.ErrorCode(err) == kura.ENOTFOUND
-		}, func() string { return "the periodic prune job did not delete a completed job" })
+		})
 	})
 }
 
@@ -704,8 +750,10 @@ func TestClient_CancelRunning(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			t.Fatal("the running job's context was not cancelled")
 		}
-		row = waitState(t, c, row.ID, jobs.StateCancelled)
-		time.Sleep(200 * time.Millisecond)
+		waitState(t, c, row.ID, jobs.StateCancelled)
+		// Once stopped, every attempt's end is recorded: the cancelled
+		// one's did not overwrite the cancellation.
+		stopNow(t, c)
 		if row, _ = c.Get(ctx, row.ID); row.State != jobs.StateCancelled || row.Attempt != 1 {
 			t.Fatalf("a cancelled job is %s after attempt %d; want it to stay cancelled", row.State, row.Attempt)
 		}
@@ -713,4 +761,109 @@ func TestClient_CancelRunning(t *testing.T) {
 			t.Errorf("a cancelled attempt counted as a failure: %+v", s)
 		}
 	})
+}
+
+func TestClient_RestartAfterStop(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(context.Context, *jobs.Job[echoArgs]) error { return nil }))
+		c := newClient(t, db, fastConfig(t, ws))
+		for round := range 3 {
+			if round > 0 {
+				if err := c.Start(ctx); err != nil {
+					t.Fatalf("start again (round %d): %v", round, err)
+				}
+			}
+			row, err := c.Enqueue(ctx, echoArgs{N: round}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitState(t, c, row.ID, jobs.StateCompleted)
+			stopNow(t, c)
+		}
+		if s := c.Stats(); s.Completed != 3 {
+			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+func TestConfig_WithDefaults(t *testing.T) {
+	d := jobs.Config{}.WithDefaults()
+	if d.Concurrency != jobs.DefaultConcurrency || d.MaxAttempts != jobs.DefaultMaxAttempts ||
+		d.JobTimeout != jobs.DefaultJobTimeout || d.RescueAfter != jobs.DefaultRescueAfter ||
+		d.PollInterval != jobs.DefaultPollInterval || d.Retention != jobs.DefaultRetention ||
+		d.DiscardedRetention != jobs.DefaultDiscardedRetention || d.PruneInterval != jobs.DefaultPruneInterval ||
+		d.Backoff == nil || d.Logger == nil || d.Now == nil {
+		t.Fatalf("defaults: %+v", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatalf("the defaults do not validate: %v", err)
+	}
+	long := jobs.Config{JobTimeout: 2 * time.Hour}.WithDefaults()
+	if long.RescueAfter != 3*time.Hour {
+		t.Errorf("RescueAfter with a 2 hour JobTimeout: %s, want 3h", long.RescueAfter)
+	}
+	if off := (jobs.Config{PruneInterval: -1}).WithDefaults(); off.PruneInterval != -1 {
+		t.Errorf("a negative PruneInterval became %s; it turns pruning off", off.PruneInterval)
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	db := openDB(t, sqldb.SQLite)
+	tick := func() jobs.Args { return tickArgs{} }
+	for _, tc := range []struct {
+		name string
+		cfg  jobs.Config
+		want string // in the error; "" means valid
+	}{
+		{"zero", jobs.Config{}, ""},
+		{"pruning off", jobs.Config{PruneInterval: -1}, ""},
+		{"negative concurrency", jobs.Config{Concurrency: -1}, "Config.Concurrency must be 0 (the default) or more"},
+		{"negative attempts", jobs.Config{MaxAttempts: -2}, "Config.MaxAttempts"},
+		{"negative timeout", jobs.Config{JobTimeout: -time.Second}, "Config.JobTimeout must be a positive duration"},
+		{"negative poll", jobs.Config{PollInterval: -time.Second}, "Config.PollInterval"},
+		{"negative retention", jobs.Config{Retention: -time.Second}, "Config.Retention"},
+		{"negative discarded retention", jobs.Config{DiscardedRetention: -time.Second}, "Config.DiscardedRetention"},
+		{"rescue below timeout", jobs.Config{JobTimeout: time.Hour, RescueAfter: time.Minute}, "Config.RescueAfter must be longer than JobTimeout (1h0m0s)"},
+		{"rescue below default timeout", jobs.Config{RescueAfter: 30 * time.Second}, "Config.RescueAfter must be longer than JobTimeout (1m0s)"},
+		{"periodic without interval", jobs.Config{Periodic: []jobs.PeriodicJob{{Args: tick}}}, "Config.Periodic[0].Every must be a positive duration"},
+		{"periodic without args", jobs.Config{Periodic: []jobs.PeriodicJob{{Every: time.Second}}}, "Config.Periodic[0].Args"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v, want an error containing %q", err, tc.want)
+			}
+			if _, err := jobs.New(db, tc.cfg); err == nil {
+				t.Fatal("New accepted a config that Validate refuses")
+			}
+		})
+	}
+}
+
+// plainDB is a jobs.DB without the optional PgxPool.
+type plainDB struct{ jobs.DB }
+
+func TestNew_PostgresWorkersNeedPgxPool(t *testing.T) {
+	db := plainDB{openDB(t, sqldb.Postgres)}
+	ws := jobs.NewWorkers()
+	jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(context.Context, *jobs.Job[echoArgs]) error { return nil }))
+	if _, err := jobs.New(db, jobs.Config{Workers: ws}); err == nil || !strings.Contains(err.Error(), "PgxPool(maxConns int32)") {
+		t.Fatalf("New with workers on a PostgreSQL DB without PgxPool: %v, want an error naming the method", err)
+	}
+	// Enqueueing and managing need no pgx pool.
+	c, err := jobs.New(db, jobs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Enqueue(context.Background(), echoArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
 }

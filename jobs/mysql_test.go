@@ -93,28 +93,29 @@ func myClient(t *testing.T, db *sqldb.DB, cfg Config) *Client {
 	return c
 }
 
-func myWait(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
+// myWaitState waits until the job is in state, and returns its row.
 func myWaitState(t *testing.T, c *Client, id int64, want State) *Row {
 	t.Helper()
 	var row *Row
-	myWait(t, fmt.Sprintf("job %d to be %s", id, want), func() bool {
-		var err error
-		if row, err = c.Get(context.Background(), id); err != nil {
-			t.Fatalf("get %d: %v", id, err)
-		}
-		return row.State == want
+	var err error
+	testenv.Wait(t, 0, fmt.Sprintf("job %d to be %s", id, want), func() bool {
+		row, err = c.Get(context.Background(), id)
+		return err != nil || row.State == want
 	})
+	if err != nil {
+		t.Fatalf("get %d: %v", id, err)
+	}
 	return row
+}
+
+// attemptRecorded reports whether c no longer runs an attempt of job id:
+// its end has been recorded (or given up on).
+func attemptRecorded(c *Client, id int64) bool {
+	b := c.b.(*mysqlBackend)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, running := b.running[id]
+	return !running
 }
 
 func TestMySQL_TwoProcessesRunEachJobOnce(t *testing.T) {
@@ -124,21 +125,38 @@ func TestMySQL_TwoProcessesRunEachJobOnce(t *testing.T) {
 	var mu sync.Mutex
 	runs := map[int]int{}
 	now := map[int]bool{}
-	ws := NewWorkers()
-	AddWorker(ws, WorkerFunc[myArgs](func(ctx context.Context, j *Job[myArgs]) error {
-		mu.Lock()
-		if now[j.Args.N] {
-			t.Errorf("job %d runs twice at once", j.Args.N)
-		}
-		now[j.Args.N] = true
-		runs[j.Args.N]++
-		mu.Unlock()
-		time.Sleep(2 * time.Millisecond)
-		mu.Lock()
-		delete(now, j.Args.N)
-		mu.Unlock()
-		return nil
-	}))
+	// Each process's first job waits until the other process has a job
+	// too, so both take part however fast the first one starts.
+	var working atomic.Int32
+	both := make(chan struct{})
+	process := func() *Workers {
+		var first sync.Once
+		ws := NewWorkers()
+		AddWorker(ws, WorkerFunc[myArgs](func(ctx context.Context, j *Job[myArgs]) error {
+			mu.Lock()
+			if now[j.Args.N] {
+				t.Errorf("job %d runs twice at once", j.Args.N)
+			}
+			now[j.Args.N] = true
+			runs[j.Args.N]++
+			mu.Unlock()
+			first.Do(func() {
+				if working.Add(1) == 2 {
+					close(both)
+				}
+			})
+			select {
+			case <-both:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			mu.Lock()
+			delete(now, j.Args.N)
+			mu.Unlock()
+			return nil
+		}))
+		return ws
+	}
 
 	enq := myClient(t, openMySQL(t, url), Config{})
 	const n = 200
@@ -147,17 +165,16 @@ func TestMySQL_TwoProcessesRunEachJobOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := myConfig(ws, &logs)
+	cfg := myConfig(nil, &logs)
 	cfg.Concurrency = 4
+	cfg.Workers = process()
 	a := myClient(t, openMySQL(t, url), cfg)
+	cfg.Workers = process()
 	b := myClient(t, openMySQL(t, url), cfg)
 
-	myWait(t, "all jobs to complete", func() bool {
+	testenv.Wait(t, 0, "all jobs to complete", func() bool {
 		c, err := enq.Counts(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c[StateCompleted] == n
+		return err == nil && c[StateCompleted] == n
 	})
 	mu.Lock()
 	defer mu.Unlock()
@@ -199,16 +216,17 @@ func TestMySQL_FetchLocksOnlyItsRows(t *testing.T) {
 	if _, err := db.Writer().ExecContext(ctx, "UPDATE kura_jobs SET state = 'completed', finalized_at = ? WHERE id % 5 = 0", time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
-	b := &mysqlBackend{engine: engine{cfg: Config{}.withDefaults(), db: db}}
+	b := &mysqlBackend{engine: engine{cfg: Config{}.WithDefaults(), db: db}}
 	fetch := func() (*sql.Tx, []int64) {
 		tx, err := db.Writer().BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, err := queryIDs(ctx, tx, `SELECT id FROM kura_jobs FORCE INDEX (kura_jobs_fetch_idx)
-			WHERE fetch_priority IS NOT NULL AND scheduled_at <= ?
-			ORDER BY fetch_priority, scheduled_at, id
-			LIMIT 10 FOR UPDATE SKIP LOCKED`, b.now())
+		rows, err := tx.QueryContext(ctx, mysqlFetch, b.now(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := sqldb.ScanAll(rows, scanID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +278,8 @@ func TestMySQL_RescueJobOfDeadProcess(t *testing.T) {
 	}
 	// A process took them and died: they stay running. Only the first two
 	// began longer ago than RescueAfter.
-	old := time.Now().UTC().Add(-time.Hour)
+	var clock FakeClock
+	old := time.Now().UTC().Add(-2 * time.Hour)
 	for id, at := range map[int64]time.Time{alive.ID: old, last.ID: old, recent.ID: time.Now().UTC()} {
 		_, err := db.Writer().ExecContext(ctx, `UPDATE kura_jobs SET state = 'running', attempt = 1,
 			attempted_at = ?, attempted_by = 'dead' WHERE id = ?`, at, id)
@@ -277,8 +296,9 @@ func TestMySQL_RescueJobOfDeadProcess(t *testing.T) {
 	}))
 	cfg := myConfig(ws, &logs)
 	cfg.JobTimeout = 500 * time.Millisecond
-	cfg.RescueAfter = 2 * time.Second
-	myClient(t, openMySQL(t, url), cfg)
+	cfg.RescueAfter = time.Hour
+	cfg.Now = clock.Now
+	c := myClient(t, openMySQL(t, url), cfg)
 
 	row := myWaitState(t, enq, alive.ID, StateCompleted)
 	if row.Attempt != 2 || len(row.Errors) != 1 || row.Errors[0].Attempt != 1 || !strings.Contains(row.LastError(), "job rescued") {
@@ -292,9 +312,17 @@ func TestMySQL_RescueJobOfDeadProcess(t *testing.T) {
 		t.Error("a job out of attempts ran again")
 	}
 	// The one that began recently is left to its process until
-	// RescueAfter has passed, then rescued too.
+	// RescueAfter has passed, then rescued too: by the rescue that a
+	// start runs at once.
 	if row, _ = enq.Get(ctx, recent.ID); row.State != StateRunning {
 		t.Errorf("a job running for less than RescueAfter is %s", row.State)
+	}
+	clock.Advance(cfg.RescueAfter)
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 	myWaitState(t, enq, recent.ID, StateCompleted)
 	if !strings.Contains(logs.String(), "rescued jobs") {
@@ -328,7 +356,12 @@ func TestMySQL_PeriodicOncePerPeriodAcrossProcesses(t *testing.T) {
 		}
 		clients = append(clients, c)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	db := openMySQL(t, url)
+	testenv.Wait(t, 0, "5 periods of the periodic job", func() bool {
+		var n int
+		err := db.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM kura_jobs WHERE kind = ?", myTickArgs{}.Kind()).Scan(&n)
+		return err == nil && n >= 5
+	})
 	for _, c := range clients {
 		if err := c.Stop(ctx); err != nil {
 			t.Fatal(err)
@@ -336,19 +369,16 @@ func TestMySQL_PeriodicOncePerPeriodAcrossProcesses(t *testing.T) {
 	}
 	end := time.Now()
 
-	db := openMySQL(t, url)
 	rows, err := db.Reader().QueryContext(ctx, "SELECT unique_key FROM kura_jobs WHERE kind = ? ORDER BY id", myTickArgs{}.Kind())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var keys []string
-	for rows.Next() {
+	keys, err := sqldb.ScanAll(rows, func(s sqldb.Scanner) (string, error) {
 		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
+		return k, s.Scan(&k)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	periods := int(end.Truncate(every).Sub(begin.Truncate(every))/every) + 1
 	if len(keys) > periods || len(keys) < periods-2 {
@@ -417,7 +447,7 @@ func TestMySQL_CancelRunningJob(t *testing.T) {
 		took := time.Since(begin)
 		// Its end is not recorded over the cancellation, and it never
 		// runs again.
-		time.Sleep(200 * time.Millisecond)
+		testenv.Wait(t, 0, "the end of the cancelled attempt to be recorded", func() bool { return attemptRecorded(c, row.ID) })
 		got, err = c.Get(ctx, row.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -12,10 +12,13 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/internal/dbtest"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
 )
+
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // setup wires what kura serve wires: users whose creation enqueues the
 // welcome notification, and a started worker delivering with n (nil: the
@@ -58,19 +61,33 @@ func newUser(name string) kura.NewUser {
 // waitNotifications waits until the user has want notifications.
 func waitNotifications(t *testing.T, store kura.NotificationService, userID int64, want int) []*kura.Notification {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		l, err := store.ListNotifications(context.Background(), userID, kura.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
+	var items []*kura.Notification
+	var err error
+	testenv.Wait(t, 0, fmt.Sprintf("user %d to have %d notifications", userID, want), func() bool {
+		l, lerr := store.ListNotifications(context.Background(), userID, kura.ListOptions{})
+		if err = lerr; err != nil {
+			return true
 		}
-		if len(l.Items) == want {
-			return l.Items
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("user %d has %d notifications, want %d", userID, len(l.Items), want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		items = l.Items
+		return len(items) == want
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items
+}
+
+// waitState waits until the job is in state.
+func waitState(t *testing.T, c *jobs.Client, id int64, want jobs.State) {
+	t.Helper()
+	var row *jobs.Row
+	var err error
+	testenv.Wait(t, 0, fmt.Sprintf("job %d to be %s", id, want), func() bool {
+		row, err = c.Get(context.Background(), id)
+		return err != nil || row.State == want
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -157,20 +174,11 @@ func TestDeliveryRetriedAndIdempotent(t *testing.T) {
 
 		// The same notification delivered again (a retry after a crash)
 		// is stored once.
-		if _, err := c.Enqueue(ctx, notify.Welcome(u), nil); err != nil {
+		row, err := c.Enqueue(ctx, notify.Welcome(u), nil)
+		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			counts, _ := c.Counts(ctx)
-			if counts[jobs.StateCompleted] == 2 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("counts: %v", counts)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitState(t, c, row.ID, jobs.StateCompleted)
 		waitNotifications(t, store, u.ID, 1)
 	})
 }
@@ -183,14 +191,7 @@ func TestDeletedUserIsDone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for row.State != jobs.StateCompleted {
-			if time.Now().After(deadline) {
-				t.Fatalf("the job of a missing user is %s (%v)", row.State, row.Errors)
-			}
-			time.Sleep(20 * time.Millisecond)
-			row, _ = c.Get(ctx, row.ID)
-		}
+		waitState(t, c, row.ID, jobs.StateCompleted)
 	})
 }
 
