@@ -145,39 +145,35 @@ func (s *Store) attach(ctx context.Context, q sqldb.Querier, notes []*Note) erro
 		byID[n.ID], ids[i] = n, n.ID
 	}
 	in := sqldb.Placeholders(len(ids))
-	type pair struct {
-		note int64
-		val  any
-	}
-	scanTag := func(r sqldb.Scanner) (pair, error) {
-		var p pair
-		var tag string
-		err := r.Scan(&p.note, &tag)
-		p.val = tag
-		return p, err
-	}
-	tags, err := sqldb.QueryAll(ctx, s.db, q, scanTag, "SELECT note_id, tag FROM note_tags WHERE note_id IN ("+in+") ORDER BY note_id, tag", ids...)
+	tags, err := sqldb.QueryAll(ctx, s.db, q, scanPair[string],
+		"SELECT note_id, tag FROM note_tags WHERE note_id IN ("+in+") ORDER BY note_id, tag", ids...)
 	if err != nil {
 		return err
 	}
-	for _, p := range tags {
-		byID[p.note].Tags = append(byID[p.note].Tags, p.val.(string))
+	for _, t := range tags {
+		byID[t.note].Tags = append(byID[t.note].Tags, t.val)
 	}
-	scanShare := func(r sqldb.Scanner) (pair, error) {
-		var p pair
-		var user int64
-		err := r.Scan(&p.note, &user)
-		p.val = user
-		return p, err
-	}
-	shares, err := sqldb.QueryAll(ctx, s.db, q, scanShare, "SELECT note_id, user_id FROM note_shares WHERE note_id IN ("+in+") ORDER BY note_id, user_id", ids...)
+	shares, err := sqldb.QueryAll(ctx, s.db, q, scanPair[int64],
+		"SELECT note_id, user_id FROM note_shares WHERE note_id IN ("+in+") ORDER BY note_id, user_id", ids...)
 	if err != nil {
 		return err
 	}
-	for _, p := range shares {
-		byID[p.note].SharedWith = append(byID[p.note].SharedWith, p.val.(int64))
+	for _, sh := range shares {
+		byID[sh.note].SharedWith = append(byID[sh.note].SharedWith, sh.val)
 	}
 	return nil
+}
+
+// pair is a note id and one value of the note's.
+type pair[V any] struct {
+	note int64
+	val  V
+}
+
+func scanPair[V any](r sqldb.Scanner) (pair[V], error) {
+	var p pair[V]
+	err := r.Scan(&p.note, &p.val)
+	return p, err
 }
 
 // own checks, in tx, that the caller owns the note: ENOTFOUND for a note
@@ -307,7 +303,8 @@ func (s *Store) TagCounts(ctx context.Context) ([]TagCount, error) {
 		var err error
 		counts, err = sqldb.QueryAll(ctx, s.db, q, func(r sqldb.Scanner) (TagCount, error) {
 			var tc TagCount
-			return tc, r.Scan(&tc.Tag, &tc.Count)
+			err := r.Scan(&tc.Tag, &tc.Count)
+			return tc, err
 		}, `SELECT t.tag, COUNT(*) FROM note_tags t JOIN notes n ON n.id = t.note_id
 			WHERE n.user_id = ? GROUP BY t.tag ORDER BY COUNT(*) DESC, t.tag`, u.ID)
 		return err
