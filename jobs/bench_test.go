@@ -6,9 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kura-dev/kura/internal/dbtest"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 )
 
@@ -42,23 +42,27 @@ func BenchmarkJobs(b *testing.B) {
 		b.Run(string(d), func(b *testing.B) {
 			ctx := context.Background()
 			db := dbtest.Open(b, d)
+			// The worker closes worked when it has run the last job; the
+			// wait after it is for that job's completion to be recorded.
+			var ran atomic.Int64
+			worked := make(chan struct{})
 			ws := jobs.NewWorkers()
-			jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error { return nil }))
+			jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+				if ran.Add(1) == int64(b.N) {
+					close(worked)
+				}
+				return nil
+			}))
 			c := newClient(b, db, jobs.Config{Workers: ws, Concurrency: 10, PruneInterval: -1, Logger: testLogger(b)})
 			b.ResetTimer()
 			if err := enqueue(b.N, func(i int) error { _, err := c.Enqueue(ctx, echoArgs{N: i}, nil); return err }); err != nil {
 				b.Fatal(err)
 			}
-			for {
+			<-worked
+			testenv.Wait(b, 0, "every job recorded completed", func() bool {
 				counts, err := c.Counts(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if counts[jobs.StateCompleted] == int64(b.N) {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+				return err == nil && counts[jobs.StateCompleted] == int64(b.N)
+			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 		})
 	}
