@@ -1,22 +1,3 @@
-// Package jobs runs durable background jobs on the application's own
-// database. A job is a row, inserted in the same transaction as the change
-// that caused it (EnqueueTx), so it exists if and only if that transaction
-// commits; workers take it, run it with a deadline, retry it with
-// exponential backoff when it fails or panics, and keep its errors when it
-// runs out of attempts (the discarded, "dead" state). Jobs can be scheduled
-// for later and enqueued periodically.
-//
-// On PostgreSQL and SQLite the engine is River (riverpgxv5 for working jobs,
-// with LISTEN/NOTIFY; riverdatabasesql and riversqlite for inserting them
-// in a database/sql transaction). MySQL and MariaDB have no River driver:
-// there the same interface runs on a small queue of its own, one table
-// polled with SELECT ... FOR UPDATE SKIP LOCKED (MariaDB 10.6+, MySQL 8).
-// One test suite holds both to the same behaviour.
-//
-// Delivery is at least once: a job whose process dies while running it
-// runs again once RescueAfter has passed, and a job whose completion was
-// not yet recorded may run twice. Workers are written to be safe to retry
-// (an idempotency key, a unique constraint, a conditional update).
 package jobs
 
 import (

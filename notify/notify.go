@@ -1,12 +1,3 @@
-// Package notify delivers notifications to users off the request path: a
-// change enqueues a delivery job in its own transaction (EnqueueTx), and a
-// worker hands the notification to a kura.Notifier. The built-in Notifier,
-// Store, writes it to the notifications table and logs it; an email or
-// webhook sender is another Notifier.
-//
-// Deliveries are at least once (a job is retried after a failure or a
-// crash), so each notification carries an idempotency key: Store writes one
-// row per key, and a sender passes the key to its provider.
 package notify
 
 import (
