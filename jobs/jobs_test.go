@@ -747,7 +747,7 @@ func TestClient_CancelRunning(t *testing.T) {
 			if err == nil {
 				t.Fatal("the cancelled job ran to its end")
 			}
-		case <-time.After(15 * time.Second):
+		case <-time.After(testenv.WaitTimeout):
 			t.Fatal("the running job's context was not cancelled")
 		}
 		waitState(t, c, row.ID, jobs.StateCancelled)

@@ -441,7 +441,7 @@ func TestMySQL_CancelRunningJob(t *testing.T) {
 			if err != context.Canceled {
 				t.Errorf("%s: the job's context ended with %v", tc.name, err)
 			}
-		case <-time.After(3 * time.Second):
+		case <-time.After(testenv.WaitTimeout):
 			t.Fatalf("%s: the running job's context was not cancelled", tc.name)
 		}
 		took := time.Since(begin)
