@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,196 +12,83 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/jobs"
-	"github.com/kura-dev/kura/notify"
-	"github.com/kura-dev/kura/sqldb"
 )
 
-// expireSessionsArgs is the housekeeping job that deletes expired sessions.
-// Deleting what is already gone does nothing, so it is safe to retry.
-type expireSessionsArgs struct{}
+const jobsAbout = `Inspect and steer background jobs. None of these commands migrates the
+database: on one without the jobs tables they say to run "kura migrate up".`
 
-func (expireSessionsArgs) Kind() string { return "sessions.delete_expired" }
-
-// newJobs returns the process's job client. With concurrency > 0 it works
-// jobs once started: notification delivery, expired-session cleanup every
-// KURA_SESSION_CLEANUP_INTERVAL and pruning of finished jobs; with 0 it
-// only enqueues and manages them.
-func (m *Main) newJobs(cfg *Config, db *sqldb.DB, logger *slog.Logger, concurrency int) (*jobs.Client, error) {
-	jc := jobs.Config{
-		Concurrency:        concurrency,
-		MaxAttempts:        cfg.JobMaxAttempts,
-		JobTimeout:         cfg.JobTimeout.D(),
-		RescueAfter:        cfg.JobRescueAfter.D(),
-		PollInterval:       cfg.JobPollInterval.D(),
-		Retention:          cfg.JobRetention.D(),
-		DiscardedRetention: cfg.JobDiscardedRetention.D(),
-		Logger:             logger,
-	}
-	if concurrency > 0 {
-		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(db), Logger: logger}
-		if m.Notifier != nil {
-			n = m.Notifier(n)
-		}
-		sessions := sqldb.NewSessionService(db, cfg.SessionTTL.D())
-		ws := jobs.NewWorkers()
-		notify.AddWorker(ws, n, logger)
-		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
-			n, err := sessions.DeleteExpiredSessions(ctx)
-			if n > 0 {
-				logger.Info("expired sessions deleted", "deleted", n)
-			}
-			return err
-		}))
-		jc.Workers = ws
-		jc.Periodic = []jobs.PeriodicJob{{
-			Every: cfg.SessionCleanupInterval.D(), RunOnStart: true,
-			Args: func() jobs.Args { return expireSessionsArgs{} },
-		}}
-	}
-	return jobs.New(db, jc)
+// jobsCommands are the subcommands of kura jobs.
+var jobsCommands = []entry{
+	{"list", "list jobs, newest first", func(m *Main) Command { return &jobsListCommand{m: m} }},
+	{"counts", "count jobs in each state: queue depth and failures", func(m *Main) Command { return &jobsCountsCommand{m: m} }},
+	{"retry", "run a failed, discarded or cancelled job again now", func(m *Main) Command { return &jobsSteerCommand{m: m, action: "retry"} }},
+	{"cancel", "cancel a job that has not finished", func(m *Main) Command { return &jobsSteerCommand{m: m, action: "cancel"} }},
 }
 
-// worker works background jobs without serving the API, until SIGINT or
-// SIGTERM; then it lets running jobs finish, or hands them back, within
-// KURA_SHUTDOWN_TIMEOUT.
-func (m *Main) worker(ctx context.Context, args []string) error {
-	fs, envFile := m.newFlagSet("worker", "worker [flags]")
-	concurrency := fs.Int("concurrency", 0, "jobs worked at once (KURA_WORKERS; 0 there means 10 here)")
-	migrate := fs.Bool("migrate", true, "apply pending migrations at start (KURA_AUTO_MIGRATE)")
-	if err := m.parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := LoadConfig(m.environ(), *envFile)
+// jobsEnv are the variables the jobs commands read.
+const jobsEnv = envLog | envDB
+
+// openJobs opens the database, which must be migrated, and a job client
+// that works no jobs.
+func (m *Main) openJobs(ctx context.Context, cf *configFlags) (*app, *jobs.Client, error) {
+	a, err := m.open(ctx, cf, schemaRequired)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if !flagWasSet(fs, "migrate") {
-		*migrate = cfg.AutoMigrate
-	}
-	if !flagWasSet(fs, "concurrency") {
-		*concurrency = cfg.Workers
-	}
-	if *concurrency < 0 {
-		return usageError{"--concurrency must not be negative"}
-	}
-	if *concurrency == 0 {
-		*concurrency = jobs.DefaultConcurrency
-	}
-	logger := cfg.Logger(m.Stderr)
-	db, err := m.openDB(ctx, &cfg, logger, *migrate)
+	jc, err := a.newJobs(m, 0)
 	if err != nil {
-		return err
+		a.Close()
+		return nil, nil, err
 	}
-	defer db.Close()
-	jc, err := m.newJobs(&cfg, db, logger, *concurrency)
-	if err != nil {
-		return err
-	}
-	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
-		return err
-	}
-	logger.Info("kura worker running", "engine", string(db.Dialect()), "concurrency", *concurrency, "version", kura.Version)
-	<-ctx.Done()
-	logger.Info("shutting down", "deadline", cfg.ShutdownTimeout.D().String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.D())
-	defer cancel()
-	start := time.Now()
-	err = jc.Stop(sctx)
-	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
-	return err
+	return a, jc, nil
 }
 
-const jobsSynopsis = `jobs list|counts|retry ID|cancel ID [flags]
+// jobsListCommand lists jobs, newest first.
+type jobsListCommand struct {
+	m           *Main
+	cf          configFlags
+	state, kind string
+	limit       int
+}
 
-  list      list jobs, newest first (--state, --kind, --limit)
-  counts    count jobs in each state
-  retry ID  run a failed, discarded or cancelled job again now
-  cancel ID cancel a job that has not finished`
+var jobsListDoc = doc{
+	synopsis: "jobs list [--state STATE] [--kind KIND] [--limit N] [--env-file FILE]",
+	about: `List jobs, newest first, with their state, attempts, next run and last error.
+States: available, scheduled, running, retryable, completed, cancelled,
+discarded (out of attempts) and pending; --state failed means retryable and
+discarded.`,
+	env: jobsEnv,
+}
 
-// jobsCmd lets an operator inspect and steer background jobs.
-func (m *Main) jobsCmd(ctx context.Context, args []string) error {
-	fs, envFile := m.newFlagSet("jobs", jobsSynopsis)
-	state := fs.String("state", "", "list only jobs in this `state` (failed = retryable and discarded)")
-	kind := fs.String("kind", "", "list only jobs of this `kind`")
-	limit := fs.Int("limit", 50, "list at most `n` jobs")
-	// The action comes first: kura jobs list --state failed.
-	action := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		action, args = args[0], args[1:]
-	}
-	if err := m.parseFlags(fs, args); err != nil {
+func (c *jobsListCommand) flags() *flag.FlagSet {
+	fs := newFlagSet("jobs list", &c.cf)
+	fs.StringVar(&c.state, "state", "", "list only jobs in this `state` (failed = retryable and discarded)")
+	fs.StringVar(&c.kind, "kind", "", "list only jobs of this `kind`")
+	fs.IntVar(&c.limit, "limit", 50, fmt.Sprintf("list at most `n` jobs (1 to %d)", jobs.MaxListLimit))
+	return fs
+}
+
+func (c *jobsListCommand) Usage(w io.Writer) { printUsage(w, jobsListDoc, c.flags()) }
+
+func (c *jobsListCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
 		return err
 	}
-	want := map[string]int{"list": 0, "counts": 0, "retry": 1, "cancel": 1}
-	if n, ok := want[action]; !ok || fs.NArg() != n {
-		fs.Usage()
-		return usageError{"jobs needs one of list, counts, retry ID, cancel ID"}
-	}
-	var id int64
-	if fs.NArg() == 1 {
-		var err error
-		if id, err = strconv.ParseInt(fs.Arg(0), 10, 64); err != nil || id < 1 {
-			return usageError{fmt.Sprintf("job id %q is not a positive number", fs.Arg(0))}
-		}
-	}
-	opts := jobs.ListOptions{Limit: *limit}
-	if *state != "" {
-		states, err := jobs.ParseStates(*state)
-		if err != nil {
-			return usageError{"--state " + kura.ErrorFields(err)["state"]}
-		}
-		opts.States = states
-	}
-	if *kind != "" {
-		opts.Kinds = []string{*kind}
-	}
-	if *limit < 1 || *limit > jobs.MaxListLimit {
-		return usageError{fmt.Sprintf("--limit must be between 1 and %d", jobs.MaxListLimit)}
-	}
-
-	cfg, err := LoadConfig(m.environ(), *envFile)
+	opts, err := c.options(fs)
 	if err != nil {
 		return err
 	}
-	logger := cfg.Logger(m.Stderr)
-	db, err := m.openDB(ctx, &cfg, logger, true)
+	a, jc, err := c.m.openJobs(ctx, &c.cf)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	jc, err := m.newJobs(&cfg, db, logger, 0)
-	if err != nil {
-		return err
-	}
-	switch action {
-	case "retry", "cancel":
-		f := jc.Retry
-		if action == "cancel" {
-			f = jc.Cancel
-		}
-		row, err := f(ctx, id)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(m.Stdout, "job %d (%s): %s, attempt %d of %d\n", row.ID, row.Kind, row.State, row.Attempt, row.MaxAttempts)
-		return nil
-	case "counts":
-		counts, err := jc.Counts(ctx)
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "STATE\tJOBS")
-		for _, s := range jobs.States {
-			fmt.Fprintf(w, "%s\t%d\n", s, counts[s])
-		}
-		return w.Flush()
-	}
+	defer a.Close()
 	rows, err := jc.List(ctx, opts)
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(c.m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tKIND\tSTATE\tATTEMPT\tCREATED\tNEXT RUN\tLAST ERROR")
 	for _, r := range rows {
 		next := "-"
@@ -214,6 +102,28 @@ func (m *Main) jobsCmd(ctx context.Context, args []string) error {
 	return w.Flush()
 }
 
+// options checks the flags and arguments, and returns the list's options.
+func (c *jobsListCommand) options(fs *flag.FlagSet) (jobs.ListOptions, error) {
+	opts := jobs.ListOptions{Limit: c.limit}
+	if fs.NArg() > 0 {
+		return opts, c.m.usageErr(c, "jobs list takes no arguments")
+	}
+	if c.limit < 1 || c.limit > jobs.MaxListLimit {
+		return opts, usageError{fmt.Sprintf("--limit must be between 1 and %d", jobs.MaxListLimit)}
+	}
+	if c.state != "" {
+		states, err := jobs.ParseStates(c.state)
+		if err != nil {
+			return opts, usageError{"--state " + kura.ErrorFields(err)["state"]}
+		}
+		opts.States = states
+	}
+	if c.kind != "" {
+		opts.Kinds = []string{c.kind}
+	}
+	return opts, nil
+}
+
 // oneLine shortens s to one line of at most n characters.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
@@ -221,4 +131,95 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// jobsCountsCommand counts the jobs in each state.
+type jobsCountsCommand struct {
+	m  *Main
+	cf configFlags
+}
+
+var jobsCountsDoc = doc{
+	synopsis: "jobs counts [--env-file FILE]",
+	about:    "Count the jobs in each state: the queue's depth, and its failures.",
+	env:      jobsEnv,
+}
+
+func (c *jobsCountsCommand) flags() *flag.FlagSet { return newFlagSet("jobs counts", &c.cf) }
+
+func (c *jobsCountsCommand) Usage(w io.Writer) { printUsage(w, jobsCountsDoc, c.flags()) }
+
+func (c *jobsCountsCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "jobs counts takes no arguments")
+	}
+	a, jc, err := c.m.openJobs(ctx, &c.cf)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	counts, err := jc.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(c.m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "STATE\tJOBS")
+	for _, s := range jobs.States {
+		fmt.Fprintf(w, "%s\t%d\n", s, counts[s])
+	}
+	return w.Flush()
+}
+
+// jobsSteerCommand retries or cancels one job.
+type jobsSteerCommand struct {
+	m      *Main
+	cf     configFlags
+	action string // retry or cancel
+}
+
+func (c *jobsSteerCommand) doc() doc {
+	d := doc{synopsis: "jobs " + c.action + " ID [--env-file FILE]", env: jobsEnv}
+	if c.action == "retry" {
+		d.about = "Make the job ID available to run again now: a failed, discarded or\ncancelled one, or a completed one to run it once more."
+	} else {
+		d.about = "Cancel the job ID if it has not finished; a running job's attempt is ended."
+	}
+	return d
+}
+
+func (c *jobsSteerCommand) flags() *flag.FlagSet { return newFlagSet("jobs "+c.action, &c.cf) }
+
+func (c *jobsSteerCommand) Usage(w io.Writer) { printUsage(w, c.doc(), c.flags()) }
+
+func (c *jobsSteerCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return c.m.usageErr(c, fmt.Sprintf("jobs %s needs one job ID", c.action))
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id < 1 {
+		return usageError{fmt.Sprintf("job id %q is not a positive number", fs.Arg(0))}
+	}
+	a, jc, err := c.m.openJobs(ctx, &c.cf)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	f := jc.Retry
+	if c.action == "cancel" {
+		f = jc.Cancel
+	}
+	row, err := f(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.m.Stdout, "job %d (%s): %s, attempt %d of %d\n", row.ID, row.Kind, row.State, row.Attempt, row.MaxAttempts)
+	return err
 }

@@ -7,9 +7,13 @@
 //	kura migrate up|down|status
 //	kura users create|seed
 //	kura version
+//	kura help [command]        a command's flags and the variables it reads
 //
-// Configuration comes from flags, then the environment, then a .env file in
-// the working directory; see the README for every variable.
+// Each command is a type (see Command) that owns its flags and usage; the
+// table in commands names them. Configuration comes from flags, then the
+// environment, then a .env file in the working directory; see the README
+// for every variable. The exit status is 0 on success and for help, 2 for
+// a mistake in the command line and 1 for any other failure.
 package main
 
 import (
@@ -20,25 +24,33 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/kura-dev/kura"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	err := m.Run(ctx, os.Args[1:])
+	code := exitCode(m.Run(ctx, os.Args[1:]), os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exitCode returns the process's exit status for err, the error Run
+// returned, and writes err to w unless it is a request for help.
+func exitCode(err error, w io.Writer) int {
 	switch {
-	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "kura:", err)
-		os.Exit(2)
+		fmt.Fprintln(w, "kura:", err)
+		return 2
 	default:
-		fmt.Fprintln(os.Stderr, "kura:", err)
-		os.Exit(1)
+		fmt.Fprintln(w, "kura:", err)
+		return 1
 	}
 }
 
@@ -68,94 +80,46 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // Run runs the command named by args[0] with the rest of args. It returns
-// when the command is done, or, for serve, after ctx is cancelled and the
-// server has shut down.
+// when the command is done, or, for serve and worker, after ctx is
+// cancelled and the process has shut down.
 func (m *Main) Run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprint(m.Stderr, usage)
+		fmt.Fprint(m.Stderr, usage())
 		return usageError{"no command given"}
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return m.serve(ctx, rest)
-	case "migrate":
-		return m.migrate(ctx, rest)
-	case "users":
-		return m.users(ctx, rest)
-	case "worker":
-		return m.worker(ctx, rest)
-	case "jobs":
-		return m.jobsCmd(ctx, rest)
-	case "version":
-		return m.version(rest)
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(m.Stdout, usage)
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprint(m.Stdout, usage())
 		return nil
 	}
-	fmt.Fprint(m.Stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	e, ok := find(commands(), args[0])
+	if !ok {
+		fmt.Fprint(m.Stderr, usage())
+		return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+	return e.new(m).Run(ctx, args[1:])
 }
 
-const usage = `kura is the data backbone of a small web application.
-
-Usage:
-
-	kura <command> [arguments]
-
-Commands:
-
-	serve      serve the users API and work background jobs (applies migrations first)
-	worker     work background jobs without serving the API
-	jobs       list, count, retry or cancel background jobs
-	migrate    apply, revert or list database migrations
-	users      create an account, or seed many for benchmarks
-	version    print the version
-
-Run "kura <command> -h" for a command's flags. Configuration comes from
-flags, then the environment, then a .env file; see the README.
-`
+// usage is kura's own help: the list of commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("kura is the data backbone of a small web application.\n\nUsage:\n\n\tkura <command> [arguments]\n\nCommands:\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, e := range commands() {
+		fmt.Fprintf(tw, "\t%s\t%s\n", e.name, e.summary)
+	}
+	tw.Flush()
+	b.WriteString(`
+Run "kura help <command>" or "kura <command> -h" for a command's flags and
+the environment variables it reads. Configuration comes from flags, then the
+environment, then a .env file; see the README.
+`)
+	return b.String()
+}
 
 func (m *Main) environ() []string {
 	if m.Environ != nil {
 		return m.Environ
 	}
 	return os.Environ()
-}
-
-// newFlagSet returns a flag set for a subcommand whose -h prints usage and
-// its flags to Stdout, and which carries the --env-file flag every command
-// shares.
-func (m *Main) newFlagSet(name, synopsis string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet("kura "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	envFile := fs.String("env-file", ".env", "read configuration from this `file` after the environment (missing is fine)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kura %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs, envFile
-}
-
-// parseFlags parses args, printing help to Stdout for -h.
-func (m *Main) parseFlags(fs *flag.FlagSet, args []string) error {
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(m.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(m.Stdout)
-		fs.Usage()
-		return err
-	} else if err != nil {
-		fs.Usage()
-		return usageError{err.Error()}
-	}
-	return nil
-}
-
-// flagWasSet reports whether the flag was given on the command line.
-func flagWasSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

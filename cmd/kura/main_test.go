@@ -47,12 +47,23 @@ func runKura(t *testing.T, env []string, stdin string, args ...string) (stdout, 
 	m := &Main{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &log, Environ: env}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	n := 1 // the command's words come before its flags: "users create --env-file= ..."
-	if (args[0] == "users" || args[0] == "jobs") && len(args) > 1 {
-		n = 2
-	}
-	err = m.Run(ctx, append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...))
+	err = m.Run(ctx, withoutEnvFile(args))
 	return out.String(), log.String(), err
+}
+
+// withoutEnvFile adds --env-file= (no .env file) to a command line after
+// the command's words: "users create --env-file= --email ...".
+func withoutEnvFile(args []string) []string {
+	n := 1
+	switch args[0] {
+	case "version", "help":
+		return args
+	case "users", "jobs", "migrate":
+		if len(args) > 1 {
+			n = 2
+		}
+	}
+	return append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...)
 }
 
 // server is a running `kura serve`.

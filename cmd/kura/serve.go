@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"time"
 
 	"github.com/kura-dev/kura"
@@ -17,90 +18,65 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// serve runs the API, and KURA_WORKERS job workers, until ctx is cancelled
-// (SIGINT or SIGTERM), then stops accepting, drains in-flight requests,
-// stops the workers (running jobs finish or are handed back) and closes the
-// pools, in that order, within KURA_SHUTDOWN_TIMEOUT.
-func (m *Main) serve(ctx context.Context, args []string) error {
-	fs, envFile := m.newFlagSet("serve", "serve [flags]")
-	addr := fs.String("addr", "", "listen `address` (KURA_ADDR, default 127.0.0.1:8080)")
-	migrate := fs.Bool("migrate", true, "apply pending migrations at start (KURA_AUTO_MIGRATE)")
-	if err := m.parseFlags(fs, args); err != nil {
+// serveCommand runs the API, and KURA_WORKERS job workers, until ctx is
+// cancelled (SIGINT or SIGTERM), then stops accepting, drains in-flight
+// requests, stops the workers (running jobs finish or are handed back) and
+// closes the pools, in that order, within KURA_SHUTDOWN_TIMEOUT.
+type serveCommand struct {
+	m  *Main
+	cf configFlags
+}
+
+var serveDoc = doc{
+	synopsis: "serve [--addr ADDRESS] [--migrate=false] [--env-file FILE]",
+	about: `Serve the users API and work background jobs until SIGINT or SIGTERM, applying
+pending migrations first. On the signal it stops accepting, drains in-flight
+requests, stops the job workers (running jobs finish, or are handed back to
+run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envJobs | envShutdown,
+}
+
+func (c *serveCommand) flags() *flag.FlagSet {
+	fs := newFlagSet("serve", &c.cf)
+	c.cf.bind(fs, "addr", "KURA_ADDR", "listen `address`")
+	c.cf.bind(fs, "migrate", "KURA_AUTO_MIGRATE", "apply pending migrations at start")
+	return fs
+}
+
+func (c *serveCommand) Usage(w io.Writer) { printUsage(w, serveDoc, c.flags()) }
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(m.environ(), *envFile)
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "serve takes no arguments")
+	}
+	a, err := c.m.open(ctx, &c.cf, schemaAutoMigrate)
 	if err != nil {
 		return err
 	}
-	if flagWasSet(fs, "addr") {
-		cfg.Addr = *addr
-	}
-	if flagWasSet(fs, "migrate") {
-		cfg.AutoMigrate = *migrate
-	}
-	logger := cfg.Logger(m.Stderr)
-
-	db, err := m.openDB(ctx, &cfg, logger, cfg.AutoMigrate)
+	defer a.Close()
+	jc, err := a.newJobs(c.m, a.cfg.Workers)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-
-	jc, err := m.newJobs(&cfg, db, logger, cfg.Workers)
+	svc, closeCaches, err := a.services(jc)
+	defer closeCaches()
 	if err != nil {
 		return err
 	}
-	sqlUsers := sqldb.NewUserService(db)
-	// Registering enqueues the welcome notification in the user's
-	// transaction: it is delivered if and only if the user exists.
-	sqlUsers.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
-		return notify.EnqueueTx(ctx, jc, tx, notify.Welcome(u))
-	}
-	var users kura.UserService = sqlUsers
-	var sessions kura.SessionService = sqldb.NewSessionService(db, cfg.SessionTTL.D())
-	var stats kura.StatsService = sqldb.NewStatsService(db)
-	checks := []httpapi.HealthCheck{httpapi.PingCheck("database", db)}
-	if cfg.StatsCacheTTL > 0 {
-		statsCache, err := newCache[kura.Stats](&cfg, cfg.StatsCacheTTL.D(), "stats:")
-		if err != nil {
-			return err
-		}
-		defer statsCache.Close()
-		stats = cached.NewStatsService(stats, statsCache)
-	}
-	if cfg.CacheTTL > 0 {
-		userCache, err := newCache[kura.User](&cfg, cfg.CacheTTL.D(), "user:")
-		if err != nil {
-			return err
-		}
-		defer userCache.Close()
-		sessionCache, err := newCache[kura.Session](&cfg, cfg.CacheTTL.D(), "session:")
-		if err != nil {
-			return err
-		}
-		defer sessionCache.Close()
-		cachedUsers := cached.NewUserService(users, userCache, logger)
-		cachedSessions := cached.NewSessionService(sessions, cachedUsers, sessionCache, logger)
-		sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
-		users, sessions = cachedUsers, cachedSessions
-		if cfg.RedisURL != "" {
-			checks = append(checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
-				return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))
-			}, Optional: true})
-		}
-	}
-
 	srv := httpapi.NewServer(httpapi.Config{
-		Addr:     cfg.Addr,
-		Users:    users,
-		Sessions: sessions,
-		Stats:    stats,
-		Checks:   checks,
-		Logger:   logger,
-
-		Notifications: sqldb.NewNotificationService(db),
+		Addr:          a.cfg.Addr,
+		Users:         svc.users,
+		Sessions:      svc.sessions,
+		Stats:         svc.stats,
+		Notifications: sqldb.NewNotificationService(a.db),
+		Checks:        svc.checks,
+		Logger:        a.log,
 	})
-	if cfg.Workers > 0 {
+	if a.cfg.Workers > 0 {
 		// Not ctx: the workers stop after the HTTP server has drained.
 		if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
@@ -110,30 +86,77 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		jc.Stop(ctx)
 		return err
 	}
-	logger.Info("kura serving", "url", srv.URL(), "engine", string(db.Dialect()), "version", kura.Version)
-	if m.Listening != nil {
-		m.Listening(srv.URL())
+	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
+	if c.m.Listening != nil {
+		c.m.Listening(srv.URL())
 	}
-
-	<-ctx.Done()
-	logger.Info("shutting down", "deadline", cfg.ShutdownTimeout.D().String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout.D())
-	defer cancel()
-	start := time.Now()
-	err = srv.Close(sctx)
-	if jerr := jc.Stop(sctx); err == nil {
-		err = jerr
-	}
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	logger.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
-	return err
+	return a.stopOnSignal(ctx, srv.Close, jc.Stop)
 }
 
-// schemas are the sets of migrations kura applies, in order: its own
-// tables, then the job queue's.
-var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+// services are the API's services, cached as configured, and its health
+// checks.
+type services struct {
+	users    kura.UserService
+	sessions kura.SessionService
+	stats    kura.StatsService
+	checks   []httpapi.HealthCheck
+}
+
+// services returns the API's services over the database: registering
+// enqueues the welcome notification on jc in the user's transaction, and
+// users, sessions and statistics are cached as CACHE_TTL and
+// STATS_CACHE_TTL say. closeCaches closes the caches made, even on error.
+func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err error) {
+	var closers []func()
+	closeCaches = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	sqlUsers := sqldb.NewUserService(a.db)
+	// Registering enqueues the welcome notification in the user's
+	// transaction: it is delivered if and only if the user exists.
+	sqlUsers.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+		return notify.EnqueueTx(ctx, jc, tx, notify.Welcome(u))
+	}
+	s = services{
+		users:    sqlUsers,
+		sessions: sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		stats:    sqldb.NewStatsService(a.db),
+		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
+	}
+	if a.cfg.StatsCacheTTL > 0 {
+		statsCache, err := newCache[kura.Stats](&a.cfg, a.cfg.StatsCacheTTL.D(), "stats:")
+		if err != nil {
+			return s, closeCaches, err
+		}
+		closers = append(closers, statsCache.Close)
+		s.stats = cached.NewStatsService(s.stats, statsCache)
+	}
+	if a.cfg.CacheTTL <= 0 {
+		return s, closeCaches, nil
+	}
+	userCache, err := newCache[kura.User](&a.cfg, a.cfg.CacheTTL.D(), "user:")
+	if err != nil {
+		return s, closeCaches, err
+	}
+	closers = append(closers, userCache.Close)
+	sessionCache, err := newCache[kura.Session](&a.cfg, a.cfg.CacheTTL.D(), "session:")
+	if err != nil {
+		return s, closeCaches, err
+	}
+	closers = append(closers, sessionCache.Close)
+	cachedUsers := cached.NewUserService(s.users, userCache, a.log)
+	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
+	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
+	s.users, s.sessions = cachedUsers, cachedSessions
+	if a.cfg.RedisURL != "" {
+		s.checks = append(s.checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
+			return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))
+		}, Optional: true})
+	}
+	return s, closeCaches, nil
+}
 
 // newCache returns a cache of V, entries living ttl, under the deployment's prefix and kind
 // (such as "user:"), shared through Redis when REDIS_URL is set.
@@ -145,34 +168,4 @@ func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return c, nil
-}
-
-// openDB opens the configured database, logs where it points (without its
-// password) and, if migrate is set, applies pending migrations.
-func (m *Main) openDB(ctx context.Context, cfg *Config, logger *slog.Logger, migrate bool) (*sqldb.DB, error) {
-	dbcfg := cfg.DB(logger)
-	db, err := sqldb.Open(ctx, dbcfg)
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("database open", "engine", string(db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
-		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
-	if migrate {
-		if err := db.MigrateUp(ctx, schemas...); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("migrate: %w", err)
-		}
-	}
-	return db, nil
-}
-
-// loadAndOpen reads the configuration (environment over envFile) and opens
-// the database, migrated if migrate is set, for a command without flags of
-// its own that touch either.
-func (m *Main) loadAndOpen(ctx context.Context, envFile string, migrate bool) (*sqldb.DB, error) {
-	cfg, err := LoadConfig(m.environ(), envFile)
-	if err != nil {
-		return nil, err
-	}
-	return m.openDB(ctx, &cfg, cfg.Logger(m.Stderr), migrate)
 }

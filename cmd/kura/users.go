@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,59 +22,68 @@ import (
 // password is never a flag: flags show in the process list and shell history.
 const passwordEnv = "KURA_USER_PASSWORD"
 
-func (m *Main) users(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "create":
-			return m.usersCreate(ctx, args[1:])
-		case "seed":
-			return m.usersSeed(ctx, args[1:])
-		case "-h", "-help", "--help":
-			fmt.Fprint(m.Stdout, usersUsage)
-			return nil
-		}
-	}
-	fmt.Fprint(m.Stderr, usersUsage)
-	return usageError{"users needs a subcommand: create or seed"}
+const usersAbout = `Create an account (the first admin, say), or seed many for benchmarks. Both
+apply pending migrations first. Accounts made here get no welcome
+notification.`
+
+// usersCommands are the subcommands of kura users.
+var usersCommands = []entry{
+	{"create", "create an account; the password comes from standard input or " + passwordEnv, func(m *Main) Command { return &usersCreateCommand{m: m} }},
+	{"seed", "insert many users quickly, for benchmarks", func(m *Main) Command { return &usersSeedCommand{m: m} }},
 }
 
-const usersUsage = `Usage: kura users <create|seed> [flags]
+// usersCreateCommand creates an account.
+type usersCreateCommand struct {
+	m               *Main
+	cf              configFlags
+	email, username string
+	admin           bool
+}
 
-	create   create an account; the password is read from standard input
-	         (or ` + passwordEnv + `), never from a flag
-	seed     insert many users quickly, for benchmarks
-`
+var usersCreateDoc = doc{
+	synopsis: "users create --email ADDRESS --username NAME [--admin] [--env-file FILE]",
+	about: `Create an account. The password is read from ` + passwordEnv + ` when set, else
+from standard input (prompted for, without echo, on a terminal); never from a
+flag, which would show in the process list and the shell's history.`,
+	env: envLog | envDB | envPassword,
+}
 
-func (m *Main) usersCreate(ctx context.Context, args []string) error {
-	fs, envFile := m.newFlagSet("users create", "users create --email ADDRESS --username NAME [--admin]\n\nThe password is read from "+passwordEnv+" when set, else from standard input\n(prompted for, without echo, on a terminal).")
-	email := fs.String("email", "", "the account's email `address` (required)")
-	username := fs.String("username", "", "the account's user `name` (required)")
-	admin := fs.Bool("admin", false, "make the account an admin")
-	if err := m.parseFlags(fs, args); err != nil {
+func (c *usersCreateCommand) flags() *flag.FlagSet {
+	fs := newFlagSet("users create", &c.cf)
+	fs.StringVar(&c.email, "email", "", "the account's email `address` (required)")
+	fs.StringVar(&c.username, "username", "", "the account's user `name` (required)")
+	fs.BoolVar(&c.admin, "admin", false, "make the account an admin")
+	return fs
+}
+
+func (c *usersCreateCommand) Usage(w io.Writer) { printUsage(w, usersCreateDoc, c.flags()) }
+
+func (c *usersCreateCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
 		return err
 	}
-	if *email == "" || *username == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usageError{"users create needs --email and --username and no other arguments"}
+	if c.email == "" || c.username == "" || fs.NArg() > 0 {
+		return c.m.usageErr(c, "users create needs --email and --username and no other arguments")
 	}
-	pw, err := m.readPassword()
+	pw, err := c.m.readPassword()
 	if err != nil {
 		return err
 	}
 	role := kura.RoleUser
-	if *admin {
+	if c.admin {
 		role = kura.RoleAdmin
 	}
-	db, err := m.loadAndOpen(ctx, *envFile, true)
+	a, err := c.m.open(ctx, &c.cf, schemaMigrate)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: *email, Username: *username, Password: pw, Role: role})
+	defer a.Close()
+	u, err := sqldb.NewUserService(a.db).CreateUser(ctx, kura.NewUser{Email: c.email, Username: c.username, Password: pw, Role: role})
 	if err != nil {
 		return userFacing(err)
 	}
-	_, err = fmt.Fprintf(m.Stdout, "created user %d (%s, %s)\n", u.ID, u.Username, u.Role)
+	_, err = fmt.Fprintf(c.m.Stdout, "created user %d (%s, %s)\n", u.ID, u.Username, u.Role)
 	return err
 }
 
@@ -118,31 +128,50 @@ func userFacing(err error) error {
 	return fmt.Errorf("%s: %s", strings.TrimSuffix(e.Message, "."), strings.Join(parts, "; "))
 }
 
-func (m *Main) usersSeed(ctx context.Context, args []string) error {
-	fs, envFile := m.newFlagSet("users seed", "users seed --count N")
-	count := fs.Int("count", 1000, "how many users to insert")
-	if err := m.parseFlags(fs, args); err != nil {
+// usersSeedCommand inserts many users quickly, for benchmarks.
+type usersSeedCommand struct {
+	m     *Main
+	cf    configFlags
+	count int
+}
+
+var usersSeedDoc = doc{
+	synopsis: "users seed [--count N] [--env-file FILE]",
+	about:    "Insert many users quickly, in batches, for benchmarks.",
+	env:      envLog | envDB,
+}
+
+func (c *usersSeedCommand) flags() *flag.FlagSet {
+	fs := newFlagSet("users seed", &c.cf)
+	fs.IntVar(&c.count, "count", 1000, "how many users to insert")
+	return fs
+}
+
+func (c *usersSeedCommand) Usage(w io.Writer) { printUsage(w, usersSeedDoc, c.flags()) }
+
+func (c *usersSeedCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
 		return err
 	}
-	if *count < 1 || fs.NArg() > 0 {
-		fs.Usage()
-		return usageError{"users seed needs --count of at least 1"}
+	if c.count < 1 || fs.NArg() > 0 {
+		return c.m.usageErr(c, "users seed needs --count of at least 1")
 	}
-	db, err := m.loadAndOpen(ctx, *envFile, true)
+	a, err := c.m.open(ctx, &c.cf, schemaMigrate)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer a.Close()
 	start := time.Now()
 	progress := func(int) {}
-	if f, ok := m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = func(done int) { fmt.Fprintf(m.Stderr, "\rseeded %d/%d users", done, *count) }
-		defer fmt.Fprintln(m.Stderr)
+	if f, ok := c.m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		progress = func(done int) { fmt.Fprintf(c.m.Stderr, "\rseeded %d/%d users", done, c.count) }
+		defer fmt.Fprintln(c.m.Stderr)
 	}
-	if err := sqldb.NewUserService(db).SeedUsers(ctx, *count, progress); err != nil {
+	if err := sqldb.NewUserService(a.db).SeedUsers(ctx, c.count, progress); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	took := time.Since(start)
-	_, err = fmt.Fprintf(m.Stdout, "seeded %d users in %s (%.0f/s)\n", *count, took.Round(time.Millisecond), float64(*count)/took.Seconds())
+	_, err = fmt.Fprintf(c.m.Stdout, "seeded %d users in %s (%.0f/s)\n", c.count, took.Round(time.Millisecond), float64(c.count)/took.Seconds())
 	return err
 }

@@ -1,18 +1,29 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/kura-dev/kura"
 )
 
-// version prints kura's version, commit and Go version.
-func (m *Main) version(args []string) error {
-	fs, _ := m.newFlagSet("version", "version")
-	if err := m.parseFlags(fs, args); err != nil {
+// versionCommand prints kura's version, commit and Go version.
+type versionCommand struct{ m *Main }
+
+func (c *versionCommand) Usage(w io.Writer) {
+	printUsage(w, doc{synopsis: "version", about: "Print kura's version, the commit it was built from and the Go version."}, newFlagSet("version", nil))
+}
+
+func (c *versionCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("version", nil)
+	if err := c.m.parseFlags(c, fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "version takes no arguments")
 	}
 	commit := kura.Commit
 	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
@@ -25,6 +36,6 @@ func (m *Main) version(args []string) error {
 	if commit == "" {
 		commit = "unknown"
 	}
-	_, err := fmt.Fprintf(m.Stdout, "kura %s (commit %s, %s)\n", kura.Version, commit, runtime.Version())
+	_, err := fmt.Fprintf(c.m.Stdout, "kura %s (commit %s, %s)\n", kura.Version, commit, runtime.Version())
 	return err
 }

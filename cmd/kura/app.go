@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// schemas are the sets of migrations kura applies, in order: its own
+// tables, then the job queue's.
+var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+
+// schemaPolicy says what a command does about pending migrations once the
+// database is open.
+type schemaPolicy int
+
+const (
+	// schemaAsIs leaves the database as it is: migrate itself.
+	schemaAsIs schemaPolicy = iota
+	// schemaRequired refuses a database with pending migrations, saying to
+	// run kura migrate up: the read-only commands, which never migrate.
+	schemaRequired
+	// schemaMigrate applies pending migrations: the users commands.
+	schemaMigrate
+	// schemaAutoMigrate applies them when KURA_AUTO_MIGRATE (or --migrate)
+	// says so: serve and worker.
+	schemaAutoMigrate
+)
+
+// app is what a command that uses the database works with, made the same
+// way for each: the configuration (flags over environment over .env), the
+// logger, and the open database.
+type app struct {
+	cfg Config
+	log *slog.Logger
+	db  *sqldb.DB
+}
+
+// open loads the configuration from cf's sources, makes the logger and
+// opens the database, doing what policy says about pending migrations.
+// The caller closes the app.
+func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (*app, error) {
+	cfg, err := loadConfig(cf.source(m))
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: cfg.Logger(m.Stderr)}
+	dbcfg := cfg.DB(a.log)
+	if a.db, err = sqldb.Open(ctx, dbcfg); err != nil {
+		return nil, err
+	}
+	a.log.Info("database open", "engine", string(a.db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
+		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
+	switch {
+	case policy == schemaRequired:
+		err = a.requireMigrated(ctx)
+	case policy == schemaMigrate, policy == schemaAutoMigrate && cfg.AutoMigrate:
+		if err = a.db.MigrateUp(ctx, schemas...); err != nil {
+			err = fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if err != nil {
+		a.db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// requireMigrated fails, saying to run kura migrate up, when the database
+// lacks migrations this kura knows, so that a read-only command explains a
+// missing table instead of failing on it.
+func (a *app) requireMigrated(ctx context.Context) error {
+	list, err := a.db.MigrationStatus(ctx, schemas...)
+	if err != nil {
+		return err
+	}
+	var pending []string
+	for _, s := range list {
+		if !s.Applied {
+			pending = append(pending, s.Set+" "+s.Name)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the database is not migrated (%d pending: %s): run \"kura migrate up\" first",
+		len(pending), strings.Join(pending, ", "))
+}
+
+// Close closes the database.
+func (a *app) Close() error { return a.db.Close() }
+
+// stopOnSignal waits until ctx ends (SIGINT or SIGTERM), then calls each
+// of stops in order, all within one KURA_SHUTDOWN_TIMEOUT, closes the
+// database, and returns the first error. It is the shutdown sequence of
+// serve (the HTTP server, then the job workers) and worker (the workers).
+func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) error) error {
+	<-ctx.Done()
+	a.log.Info("shutting down", "deadline", a.cfg.ShutdownTimeout.D().String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout.D())
+	defer cancel()
+	start := time.Now()
+	var first error
+	for _, stop := range append(stops, func(context.Context) error { return a.db.Close() }) {
+		if err := stop(sctx); first == nil {
+			first = err
+		}
+	}
+	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
+	return first
+}

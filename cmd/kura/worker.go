@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/notify"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// workerCommand works background jobs without serving the API, until
+// SIGINT or SIGTERM; then it lets running jobs finish, or hands them back,
+// within KURA_SHUTDOWN_TIMEOUT.
+type workerCommand struct {
+	m  *Main
+	cf configFlags
+}
+
+var workerDoc = doc{
+	synopsis: "worker [--concurrency N] [--migrate=false] [--env-file FILE]",
+	about: `Work background jobs without serving the API, until SIGINT or SIGTERM; then
+let running jobs finish, or hand them back to run again, within
+KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
+the default here.`,
+	env: envLog | envDB | envMigrate | envJobs | envShutdown,
+}
+
+func (c *workerCommand) flags() *flag.FlagSet {
+	fs := newFlagSet("worker", &c.cf)
+	c.cf.bind(fs, "concurrency", "KURA_WORKERS", "jobs worked at once")
+	c.cf.bind(fs, "migrate", "KURA_AUTO_MIGRATE", "apply pending migrations at start")
+	return fs
+}
+
+func (c *workerCommand) Usage(w io.Writer) { printUsage(w, workerDoc, c.flags()) }
+
+func (c *workerCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "worker takes no arguments")
+	}
+	a, err := c.m.open(ctx, &c.cf, schemaAutoMigrate)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	concurrency := a.cfg.Workers
+	if concurrency == 0 {
+		concurrency = jobs.DefaultConcurrency
+	}
+	jc, err := a.newJobs(c.m, concurrency)
+	if err != nil {
+		return err
+	}
+	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	a.log.Info("kura worker running", "engine", string(a.db.Dialect()), "concurrency", concurrency, "version", kura.Version)
+	return a.stopOnSignal(ctx, jc.Stop)
+}
+
+// expireSessionsArgs is the housekeeping job that deletes expired sessions.
+// Deleting what is already gone does nothing, so it is safe to retry.
+type expireSessionsArgs struct{}
+
+func (expireSessionsArgs) Kind() string { return "sessions.delete_expired" }
+
+// newJobs returns the process's job client. With concurrency > 0 it works
+// jobs once started: notification delivery (through m.Notifier, if set),
+// expired-session cleanup every KURA_SESSION_CLEANUP_INTERVAL and pruning
+// of finished jobs; with 0 it only enqueues and manages them.
+func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
+	cfg := jobs.Config{
+		Concurrency:        concurrency,
+		MaxAttempts:        a.cfg.JobMaxAttempts,
+		JobTimeout:         a.cfg.JobTimeout.D(),
+		RescueAfter:        a.cfg.JobRescueAfter.D(),
+		PollInterval:       a.cfg.JobPollInterval.D(),
+		Retention:          a.cfg.JobRetention.D(),
+		DiscardedRetention: a.cfg.JobDiscardedRetention.D(),
+		Logger:             a.log,
+	}
+	if concurrency > 0 {
+		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
+		if m.Notifier != nil {
+			n = m.Notifier(n)
+		}
+		sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
+		ws := jobs.NewWorkers()
+		notify.AddWorker(ws, n, a.log)
+		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
+			n, err := sessions.DeleteExpiredSessions(ctx)
+			if n > 0 {
+				a.log.Info("expired sessions deleted", "deleted", n)
+			}
+			return err
+		}))
+		cfg.Workers = ws
+		cfg.Periodic = []jobs.PeriodicJob{{
+			Every: a.cfg.SessionCleanupInterval.D(), RunOnStart: true,
+			Args: func() jobs.Args { return expireSessionsArgs{} },
+		}}
+	}
+	return jobs.New(a.db, cfg)
+}
