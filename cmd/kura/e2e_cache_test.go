@@ -128,7 +128,7 @@ func TestEndToEnd_RedisOutage(t *testing.T) {
 		t.Fatalf("%d reads failed while Redis went down", n)
 	}
 	for _, s := range []*server{a, b} {
-		waitFor(t, "the cache to be reported degraded", func() bool {
+		testenv.Wait(t, 0, "the cache to be reported degraded", func() bool {
 			h := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
 			return h.Body["cache"] == "degraded" && h.Body["status"] == "healthy"
 		})
@@ -136,7 +136,7 @@ func TestEndToEnd_RedisOutage(t *testing.T) {
 
 	testenv.StartRedisAt(t, redis)
 	for _, s := range []*server{a, b} {
-		waitFor(t, "the cache to recover", func() bool {
+		testenv.Wait(t, 0, "the cache to recover", func() bool {
 			return s.do(t, "GET", "/health", "", nil).Body["cache"] == "connected"
 		})
 	}
@@ -192,7 +192,7 @@ func TestEndToEnd_RedisDownAtStart(t *testing.T) {
 		t.Fatalf("health with Redis down = %s", h.Raw)
 	}
 	testenv.StartRedisAt(t, redis)
-	waitFor(t, "the cache to connect", func() bool {
+	testenv.Wait(t, 0, "the cache to connect", func() bool {
 		return s.do(t, "GET", "/health", "", nil).Body["cache"] == "connected"
 	})
 	s.do(t, "PATCH", path, tok, map[string]string{"username": "annie"}).want(t, http.StatusOK)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
@@ -24,12 +25,13 @@ import (
 // TestMain lets a test run this test binary as a real kura process: with
 // KURA_TEST_CHILD=1 it is `kura` with the arguments given, whose
 // notifications take KURA_TEST_NOTIFY_DELAY to deliver, so that a test can
-// kill it while jobs run.
+// kill it while jobs run. Otherwise it runs the tests, and fails them if
+// they leave goroutines behind.
 func TestMain(m *testing.M) {
 	if os.Getenv("KURA_TEST_CHILD") == "1" {
 		os.Exit(childMain())
 	}
-	os.Exit(m.Run())
+	testenv.VerifyNoLeaks(m)
 }
 
 func childMain() int {
@@ -41,11 +43,7 @@ func childMain() int {
 		Listening: func(url string) { fmt.Println("LISTENING", url) },
 		Notifier:  func(next kura.Notifier) kura.Notifier { return slowNotifier{next, delay} },
 	}
-	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "kura:", err)
-		return 1
-	}
-	return 0
+	return exitCode(m.Run(ctx, os.Args[1:]), os.Stderr)
 }
 
 // slowNotifier is a notifier that takes a while, as an email would.
@@ -150,20 +148,14 @@ func byState(rows []*jobs.Row) map[jobs.State]int {
 	return m
 }
 
-// waitJobs waits until ok holds for the delivery jobs.
+// waitJobs waits until ok holds for the delivery jobs, and returns them.
 func waitJobs(t *testing.T, jc *jobs.Client, timeout time.Duration, what string, ok func(rows []*jobs.Row) bool) []*jobs.Row {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		rows := deliveries(t, jc)
-		if ok(rows) {
-			return rows
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s, not %s: delivery jobs by state %v", timeout, what, byState(rows))
-		}
-		time.Sleep(50 * time.Millisecond)
+	var rows []*jobs.Row
+	if testenv.WaitErr(timeout, func() bool { rows = deliveries(t, jc); return ok(rows) }) != nil {
+		t.Fatalf("after %s, not %s: delivery jobs by state %v", timeout, what, byState(rows))
 	}
+	return rows
 }
 
 // registerUsers registers n users and returns their ids.
@@ -202,10 +194,10 @@ func allCompleted(n int) func([]*jobs.Row) bool {
 // table's unique idempotency key makes the second run store nothing.
 func TestCrash_NothingLost(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
-		const users = 12
+		const users, rescueAfter = 12, 4 * time.Second
 		env := []string{
 			"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=info",
-			"KURA_JOB_TIMEOUT=3s", "KURA_JOB_RESCUE_AFTER=4s", "KURA_JOB_POLL_INTERVAL=100ms",
+			"KURA_JOB_TIMEOUT=3s", "KURA_JOB_RESCUE_AFTER=" + rescueAfter.String(), "KURA_JOB_POLL_INTERVAL=100ms",
 		}
 		first := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=1500ms")...)
 		ids := registerUsers(t, first.srv, "crash", users)
@@ -225,9 +217,16 @@ func TestCrash_NothingLost(t *testing.T) {
 		}
 
 		// The dead process's running jobs are rescued once they have been
-		// running for KURA_JOB_RESCUE_AFTER; waiting that long first lets
+		// running for KURA_JOB_RESCUE_AFTER; waiting until they have lets
 		// the new process's first rescue pass find them.
-		time.Sleep(4 * time.Second)
+		waitJobs(t, jc, 30*time.Second, "running for longer than KURA_JOB_RESCUE_AFTER", func(rows []*jobs.Row) bool {
+			for _, r := range rows {
+				if r.State == jobs.StateRunning && (r.AttemptedAt == nil || time.Since(*r.AttemptedAt) <= rescueAfter) {
+					return false
+				}
+			}
+			return true
+		})
 		second := startChild(t, append(env, "KURA_WORKERS=8", "KURA_TEST_NOTIFY_DELAY=10ms")...)
 		rows := waitJobs(t, jc, 90*time.Second, "all completed", allCompleted(users))
 		wantOneWelcomeEach(t, store, ids)
@@ -298,21 +297,14 @@ func TestEndToEnd_Notifications(t *testing.T) {
 		bobTok := login(t, s, "bob", "correct horse battery")
 		path := fmt.Sprintf("/api/users/%d/notifications", alice.id())
 
-		deadline := time.Now().Add(30 * time.Second)
-		var r response
-		for {
-			r = s.do(t, "GET", path, aliceTok, nil).want(t, http.StatusOK)
-			if items, _ := r.Body["items"].([]any); len(items) == 1 {
-				n, _ := items[0].(map[string]any)
-				if n["kind"] != "welcome" || n["message"] != "Welcome to kura, alice!" {
-					t.Errorf("notification: %s", r.Raw)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no welcome notification: %s", r.Raw)
-			}
-			time.Sleep(50 * time.Millisecond)
+		var items []any
+		testenv.Wait(t, 30*time.Second, "the welcome notification", func() bool {
+			r := s.do(t, "GET", path, aliceTok, nil).want(t, http.StatusOK)
+			items, _ = r.Body["items"].([]any)
+			return len(items) == 1
+		})
+		if n, _ := items[0].(map[string]any); n["kind"] != "welcome" || n["message"] != "Welcome to kura, alice!" {
+			t.Errorf("notification: %v", n)
 		}
 		s.do(t, "GET", path, bobTok, nil).want(t, http.StatusForbidden)
 		s.do(t, "GET", path, "", nil).want(t, http.StatusUnauthorized)
@@ -377,7 +369,6 @@ func TestWorker_WorksJobsOfAServer(t *testing.T) {
 		s := startKura(t, env...)
 		ids := registerUsers(t, s, "split", 3)
 		jc, store := jobsOf(t, dbURL)
-		time.Sleep(300 * time.Millisecond)
 		if st := byState(deliveries(t, jc)); st[jobs.StateAvailable] != 3 {
 			t.Fatalf("with KURA_WORKERS=0 the server worked jobs: %v", st)
 		}
@@ -401,6 +392,14 @@ func TestWorker_WorksJobsOfAServer(t *testing.T) {
 		}
 		if !strings.Contains(logs.String(), "kura worker running") || !strings.Contains(logs.String(), "concurrency=2") {
 			t.Errorf("worker logs:\n%s", logs.String())
+		}
+		// The server, whose poll interval passed many times meanwhile,
+		// delivered none: the worker delivered all three.
+		if n := strings.Count(logs.String(), "notification delivered"); n != 3 {
+			t.Errorf("the worker delivered %d notifications, want 3", n)
+		}
+		if strings.Contains(s.logs.String(), "notification delivered") {
+			t.Errorf("with KURA_WORKERS=0 the server delivered notifications:\n%s", s.logs.String())
 		}
 	})
 }

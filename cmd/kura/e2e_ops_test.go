@@ -94,7 +94,7 @@ func TestEndToEnd_PoolExhaustion(t *testing.T) {
 		defer wg.Done()
 		blocked = s.do(t, "GET", path, "", nil)
 	}()
-	waitFor(t, "kura's query to wait on the lock", func() bool {
+	testenv.Wait(t, 10*time.Second, "kura's query to wait on the lock", func() bool {
 		var n int
 		ext.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&n)
 		return n > 0
@@ -234,17 +234,5 @@ func TestCLI(t *testing.T) {
 	}
 	if _, _, err := runKura(t, env, "", "users", "create", "--email", "c@example.com", "--username", "cy", "--password", "x"); !isUsage(err) {
 		t.Errorf("a --password flag must not exist: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or 10 seconds pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
