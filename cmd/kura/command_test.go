@@ -175,3 +175,26 @@ func TestReadOnlyCommands_NeverMigrate(t *testing.T) {
 		}
 	})
 }
+
+// TestFlagsStandForVariables: serve's --addr and --migrate (bare or with a
+// value) win over KURA_ADDR and KURA_AUTO_MIGRATE.
+func TestFlagsStandForVariables(t *testing.T) {
+	for _, tc := range []struct {
+		env, args   []string
+		addr        string
+		autoMigrate bool
+	}{
+		{[]string{"KURA_ADDR=127.0.0.1:1"}, nil, "127.0.0.1:1", true},
+		{[]string{"KURA_ADDR=127.0.0.1:1", "KURA_AUTO_MIGRATE=true"}, []string{"--addr", "127.0.0.1:2", "--migrate=false"}, "127.0.0.1:2", false},
+		{[]string{"KURA_AUTO_MIGRATE=false"}, []string{"--migrate"}, "127.0.0.1:8080", true},
+	} {
+		c := &serveCommand{m: &Main{Environ: tc.env}}
+		if err := c.flags().Parse(append([]string{"--env-file="}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(c.cf.source(c.m))
+		if err != nil || cfg.Addr != tc.addr || cfg.AutoMigrate != tc.autoMigrate {
+			t.Errorf("%v %v: %v, addr %q, migrate %v", tc.env, tc.args, err, cfg.Addr, cfg.AutoMigrate)
+		}
+	}
+}

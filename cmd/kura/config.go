@@ -182,6 +182,19 @@ func (c *Config) validate() []fieldError {
 	if _, err := sqldb.ParseDialect(c.URL()); err != nil {
 		errs = append(errs, fieldError{"DATABASE_URL", "the scheme is not one kura knows: want a file path, sqlite:, postgres:// or mysql://"})
 	}
+	if c.RedisURL != "" && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
+		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	// The packages check the configurations made from c as well; what
+	// they refuse, kura must not pass on.
+	for _, err := range []error{c.DB(nil).Validate(), c.Jobs(c.Workers, nil).Validate(), c.Cache(c.CacheTTL.D(), "").Validate()} {
+		if err != nil {
+			errs = append(errs, fieldError{"configuration", err.Error()})
+		}
+	}
 	return errs
 }
 
@@ -232,6 +245,28 @@ func (c *Config) DB(logger *slog.Logger) sqldb.Config {
 		AllowInsecure: c.AllowInsecure,
 		Logger:        logger,
 	}
+}
+
+// Jobs returns the job queue's configuration, working concurrency jobs at
+// once; the caller adds the workers and periodic jobs.
+func (c *Config) Jobs(concurrency int, logger *slog.Logger) jobs.Config {
+	return jobs.Config{
+		Concurrency:        concurrency,
+		MaxAttempts:        c.JobMaxAttempts,
+		JobTimeout:         c.JobTimeout.D(),
+		RescueAfter:        c.JobRescueAfter.D(),
+		PollInterval:       c.JobPollInterval.D(),
+		Retention:          c.JobRetention.D(),
+		DiscardedRetention: c.JobDiscardedRetention.D(),
+		Logger:             logger,
+	}
+}
+
+// Cache returns the configuration of a cache whose entries live ttl, under
+// the deployment's prefix and kind (such as "user:"), shared through Redis
+// when REDIS_URL is set.
+func (c *Config) Cache(ttl time.Duration, kind string) cache.Config {
+	return cache.Config{TTL: ttl, Size: c.CacheSize, RedisURL: c.RedisURL, Prefix: c.CachePrefix + kind}
 }
 
 // Logger returns the process logger writing to w.

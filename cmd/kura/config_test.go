@@ -147,6 +147,7 @@ func TestLoadConfig_BadValues(t *testing.T) {
 		"DB_POOL_SIZE=0":           `DB_POOL_SIZE: 0 is too small: want a whole number of 1 or more`,
 		"KURA_JOB_RESCUE_AFTER=30": `KURA_JOB_RESCUE_AFTER: 30s is too short: want longer than KURA_JOB_TIMEOUT (1m0s)`,
 		"DATABASE_URL=redis://h/0": `DATABASE_URL: the scheme is not one kura knows`,
+		"REDIS_URL=http://h/0":     `REDIS_URL: not a Redis URL: want redis://, rediss:// or unix://`,
 	} {
 		_, err := LoadConfig([]string{kv}, "")
 		if err == nil || !strings.HasPrefix(err.Error(), want) {

@@ -158,12 +158,11 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	return s, closeCaches, nil
 }
 
-// newCache returns a cache of V, entries living ttl, under the deployment's prefix and kind
-// (such as "user:"), shared through Redis when REDIS_URL is set.
+// newCache returns a cache of V, entries living ttl, under the deployment's
+// prefix and kind (such as "user:"), shared through Redis when REDIS_URL is
+// set.
 func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[V], error) {
-	c, err := cache.New[V](cache.Config{
-		TTL: ttl, Size: cfg.CacheSize, RedisURL: cfg.RedisURL, Prefix: cfg.CachePrefix + kind,
-	}, nil)
+	c, err := cache.New[V](cfg.Cache(ttl, kind), nil)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}

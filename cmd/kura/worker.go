@@ -76,16 +76,7 @@ func (expireSessionsArgs) Kind() string { return "sessions.delete_expired" }
 // expired-session cleanup every KURA_SESSION_CLEANUP_INTERVAL and pruning
 // of finished jobs; with 0 it only enqueues and manages them.
 func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
-	cfg := jobs.Config{
-		Concurrency:        concurrency,
-		MaxAttempts:        a.cfg.JobMaxAttempts,
-		JobTimeout:         a.cfg.JobTimeout.D(),
-		RescueAfter:        a.cfg.JobRescueAfter.D(),
-		PollInterval:       a.cfg.JobPollInterval.D(),
-		Retention:          a.cfg.JobRetention.D(),
-		DiscardedRetention: a.cfg.JobDiscardedRetention.D(),
-		Logger:             a.log,
-	}
+	cfg := a.cfg.Jobs(concurrency, a.log)
 	if concurrency > 0 {
 		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
 		if m.Notifier != nil {
