@@ -219,7 +219,8 @@ func (r *mysqlRun) checkCancelled() {
 		var cancelled []jobAttempt
 		cancelled, err = sqldb.ScanAll(rows, func(s sqldb.Scanner) (jobAttempt, error) {
 			var a jobAttempt
-			return a, s.Scan(&a.id, &a.attempt)
+			err := s.Scan(&a.id, &a.attempt)
+			return a, err
 		})
 		for _, a := range cancelled {
 			b.cancelAttempt(a.id, a.attempt)

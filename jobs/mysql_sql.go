@@ -129,7 +129,8 @@ func scanRow(s sqldb.Scanner) (*Row, error) {
 // scanID scans a row of one id.
 func scanID(s sqldb.Scanner) (int64, error) {
 	var id int64
-	return id, s.Scan(&id)
+	err := s.Scan(&id)
+	return id, err
 }
 
 // inList returns "?, ?, ..." for ids and the ids as parameters.

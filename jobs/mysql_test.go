@@ -375,7 +375,8 @@ func TestMySQL_PeriodicOncePerPeriodAcrossProcesses(t *testing.T) {
 	}
 	keys, err := sqldb.ScanAll(rows, func(s sqldb.Scanner) (string, error) {
 		var k string
-		return k, s.Scan(&k)
+		err := s.Scan(&k)
+		return k, err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -305,7 +305,8 @@ func countStates(ctx context.Context, db DB, table string) (Counts, error) {
 	}
 	all, err := sqldb.ScanAll(rows, func(s sqldb.Scanner) (count, error) {
 		var c count
-		return c, s.Scan(&c.state, &c.n)
+		err := s.Scan(&c.state, &c.n)
+		return c, err
 	})
 	if err != nil {
 		return nil, err
