@@ -277,6 +277,19 @@ func (db *DB) MigrationStatus(ctx context.Context, sets ...*Migrations) ([]Migra
 	}
 	var out []MigrationStatus
 	for _, s := range ps {
+		// goose creates a set's history table when it asks for the
+		// status; a set never applied is listed from its sources instead,
+		// so that asking changes nothing.
+		exists, err := db.tableExists(ctx, s.table())
+		if err != nil {
+			return nil, db.sc.Err(fmt.Errorf("migration status %s: %w", s.Name, err))
+		}
+		if !exists {
+			for _, src := range s.p.ListSources() {
+				out = append(out, MigrationStatus{Set: s.Name, Version: src.Version, Name: s.sourceName(src)})
+			}
+			continue
+		}
 		list, err := s.p.Status(ctx)
 		if err != nil {
 			return nil, db.sc.Err(fmt.Errorf("migration status %s: %w", s.Name, err))
@@ -292,4 +305,21 @@ func (db *DB) MigrationStatus(ctx context.Context, sets ...*Migrations) ([]Migra
 		}
 	}
 	return out, nil
+}
+
+// tableExists reports whether the current database (on PostgreSQL: the
+// search path) has a table of that name.
+func (db *DB) tableExists(ctx context.Context, name string) (bool, error) {
+	var q string
+	switch db.dialect {
+	case SQLite:
+		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	case Postgres:
+		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
+	case MySQL:
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	}
+	var n int
+	err := db.reader.QueryRowContext(ctx, q, name).Scan(&n)
+	return n > 0, err
 }

@@ -81,3 +81,37 @@ func TestDB_MigrateUp_Concurrent(t *testing.T) {
 	}
 	MustCreateUser(t, a, "oli@example.com", "oli")
 }
+
+func TestDB_MigrationStatus_ChangesNothing(t *testing.T) {
+	for _, d := range engines {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := MustOpenConfig(t, sqldb.Config{URL: MustTestURL(t, d)}, false)
+			tables := func() int {
+				t.Helper()
+				q := map[sqldb.Dialect]string{
+					sqldb.SQLite:   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+					sqldb.Postgres: "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'",
+					sqldb.MySQL:    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()",
+				}[d]
+				var n int
+				if err := db.Reader().QueryRowContext(ctx, q).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			before := tables()
+			st, err := db.MigrationStatus(ctx, sqldb.Schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st) < 3 || st[0].Applied || st[0].Name != "00001_users.sql" {
+				t.Fatalf("status of a fresh database = %+v", st)
+			}
+			if after := tables(); after != before {
+				t.Fatalf("asking for the status made %d tables", after-before)
+			}
+		})
+	}
+}
