@@ -76,17 +76,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	defer noteCache.Close()
 
+	checks := []httpapi.HealthCheck{httpapi.PingCheck("database", db)}
+	if cfg.RedisURL != "" { // optional: Redis down is "degraded", still 200
+		checks = append(checks, httpapi.HealthCheck{Name: "cache", Check: noteCache.Ping, Optional: true})
+	}
 	srv := httpapi.NewServer(httpapi.Config{
 		Addr:          cfg.Addr,
 		Users:         users,
 		Sessions:      sqldb.NewSessionService(db, 0),
 		Notifications: notifications,
-		Checks: []httpapi.HealthCheck{
-			httpapi.PingCheck("database", db),
-			{Name: "cache", Check: noteCache.Ping, Optional: true},
-		},
-		Logger:    log,
-		OnRequest: cfg.OnRequest,
+		Checks:        checks,
+		Logger:        log,
+		OnRequest:     cfg.OnRequest,
 	})
 	Routes(srv, NewCached(store, noteCache, log))
 
@@ -109,11 +110,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
+	log.Info("shutting down", "deadline", timeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err = srv.Close(sctx)
 	if jerr := jc.Stop(sctx); err == nil {
 		err = jerr
 	}
+	log.Info("stopped", "err", err)
 	return err
 }
