@@ -279,3 +279,21 @@ func TestOpen_SQLiteFileMode(t *testing.T) {
 		}
 	}
 }
+
+func TestConfig_Validate(t *testing.T) {
+	if err := (sqldb.Config{}).Validate(); err != nil {
+		t.Fatalf("the zero Config (all defaults) is invalid: %v", err)
+	}
+	err := sqldb.Config{URL: "redis://x:secret-pw@host/0", PoolSize: -1, PoolTimeout: -time.Second}.Validate()
+	for _, want := range []string{"URL", "PoolSize", "PoolTimeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Validate = %v; want it to name %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "secret-pw") {
+		t.Fatalf("Validate shows the password: %v", err)
+	}
+	if _, err := sqldb.Open(context.Background(), sqldb.Config{URL: t.TempDir() + "/x.db", PoolSize: -2}); err == nil || !strings.Contains(err.Error(), "PoolSize") {
+		t.Fatalf("Open with a negative pool size: %v", err)
+	}
+}
