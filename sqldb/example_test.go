@@ -125,6 +125,7 @@ func ExampleDB_MigrationStatus() {
 	// Output:
 	// kura 1 00001_users.sql true
 	// kura 2 00002_sessions.sql true
+	// kura 3 00003_jobs_moved.go true
 	// kura 4 00004_notifications.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

@@ -72,7 +72,12 @@ var schemaFS embed.FS
 // Schema is kura's own schema: the users, sessions and notifications
 // tables the services of this package use. Its history is goose's default
 // table, goose_db_version.
-var Schema = &Migrations{Name: "kura", Table: "goose_db_version", FS: SubFS(schemaFS, "migrations")}
+//
+// Its version 3 made the job queue's tables before they became a set of
+// their own (jobs.Schema); it stays as a step that does nothing, so that a
+// database made before keeps a history goose can walk both ways.
+var Schema = &Migrations{Name: "kura", Table: "goose_db_version", FS: SubFS(schemaFS, "migrations"),
+	Go: func(Dialect) []GoMigration { return []GoMigration{{Version: 3, Name: "00003_jobs_moved.go"}} }}
 
 // SubFS returns the subtree of fsys at dir, for a Migrations.FS made from
 // an embed.FS that holds the engines' directories under dir. It panics if
