@@ -148,15 +148,9 @@ const busyMessage = "The database is busy; try again shortly."
 // that cannot be reached, becomes a kura.Error with code EUNAVAILABLE. The
 // caller must Close the connection, which also leaves the gate.
 func (db *DB) conn(ctx context.Context, pool *sql.DB) (*conn, error) {
-	g := db.readGate
-	if pool == db.writer {
-		g = db.writeGate
-	}
-	if err := g.enter(ctx, db.cfg.PoolTimeout); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: busyMessage, Err: err}
+	g, err := db.enter(ctx, pool)
+	if err != nil {
+		return nil, err
 	}
 	c, err := pool.Conn(ctx)
 	if err != nil {
@@ -167,6 +161,23 @@ func (db *DB) conn(ctx context.Context, pool *sql.DB) (*conn, error) {
 		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: "The database is unavailable; try again shortly.", Err: db.sc.Err(err)}
 	}
 	return &conn{Conn: c, gate: g}, nil
+}
+
+// enter takes a slot of pool's gate within PoolTimeout. A wait that times
+// out while ctx is still alive is a kura.Error with code EUNAVAILABLE. The
+// caller leaves the gate when done with the pool.
+func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
+	g := db.readGate
+	if pool == db.writer {
+		g = db.writeGate
+	}
+	if err := g.enter(ctx, db.cfg.PoolTimeout); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: busyMessage, Err: err}
+	}
+	return g, nil
 }
 
 // InTx runs fn in a transaction on the writer: it commits when fn returns
