@@ -32,6 +32,7 @@ type DB struct {
 	sc       scrubber
 	pgConfig *pgx.ConnConfig // PostgreSQL: the parsed, checked connection settings
 	rebound  sync.Map        // query with ? -> query with $n, on PostgreSQL
+	stmts    sync.Map        // stmtKey -> *sql.Stmt: hot reads prepared per connection
 	trim     trimmer
 
 	// writeGate and readGate admit service calls to the writer and reader
@@ -86,6 +87,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // first.
 func (db *DB) Close() error {
 	db.stopTrim()
+	db.closeStmts()
 	err := db.writer.Close()
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())

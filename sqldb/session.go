@@ -136,20 +136,15 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	now := s.db.now()
-	c, err := s.db.conn(ctx, s.db.reader)
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	defer c.Close()
 	var sess kura.Session
 	var u kura.User
-	err = c.QueryRowContext(ctx, s.db.rebind(`
+	err := s.db.queryRow(ctx, s.db.reader, `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
 		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at)
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`), th).
-		Scan(&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
-			&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		WHERE s.token_hash = ?`, []any{th},
+		&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {

@@ -86,16 +86,13 @@ func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, err
 // FindUserByID returns one user, read from the reader pool.
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
-	c, err := s.db.conn(ctx, s.db.reader)
+	var u kura.User
+	err := s.db.queryRow(ctx, s.db.reader, "SELECT "+userCols+" FROM users WHERE id = ?", []any{id},
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
+		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
 	}
-	defer c.Close()
-	u, err := findUser(ctx, s.db, c, id)
-	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
-	}
-	return u, nil
+	return &u, nil
 }
 
 // UpdateUser changes the given fields in one transaction; a new password

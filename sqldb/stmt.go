@@ -1,0 +1,69 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+)
+
+// The hot single-row reads (a user by id, the session behind a token) run
+// as statements prepared once per connection on SQLite and MySQL: the
+// SQLite driver keeps no statement cache, so an unprepared query is parsed
+// and planned on every call, and the MySQL driver prepares, executes and
+// closes a server-side statement per query, three exchanges instead of
+// one. database/sql's *sql.Stmt prepares a statement on each connection of
+// its pool the first time it runs there and reuses it after. PostgreSQL's
+// driver (pgx) caches prepared statements per connection itself, so there
+// the query runs on the pool as is.
+
+// stmtKey names a prepared statement: a pool and a query as written.
+type stmtKey struct {
+	pool *sql.DB
+	q    string
+}
+
+// stmt returns the statement of q (rebound) prepared on pool, preparing
+// it the first time.
+func (db *DB) stmt(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error) {
+	k := stmtKey{pool, q}
+	if s, ok := db.stmts.Load(k); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := pool.PrepareContext(ctx, db.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(k, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// closeStmts closes the prepared statements, at Close.
+func (db *DB) closeStmts() {
+	db.stmts.Range(func(k, s any) bool {
+		s.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
+}
+
+// queryRow runs a query of one row (written with ? and ts(), see Rebind)
+// on pool within its gate, prepared per connection where that pays (see
+// above), and scans the row into dest. It returns sql.ErrNoRows for no
+// row, EUNAVAILABLE when no connection frees up within PoolTimeout.
+func (db *DB) queryRow(ctx context.Context, pool *sql.DB, q string, args []any, dest ...any) error {
+	g, err := db.enter(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer g.leave()
+	if db.dialect == Postgres {
+		return pool.QueryRowContext(ctx, db.rebind(q), args...).Scan(dest...)
+	}
+	st, err := db.stmt(ctx, pool, q)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dest...)
+}
