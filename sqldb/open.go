@@ -38,6 +38,9 @@ type DB struct {
 	// writeGate and readGate admit service calls to the writer and reader
 	// pools; one gate when both are the same pool.
 	writeGate, readGate gate
+	// pools counts the writer's and the reader's gate waits and acquire
+	// timeouts (poolstats.go).
+	pools [2]poolCounters
 }
 
 // Open opens the database that cfg.URL names, sets up its pools and checks
@@ -173,7 +176,7 @@ func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
 	if pool == db.writer {
 		g = db.writeGate
 	}
-	if err := g.enter(ctx, db.cfg.PoolTimeout); err != nil {
+	if err := db.takeSlot(ctx, pool, g); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
