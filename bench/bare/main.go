@@ -1,6 +1,8 @@
 // Command bare serves the baseline of kura's load benchmark (package
-// internal/bare) on DATABASE_URL; bench/load.sh runs it beside kura and
-// reports kura's throughput as a ratio of this one's.
+// internal/bare: the same query by hand, with a pool of its own) on
+// DATABASE_URL; bench/load.sh runs it beside kura and reports kura's
+// throughput as a ratio of this one's. With -const it serves constant JSON
+// instead: the ceiling of net/http on this machine.
 package main
 
 import (
@@ -12,17 +14,25 @@ import (
 	"os"
 
 	"github.com/kura-dev/kura/internal/bare"
-	"github.com/kura-dev/kura/sqldb"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
+	constant := flag.Bool("const", false, "serve constant JSON without a database (the HTTP ceiling)")
 	flag.Parse()
-	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: os.Getenv("DATABASE_URL")})
+	if *constant {
+		body := []byte(`{"id":1,"username":"user1","created_at":"2026-01-01T00:00:00Z"}` + "\n")
+		fmt.Fprintln(os.Stderr, "constant JSON on", *addr)
+		log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		})))
+	}
+	s, err := bare.Open(context.Background(), os.Getenv("DATABASE_URL"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer db.Close()
+	defer s.Close()
 	fmt.Fprintln(os.Stderr, "bare serving on", *addr)
-	log.Fatal(http.ListenAndServe(*addr, bare.Handler(db)))
+	log.Fatal(http.ListenAndServe(*addr, s.Handler()))
 }

@@ -36,9 +36,10 @@ const (
 // way for each: the configuration (flags over environment over .env), the
 // logger, and the open database.
 type app struct {
-	cfg Config
-	log *slog.Logger
-	db  *sqldb.DB
+	cfg  Config
+	log  *slog.Logger
+	logw *logWriter // serve and worker: the buffered log; nil otherwise
+	db   *sqldb.DB
 }
 
 // open loads the configuration from cf's sources, makes the logger and
@@ -50,8 +51,15 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: cfg.Logger(m.Stderr)}
+	if policy == schemaAutoMigrate && cfg.LogFlushInterval > 0 {
+		// serve and worker, the commands that run for long: their access
+		// log and job lines are buffered (see logWriter).
+		a.logw = newLogWriter(m.Stderr, cfg.LogFlushInterval.D())
+		a.log = slog.New(flushingHandler{cfg.Logger(a.logw).Handler(), a.logw})
+	}
 	dbcfg := cfg.DB(a.log)
 	if a.db, err = sqldb.Open(ctx, dbcfg); err != nil {
+		a.closeLog()
 		return nil, err
 	}
 	a.log.Info("database open", "engine", string(a.db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
@@ -66,6 +74,7 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 	}
 	if err != nil {
 		a.db.Close()
+		a.closeLog()
 		return nil, err
 	}
 	return a, nil
@@ -92,8 +101,20 @@ func (a *app) requireMigrated(ctx context.Context) error {
 		len(pending), strings.Join(pending, ", "))
 }
 
-// Close closes the database.
-func (a *app) Close() error { return a.db.Close() }
+// Close closes the database, then writes out the buffered log.
+func (a *app) Close() error {
+	err := a.db.Close()
+	a.closeLog()
+	return err
+}
+
+// closeLog writes out the buffered log, if any, and stops its interval.
+func (a *app) closeLog() {
+	if a.logw != nil {
+		a.logw.Close()
+		a.logw = nil
+	}
+}
 
 // stopOnSignal waits until ctx ends (SIGINT or SIGTERM), then calls each
 // of stops in order, all within one KURA_SHUTDOWN_TIMEOUT, closes the

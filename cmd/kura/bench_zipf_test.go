@@ -13,7 +13,6 @@ import (
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
-	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -27,7 +26,8 @@ import (
 //	go test -run '^$' -bench GetUserZipf -benchmem ./cmd/kura/
 func BenchmarkGetUserZipf(b *testing.B) {
 	const users = 10_000
-	db, logger := benchDB(b, testenv.PostgresDatabase(b), users)
+	url := testenv.PostgresDatabase(b)
+	db, logger := benchDB(b, url, users)
 	c, err := cache.New[kura.User](cache.Config{
 		TTL: time.Hour, Size: users / 10, RedisURL: testenv.RedisURL(b),
 		Prefix: "kura-bench-" + testenv.RandomSuffix() + ":user:",
@@ -44,7 +44,7 @@ func BenchmarkGetUserZipf(b *testing.B) {
 	for _, h := range []struct {
 		name string
 		h    http.Handler
-	}{{"kura-cached", kuraHandler}, {"bare", bare.Handler(db)}} {
+	}{{"kura-cached", kuraHandler}, {"bare", bareHandler(b, url)}} {
 		b.Run(h.name, func(b *testing.B) {
 			before := c.Stats()
 			var seed sync.Mutex

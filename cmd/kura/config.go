@@ -88,6 +88,10 @@ type Config struct {
 	// json) shape the process's logs.
 	LogLevel  slog.Level
 	LogFormat string
+	// LogFlushInterval (KURA_LOG_FLUSH_INTERVAL) is how long serve and
+	// worker hold info lines (the access log) before writing them; warnings
+	// and errors are written at once. 0 writes every line at once.
+	LogFlushInterval Seconds
 }
 
 // The defaults that belong to the command rather than to a package.
@@ -99,6 +103,7 @@ const (
 	defaultCachePrefix            = "kura:"
 	defaultShutdownTimeout        = 15 * time.Second
 	defaultSessionCleanupInterval = time.Hour
+	defaultLogFlushInterval       = 100 * time.Millisecond
 )
 
 // defaultConfig is the configuration before any variable is read: the
@@ -132,6 +137,7 @@ func defaultConfig() Config {
 		SessionCleanupInterval: Seconds(defaultSessionCleanupInterval),
 		LogLevel:               slog.LevelInfo,
 		LogFormat:              "text",
+		LogFlushInterval:       Seconds(defaultLogFlushInterval),
 	}
 }
 

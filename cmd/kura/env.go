@@ -76,6 +76,7 @@ var variables = []variable{
 	{"KURA_SESSION_CLEANUP_INTERVAL", envJobs, "how often expired sessions are deleted", func(c *Config) any { return &c.SessionCleanupInterval }, ""},
 	{"KURA_LOG_LEVEL", envLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},
 	{"KURA_LOG_FORMAT", envLog, "text or json", func(c *Config) any { return &c.LogFormat }, ""},
+	{"KURA_LOG_FLUSH_INTERVAL", envLog, "seconds serve and worker hold info lines before writing them; 0: at once", func(c *Config) any { return &c.LogFlushInterval }, ""},
 	{passwordEnv, envPassword, "the password of users create (else read from standard input)", nil, ""},
 }
 
