@@ -64,6 +64,9 @@ type backend interface {
 	cancel(ctx context.Context, id int64) (*Row, error)
 	prune(ctx context.Context, finishedBefore, discardedBefore time.Time) (int64, error)
 	counts(ctx context.Context) (Counts, error)
+	// oldestAvailable returns the scheduled time of the oldest job due to
+	// run, or the zero time.
+	oldestAvailable(ctx context.Context) (time.Time, error)
 }
 
 // engine is what New hands a backend.
@@ -102,7 +105,7 @@ func New(db DB, cfg Config) (*Client, error) {
 				PeriodicJob{Every: cfg.PruneInterval, Args: func() Args { return pruneArgs{} }, RunOnStart: true})
 		}
 		e.run = func(ctx context.Context, u *unit, row *Row) error {
-			return run(ctx, c.log, &c.stats, u, row)
+			return run(ctx, c.log, &c.stats, c.cfg.OnAttempt, u, row)
 		}
 	}
 	var err error

@@ -79,6 +79,12 @@ type Config struct {
 	// DefaultPruneInterval (1 hour); negative turns the prune job off.
 	PruneInterval time.Duration
 
+	// OnAttempt, if set, is called as each attempt of this client's
+	// workers ends, with its kind, duration and outcome: the hook a
+	// metrics collector counts jobs by kind with. It must be fast and safe
+	// for concurrent use. Nil means none.
+	OnAttempt func(Attempt)
+
 	// Logger receives failed attempts and the engine's warnings. Nil means
 	// slog.Default().
 	Logger *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -96,30 +97,40 @@ func (c *counters) stats() Stats {
 }
 
 // run is the one path every attempt takes on every engine: it turns a
-// panic into a *PanicError, counts the outcome and logs failures. The
-// engine records the returned error and schedules the retry.
-func run(ctx context.Context, log *slog.Logger, c *counters, u *unit, row *Row) (err error) {
+// panic into a *PanicError, counts the outcome, hands it to onAttempt (if
+// set) and logs failures. The engine records the returned error and
+// schedules the retry.
+func run(ctx context.Context, log *slog.Logger, c *counters, onAttempt func(Attempt), u *unit, row *Row) (err error) {
+	start := time.Now()
 	defer func() {
+		a := Attempt{Kind: u.kind, Outcome: OutcomeCompleted}
 		if p := recover(); p != nil {
 			err = &PanicError{Value: p, Stack: string(debug.Stack())}
+		}
+		if onAttempt != nil {
+			defer func() { a.Duration = time.Since(start); onAttempt(a) }()
 		}
 		if err == nil {
 			c.completed.Add(1)
 			return
 		}
 		if cancelled(ctx) {
+			a.Outcome = OutcomeCancelled
 			log.Info("running job cancelled", "job_id", row.ID, "kind", row.Kind, "attempt", row.Attempt)
 			return
 		}
 		c.failed.Add(1)
+		a.Outcome = OutcomeFailed
 		attrs := []any{"job_id", row.ID, "kind", row.Kind, "attempt", row.Attempt, "max_attempts", row.MaxAttempts, "err", err.Error()}
 		var pe *PanicError
 		if errors.As(err, &pe) {
 			c.panicked.Add(1)
+			a.Panicked = true
 			attrs = append(attrs, "stack", pe.Stack)
 		}
 		if row.Attempt >= row.MaxAttempts {
 			c.discarded.Add(1)
+			a.Outcome = OutcomeDiscarded
 			log.Log(ctx, slog.LevelError, "job discarded after its last attempt", attrs...)
 			return
 		}
