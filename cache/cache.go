@@ -191,6 +191,9 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 	var err error
 	if c.redis != nil {
 		err = c.redis.invalidate(ctx, c.cfg.Prefix, keys)
+		if err != nil {
+			c.stats.failedInvalidations.Add(uint64(len(keys)))
+		}
 	}
 	// After Redis: a load that read Redis before the DEL began under the
 	// old generation, so bumping now makes its result unservable.

@@ -25,8 +25,8 @@ func TestCache_RedisDownAtStart(t *testing.T) {
 		t.Fatalf("Delete = %v, want ErrDegraded", err)
 	}
 	MustGet(t, c, "k", l.Load, "v2")
-	if s := c.Stats(); s.Loads != 2 || s.LocalHits != 1 || s.RedisUp {
-		t.Fatalf("stats = %+v", s)
+	if s := c.Stats(); s.Loads != 2 || s.LocalHits != 1 || s.RedisUp || !s.Degraded || s.FailedInvalidations != 1 {
+		t.Fatalf("stats = %+v, want degraded, one failed invalidation", s)
 	}
 
 	testenv.StartRedisAt(t, srv)
@@ -74,8 +74,11 @@ func TestCache_RedisKilled(t *testing.T) {
 		t.Fatalf("Delete after recovery = %v", err)
 	}
 	MustGet(t, a, "k", l.Load, "v3")
-	if s := b.Stats(); s.Resets < 2 || !s.RedisUp {
+	if s := b.Stats(); s.Resets < 2 || !s.RedisUp || s.Degraded || s.FailedInvalidations != 0 {
 		t.Fatalf("b stats = %+v", s)
+	}
+	if s := a.Stats(); s.FailedInvalidations != 1 || s.Degraded {
+		t.Fatalf("a stats = %+v, want one failed invalidation, not degraded", s)
 	}
 }
 

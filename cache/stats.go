@@ -19,6 +19,10 @@ type Stats struct {
 	// Invalidations counts keys dropped from the in-process tier by Delete
 	// here or on another instance.
 	Invalidations uint64
+	// FailedInvalidations counts keys of this instance's Deletes that
+	// returned ErrDegraded: Redis, or another instance, did not confirm
+	// them (dropped here all the same; see Delete).
+	FailedInvalidations uint64
 	// Resets counts times the whole in-process tier was dropped because
 	// Redis came back after invalidations may have been missed.
 	Resets uint64
@@ -27,6 +31,9 @@ type Stats struct {
 	// RedisUp reports whether the Redis tier is connected and subscribed;
 	// false without a Redis tier.
 	RedisUp bool
+	// Degraded reports a Redis tier that is not connected and subscribed
+	// (Healthy is false); false without a Redis tier.
+	Degraded bool
 }
 
 type counters struct {
@@ -34,6 +41,7 @@ type counters struct {
 	localMisses, redisHits, redisMisses atomic.Uint64
 	loads, loadErrors, redisErrors      atomic.Uint64
 	invalidations, resets               atomic.Uint64
+	failedInvalidations                 atomic.Uint64
 }
 
 // Stats returns a snapshot of the cache's counters.
@@ -51,6 +59,9 @@ func (c *Cache[V]) Stats() Stats {
 		Resets:        s.resets.Load(),
 		Entries:       c.local.EstimatedSize(),
 		RedisUp:       c.redis != nil && c.redis.up.Load(),
+		Degraded:      !c.Healthy(),
+
+		FailedInvalidations: s.failedInvalidations.Load(),
 	}
 }
 
