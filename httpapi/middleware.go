@@ -102,12 +102,15 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog logs one info line per request: method, route pattern, path,
-// status, duration, bytes and request id, and hands the same facts to
-// Config.OnRequest. It never logs headers, bodies or
-// the query string, any of which may carry a credential.
+// accessLog counts the requests in flight (Server.InFlight), logs one
+// info line per request: method, route pattern, path, status, duration,
+// bytes and request id, and hands the same facts to Config.OnRequest. It
+// never logs headers, bodies or the query string, any of which may carry
+// a credential.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
 		logging := s.logger.Enabled(r.Context(), slog.LevelInfo)
 		if !logging && s.cfg.OnRequest == nil {
 			next.ServeHTTP(w, r)

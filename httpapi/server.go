@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kura-dev/kura"
@@ -152,7 +153,13 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener
 	serveErr chan error // receives Serve's result once Open has run
+
+	inFlight atomic.Int64 // requests being served, counted by accessLog
 }
+
+// InFlight returns the number of requests being served now: a gauge for a
+// metrics collector, read without a lock.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // NewServer returns a Server for cfg, its routes registered, not yet
 // listening. It panics if cfg is not valid (see Config.Validate): that is
