@@ -5,6 +5,11 @@ import (
 	"strconv"
 )
 
+// MaxPage is the highest page number of offset paging: its offset,
+// (MaxPage-1) times MaxPageSize, fits every engine's OFFSET with room to
+// spare, and no list kura serves has that many pages.
+const MaxPage = 1<<31 - 1
+
 // ListOptions selects one page of a newest-first list. With Page > 0 the
 // list is paged by offset (page/per_page, with a total); otherwise it is
 // paged by keyset cursor (limit/cursor), which stays fast on deep pages and
@@ -33,8 +38,8 @@ func (o *ListOptions) Normalize() error {
 	if o.PerPage < 1 || o.PerPage > MaxPageSize {
 		fields["per_page"] = "must be between 1 and 100"
 	}
-	if o.Page < 0 {
-		fields["page"] = "must be at least 1"
+	if o.Page < 0 || o.Page > MaxPage {
+		fields["page"] = "must be between 1 and " + strconv.Itoa(MaxPage)
 	}
 	if o.Page > 0 && o.Cursor != "" {
 		fields["cursor"] = "cannot be combined with page"

@@ -186,8 +186,8 @@ func parseListOptions(q url.Values) (kura.ListOptions, error) {
 	sizeParam(q, "per_page", &opt.PerPage, fields)
 	if q.Has("page") {
 		n, err := strconv.Atoi(q.Get("page"))
-		if err != nil || n < 1 {
-			fields["page"] = "must be a whole number of at least 1"
+		if err != nil || n < 1 || n > kura.MaxPage {
+			fields["page"] = "must be a whole number from 1 to " + strconv.Itoa(kura.MaxPage)
 		}
 		opt.Page = n
 	}
