@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Session is a login. Its token is random and is known in clear only to the
@@ -19,12 +21,23 @@ type Session struct {
 	User      *User // the session's user, as of the lookup
 }
 
+// ValidateLogin returns an EINVALID *Error naming "login" when login is
+// not valid UTF-8 or holds a NUL character, which no email or username can
+// (and PostgreSQL refuses in any text); nil otherwise. An empty or unknown
+// login is not invalid: it is a failed login.
+func ValidateLogin(login string) error {
+	if !utf8.ValidString(login) || strings.ContainsRune(login, 0) {
+		return invalid(map[string]string{"login": "must be valid UTF-8 without NUL characters"})
+	}
+	return nil
+}
+
 // SessionService logs users in and out and authenticates bearer tokens.
 type SessionService interface {
 	// Login checks a login (email or username, case-insensitive) and
 	// password and starts a session. It answers the same way, in about the
 	// same time, whether the login is unknown or the password wrong.
-	// Errors: EUNAUTHORIZED.
+	// Errors: EINVALID naming "login" (see ValidateLogin), EUNAUTHORIZED.
 	Login(ctx context.Context, login, password string) (*Session, error)
 
 	// Authenticate returns the live session behind a token, with its user.

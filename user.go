@@ -181,6 +181,8 @@ func validatePassword(s string) string {
 		return "must be at least 8 characters"
 	case len(s) > MaxPasswordLen:
 		return "must be at most 128 bytes"
+	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
+		return "must be valid UTF-8 without NUL characters"
 	}
 	return ""
 }

@@ -91,6 +91,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	fields := map[string]string{}
 	if strings.TrimSpace(in.Login) == "" {
 		fields["login"] = "is required"
+	} else if err := kura.ValidateLogin(in.Login); err != nil {
+		fields["login"] = kura.ErrorFields(err)["login"]
 	}
 	if in.Password == "" {
 		fields["password"] = "is required"
