@@ -20,6 +20,13 @@ const (
 	EINTERNAL     = "internal"     // anything else; never shown in detail (500)
 )
 
+// ErrBusy is wrapped by the EUNAVAILABLE error of a dependency that answers
+// but has no capacity free right now, such as a database pool whose
+// connections are all taken by calls while more wait. A dependency that does
+// not answer is unavailable without being busy. GET /health reports a check
+// that fails with ErrBusy as "busy" rather than "unreachable".
+var ErrBusy = errors.New("busy")
+
 // Error is the error type of the domain. Its Message is safe to show to the
 // caller; the wrapped Err, if any, is for logs only and must never carry a
 // secret.

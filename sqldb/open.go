@@ -98,15 +98,6 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Ping checks that the database answers with a real round trip (on SQLite
-// a query on the reader pool). Its errors never contain the password.
-func (db *DB) Ping(ctx context.Context) error {
-	if err := db.ping(ctx, db.reader); err != nil {
-		return db.sc.Err(fmt.Errorf("ping %s database: %w", db.dialect, err))
-	}
-	return nil
-}
-
 func (db *DB) ping(ctx context.Context, p *sql.DB) error {
 	var one int
 	return p.QueryRowContext(ctx, "SELECT 1").Scan(&one)
@@ -163,7 +154,7 @@ func (db *DB) conn(ctx context.Context, pool *sql.DB) (*conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: "The database is unavailable; try again shortly.", Err: db.sc.Err(err)}
+		return nil, &kura.Error{Code: kura.EUNAVAILABLE, Message: unavailableMessage, Err: db.sc.Err(err)}
 	}
 	return &conn{Conn: c, gate: g}, nil
 }
@@ -190,14 +181,15 @@ func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
 // the rollback). On SQLite the transaction begins IMMEDIATE, so it holds the
 // write lock from the start and never fails with "database is locked"
 // half-way. The connection is acquired within PoolTimeout (else
-// EUNAVAILABLE).
+// EUNAVAILABLE), and a database lost during the transaction (see
+// Unavailable) is EUNAVAILABLE too, whether fn, BEGIN or COMMIT met it.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	c, err := db.conn(ctx, db.writer)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return inTx(ctx, c.Conn, fn)
+	return db.Unavailable(inTx(ctx, c.Conn, fn))
 }
 
 func inTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) (err error) {

@@ -3,9 +3,11 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/kura-dev/kura"
 )
 
 // setPool applies the pool settings of the config to a server pool.
@@ -81,12 +83,14 @@ func (db *DB) stopTrim() {
 // that got through. database/sql has no acquire timeout of its own; bounding
 // its wait with a context per call would cost a timer on every query,
 // where the gate's fast path is one channel send. Only service calls pass
-// the gate: Ping and migrations use the pool directly, briefly.
+// the gate, and Ping, which waits for a slot only briefly (see busyWait);
+// migrations use the pool directly.
 type gate chan struct{}
 
 // errGateTimeout is the cause kept in the EUNAVAILABLE error of a call that
 // found no free connection within PoolTimeout.
-var errGateTimeout = errors.New("no free connection within the pool timeout")
+// It wraps kura.ErrBusy: the database answers, the pool has no room.
+var errGateTimeout = fmt.Errorf("%w: no free connection within the pool timeout", kura.ErrBusy)
 
 // enter takes a slot, waiting at most wait, or until ctx is done.
 func (g gate) enter(ctx context.Context, wait time.Duration) error {

@@ -59,14 +59,15 @@ func (db *DB) Timestamp() time.Time { return db.now() }
 // Read runs fn with a connection of the reader pool (on SQLite a read-only
 // one; elsewhere the one pool), taken within PoolTimeout: a pool that has
 // no free connection by then gives a kura.Error with code EUNAVAILABLE
-// instead of a wait without end. Use InTx for writes.
+// instead of a wait without end; a database lost while fn runs (see
+// Unavailable) is EUNAVAILABLE too. Use InTx for writes.
 func (db *DB) Read(ctx context.Context, fn func(q Querier) error) error {
 	c, err := db.conn(ctx, db.reader)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return fn(c.Conn)
+	return db.Unavailable(fn(c.Conn))
 }
 
 // ScanAll scans every row of rows with scan and closes rows. No rows is an

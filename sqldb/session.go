@@ -40,9 +40,12 @@ func NewSessionService(db *DB, ttl time.Duration) *SessionService {
 // case-insensitive) and password, and starts a session. No connection is
 // held while the password is verified. An unknown login costs the same
 // password work as a wrong password and gets the same error.
-// Errors: EUNAUTHORIZED, EUNAVAILABLE.
+// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE.
 func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Session, error) {
 	login = strings.TrimSpace(login)
+	if err := kura.ValidateLogin(login); err != nil {
+		return nil, err
+	}
 	if login == "" || len(login) > kura.MaxLoginLen || len(pw) > kura.MaxPasswordLen {
 		password.VerifyDummy(pw[:min(len(pw), kura.MaxPasswordLen)])
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
@@ -52,7 +55,7 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 		password.VerifyDummy(pw)
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
 	} else if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
+		return nil, fmt.Errorf("login: %w", s.db.Unavailable(err))
 	}
 	ok, err := password.VerifyContext(ctx, pw, hash)
 	if err != nil {

@@ -36,12 +36,12 @@ func (s *StatsService) Stats(ctx context.Context) (*kura.Stats, error) {
 		FROM users`), s.db.timeArg(now.Add(-24*time.Hour)), s.db.timeArg(now.Add(-7*24*time.Hour))).
 		Scan(&st.Users, &st.NewUsers24h, &st.NewUsers7d)
 	if err != nil {
-		return nil, fmt.Errorf("stats: users: %w", err)
+		return nil, fmt.Errorf("stats: users: %w", s.db.Unavailable(err))
 	}
 	err = c.QueryRowContext(ctx, s.db.rebind("SELECT COUNT(*) FROM sessions WHERE expires_at > ?"), s.db.timeArg(now)).
 		Scan(&st.ActiveSessions)
 	if err != nil {
-		return nil, fmt.Errorf("stats: sessions: %w", err)
+		return nil, fmt.Errorf("stats: sessions: %w", s.db.Unavailable(err))
 	}
 	return st, nil
 }

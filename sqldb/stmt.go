@@ -51,7 +51,8 @@ func (db *DB) closeStmts() {
 // queryRow runs a query of one row (written with ? and ts(), see Rebind)
 // on pool within its gate, prepared per connection where that pays (see
 // above), and scans the row into dest. It returns sql.ErrNoRows for no
-// row, EUNAVAILABLE when no connection frees up within PoolTimeout.
+// row, EUNAVAILABLE when no connection frees up within PoolTimeout or the
+// database is out of reach (see Unavailable).
 func (db *DB) queryRow(ctx context.Context, pool *sql.DB, q string, args []any, dest ...any) error {
 	g, err := db.enter(ctx, pool)
 	if err != nil {
@@ -59,11 +60,11 @@ func (db *DB) queryRow(ctx context.Context, pool *sql.DB, q string, args []any, 
 	}
 	defer g.leave()
 	if db.dialect == Postgres {
-		return pool.QueryRowContext(ctx, db.rebind(q), args...).Scan(dest...)
+		return db.Unavailable(pool.QueryRowContext(ctx, db.rebind(q), args...).Scan(dest...))
 	}
 	st, err := db.stmt(ctx, pool, q)
 	if err != nil {
-		return err
+		return db.Unavailable(err)
 	}
-	return st.QueryRowContext(ctx, args...).Scan(dest...)
+	return db.Unavailable(st.QueryRowContext(ctx, args...).Scan(dest...))
 }
