@@ -91,6 +91,14 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 		s.writeInternal(w, r)
 		return
 	}
+	if status == http.StatusServiceUnavailable && errors.Unwrap(err) != nil && !errors.Is(err, kura.ErrBusy) {
+		// A dependency out of reach (a database lost mid-query): not a
+		// bug, but worth a line with its cause. A busy pool shedding load
+		// is counted by its stats instead of logged per request.
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable",
+			slog.String("request_id", RequestID(r.Context())),
+			slog.String("route", r.Pattern), slog.Any("err", err))
+	}
 	h := w.Header()
 	switch status {
 	case http.StatusUnauthorized:

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -33,12 +34,18 @@ const (
 	healthAlive       = "alive"
 	healthConnected   = "connected"
 	healthUnreachable = "unreachable"
+	healthBusy        = "busy"
 	healthDegraded    = "degraded"
 )
 
 // handleHealth serves GET /health: every check runs concurrently, each
 // within HealthTimeout. The body maps each check to a state word, never to
-// an error text; errors are logged at warn instead.
+// an error text; errors are logged at warn instead. A required check that
+// fails with kura.ErrBusy (a pool with every connection taken and calls
+// waiting) is "busy" rather than "unreachable": the dependency answers, but
+// a request now would queue and may end in a 503. Either makes the answer
+// 503 with Retry-After, so that a load balancer sends traffic elsewhere
+// for a while, and the word tells an operator which of the two it is.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	type result struct {
 		i   int
@@ -70,6 +77,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 			body[hc.Name] = healthConnected
 		case hc.Optional:
 			body[hc.Name] = healthDegraded
+		case errors.Is(res.err, kura.ErrBusy):
+			body[hc.Name] = healthBusy
+			status, httpStatus = healthUnhealthy, http.StatusServiceUnavailable
 		default:
 			body[hc.Name] = healthUnreachable
 			status, httpStatus = healthUnhealthy, http.StatusServiceUnavailable
@@ -82,6 +92,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	body["status"] = status
 	w.Header().Set("Cache-Control", "no-store")
+	if httpStatus == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	s.writeJSON(w, r, httpStatus, body)
 }
 
