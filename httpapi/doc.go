@@ -59,7 +59,7 @@
 //	GET    /api/users/{id}/notifications
 //	                           bearer, self or admin; the same list parameters
 //	                           (only with Config.Notifications)
-//	GET    /health             every HealthCheck; 200 or 503
+//	GET    /health             every HealthCheck; 200, or 503 with Retry-After
 //	GET    /health/live        200 while the process serves
 //
 // A user's public view is {id, username, created_at}; the private view adds
@@ -86,8 +86,18 @@
 // ErrorStatus): invalid 422, bad_request 400, unauthorized 401 (with
 // WWW-Authenticate: Bearer), forbidden 403, not_found 404, conflict 409,
 // too_large 413, rate_limited 429 and unavailable 503 (both with
-// Retry-After), internal 500. An internal error's cause is logged, never
-// returned.
+// Retry-After), internal 500. An internal error's cause is logged at
+// error, never returned; an unavailable one's (a database lost mid-query)
+// at warn, unless it is a busy pool shedding load (kura.ErrBusy).
+//
+// GET /health runs every HealthCheck at once, each within HealthTimeout,
+// and maps each to a word: "connected"; "unreachable" when a required
+// check fails; "busy" when it fails with kura.ErrBusy (sqldb's Ping says so
+// at once when every connection is taken and calls wait, instead of
+// queueing behind them until the timeout); "degraded" for an optional one.
+// Unreachable or busy makes it 503 with Retry-After: either way a request
+// sent here now would wait and may end in a 503, so a load balancer should
+// send it elsewhere for a while, and the word tells the two apart.
 //
 // Request bodies must be one JSON object of at most Config.MaxBodyBytes,
 // without unknown fields or trailing data. The Content-Type header is not

@@ -45,7 +45,8 @@
 //   - DB.InTx runs a function in a transaction on the writer (commit on
 //     nil, roll back on an error or a panic; BEGIN IMMEDIATE on SQLite);
 //     DB.Read runs one on a reader connection. Both take their connection
-//     within PoolTimeout, or fail with EUNAVAILABLE (HTTP 503).
+//     within PoolTimeout, or fail with EUNAVAILABLE (HTTP 503), and a
+//     database lost while they run is EUNAVAILABLE too (DB.Unavailable).
 //   - DB.Insert inserts one row and returns its id (RETURNING id, or
 //     LastInsertId on MySQL).
 //   - QueryAll and ScanAll scan every row with one function; Placeholders
@@ -78,6 +79,27 @@
 // again shortly."), which httpapi turns into 503 with Retry-After, instead
 // of a request that hangs. Open bounds its first connection by
 // ConnectTimeout, so an unreachable server fails fast with a clear error.
+//
+// # Outages
+//
+// A database that goes away is EUNAVAILABLE ("The database is
+// unavailable; try again shortly.", HTTP 503 with Retry-After), never an
+// internal error, on reads, writes, lists and transactions: DB.Unavailable
+// recognises a refused, reset or cut connection, a backend terminated or a
+// server shutting down or starting (PostgreSQL 57P01-57P05, class 08), a
+// MySQL server gone away or a connection killed, and SQLite's BUSY or
+// LOCKED past busy_timeout, and keeps the cause, scrubbed, for the log.
+// InTx, Read, List and every service apply it; an application calls it
+// only on queries it runs on Writer or Reader itself. After such an error
+// the pool's idle connections are closed, so the next call dials afresh
+// once the server is back. A call whose context ended keeps its context
+// error.
+//
+// Ping, the health check, takes its connection through the gate but waits
+// at most 100 ms: when every connection is taken and calls wait, it
+// returns EUNAVAILABLE wrapping kura.ErrBusy at once, which /health
+// reports as "busy"; a server that does not answer is another error
+// ("unreachable").
 //
 // # SQLite: one writer, many readers
 //
