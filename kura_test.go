@@ -40,6 +40,10 @@ func TestNewUser_Validate(t *testing.T) {
 		{"ErrUsernameNonASCII", kura.NewUser{Email: "a@example.com", Username: "ännä", Password: "password1"}, "username"},
 		{"ErrPasswordShort", kura.NewUser{Email: "a@example.com", Username: "ann", Password: "1234567"}, "password"},
 		{"ErrPasswordLong", kura.NewUser{Email: "a@example.com", Username: "ann", Password: strings.Repeat("x", 129)}, "password"},
+		{"ErrPasswordNUL", kura.NewUser{Email: "a@example.com", Username: "ann", Password: "pass\x00word"}, "password"},
+		{"ErrPasswordBadUTF8", kura.NewUser{Email: "a@example.com", Username: "ann", Password: "pass\xffword"}, "password"},
+		{"ErrEmailNUL", kura.NewUser{Email: "a\x00@example.com", Username: "ann", Password: "password1"}, "email"},
+		{"ErrUsernameNUL", kura.NewUser{Email: "a@example.com", Username: "an\x00n", Password: "password1"}, "username"},
 		{"ErrRole", kura.NewUser{Email: "a@example.com", Username: "ann", Password: "password1", Role: "root"}, "role"},
 	}
 	for _, tt := range tests {
@@ -140,12 +144,26 @@ func TestNotification_Validate(t *testing.T) {
 	})
 }
 
+func TestValidateLogin(t *testing.T) {
+	for _, ok := range []string{"ann", "ann@example.com", "ännä"} {
+		if err := kura.ValidateLogin(ok); err != nil {
+			t.Errorf("ValidateLogin(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"ann\x00", "\xffann"} {
+		err := kura.ValidateLogin(bad)
+		if kura.ErrorCode(err) != kura.EINVALID || kura.ErrorFields(err)["login"] == "" {
+			t.Errorf("ValidateLogin(%q) = %v, want invalid naming login", bad, err)
+		}
+	}
+}
+
 func TestListOptions_Normalize(t *testing.T) {
 	o := kura.ListOptions{}
 	if err := o.Normalize(); err != nil || o.Limit != 20 || o.PerPage != 20 {
 		t.Fatalf("defaults: %+v %v", o, err)
 	}
-	for _, bad := range []kura.ListOptions{{Limit: 101}, {Limit: -1}, {PerPage: 101, Page: 1}, {Page: -1}, {Page: 1, Cursor: "x"}} {
+	for _, bad := range []kura.ListOptions{{Limit: 101}, {Limit: -1}, {PerPage: 101, Page: 1}, {Page: -1}, {Page: kura.MaxPage + 1}, {Page: 1, Cursor: "x"}} {
 		if kura.ErrorCode(bad.Normalize()) != kura.EINVALID {
 			t.Errorf("%+v: want invalid", bad)
 		}

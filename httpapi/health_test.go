@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/httpapi"
 )
 
@@ -29,16 +31,21 @@ func TestHealth(t *testing.T) {
 			503, `{"cache":"connected","database":"unreachable","status":"unhealthy"}`},
 		{"Degraded", []httpapi.HealthCheck{check("database", nil, false), check("cache", secret, true)},
 			200, `{"cache":"degraded","database":"connected","status":"healthy"}`},
+		{"Busy", []httpapi.HealthCheck{check("database", fmt.Errorf("ping: %w", kura.ErrBusy), false), check("cache", nil, true)},
+			503, `{"cache":"connected","database":"busy","status":"unhealthy"}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, func(c *httpapi.Config) { c.Checks = tt.checks })
 			w := e.do("GET", "/health", nil, "")
 			mustStatus(t, w, tt.status)
+			if retry := w.Header().Get("Retry-After"); (tt.status == 503) != (retry != "") {
+				t.Errorf("Retry-After = %q with status %d", retry, tt.status)
+			}
 			if got := strings.TrimSpace(w.Body.String()); got != tt.body {
 				t.Errorf("body = %s, want %s", got, tt.body)
 			}
 			logs := e.logs.String()
-			if failed := tt.name == "Unhealthy" || tt.name == "Degraded"; failed != strings.Contains(logs, `"level":"WARN","msg":"health check failed"`) {
+			if failed := tt.status == 503 || tt.name == "Degraded"; failed != strings.Contains(logs, `"level":"WARN","msg":"health check failed"`) {
 				t.Errorf("warn log = %v, want %v:\n%s", !failed, failed, logs)
 			}
 		})
