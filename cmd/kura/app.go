@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -40,6 +41,9 @@ type app struct {
 	log  *slog.Logger
 	logw *logWriter // serve and worker: the buffered log; nil otherwise
 	db   *sqldb.DB
+
+	metrics    *metrics.Metrics // nil: no metrics (see startMetrics)
+	metricsSrv *metrics.Server  // nil: no metrics listener
 }
 
 // open loads the configuration from cf's sources, makes the logger and
@@ -103,6 +107,7 @@ func (a *app) requireMigrated(ctx context.Context) error {
 
 // Close closes the database, then writes out the buffered log.
 func (a *app) Close() error {
+	a.metricsSrv.Close(context.Background())
 	err := a.db.Close()
 	a.closeLog()
 	return err
@@ -118,6 +123,7 @@ func (a *app) closeLog() {
 
 // stopOnSignal waits until ctx ends (SIGINT or SIGTERM), then calls each
 // of stops in order, all within one KURA_SHUTDOWN_TIMEOUT, closes the
+// metrics listener (last, so that the drain can be watched) and the
 // database, and returns the first error. It is the shutdown sequence of
 // serve (the HTTP server, then the job workers) and worker (the workers).
 func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) error) error {
@@ -127,7 +133,7 @@ func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) e
 	defer cancel()
 	start := time.Now()
 	var first error
-	for _, stop := range append(stops, func(context.Context) error { return a.db.Close() }) {
+	for _, stop := range append(stops, a.metricsSrv.Close, func(context.Context) error { return a.db.Close() }) {
 		if err := stop(sctx); first == nil {
 			first = err
 		}

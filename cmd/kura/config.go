@@ -14,6 +14,7 @@ import (
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -84,6 +85,14 @@ type Config struct {
 	// expired sessions are deleted.
 	SessionCleanupInterval Seconds
 
+	// MetricsAddr (KURA_METRICS_ADDR) is the address of the listener of
+	// GET /metrics, apart from the API; "" turns it off.
+	MetricsAddr string
+	// MetricsToken (KURA_METRICS_TOKEN), if set, is the bearer token every
+	// /metrics requires, and serve's API server answers GET /metrics too.
+	// "" leaves the API server without /metrics (404). Never logged.
+	MetricsToken string
+
 	// LogLevel (KURA_LOG_LEVEL) and LogFormat (KURA_LOG_FORMAT: text or
 	// json) shape the process's logs.
 	LogLevel  slog.Level
@@ -104,6 +113,7 @@ const (
 	defaultShutdownTimeout        = 15 * time.Second
 	defaultSessionCleanupInterval = time.Hour
 	defaultLogFlushInterval       = 100 * time.Millisecond
+	minMetricsToken               = 16
 )
 
 // defaultConfig is the configuration before any variable is read: the
@@ -137,6 +147,7 @@ func defaultConfig() Config {
 		SessionCleanupInterval: Seconds(defaultSessionCleanupInterval),
 		LogLevel:               slog.LevelInfo,
 		LogFormat:              "text",
+		MetricsAddr:            metrics.DefaultAddr,
 		LogFlushInterval:       Seconds(defaultLogFlushInterval),
 	}
 }
@@ -187,6 +198,15 @@ func (c *Config) validate() []fieldError {
 	positive("KURA_SESSION_CLEANUP_INTERVAL", c.SessionCleanupInterval)
 	if _, err := sqldb.ParseDialect(c.URL()); err != nil {
 		errs = append(errs, fieldError{"DATABASE_URL", "the scheme is not one kura knows: want a file path, sqlite:, postgres:// or mysql://"})
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fieldError{"KURA_METRICS_ADDR", fmt.Sprintf("%q is not host:port: want such as 127.0.0.1:9464, or empty to turn the listener off", c.MetricsAddr)})
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
+		// The token is a secret: never quoted.
+		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
 	if c.RedisURL != "" && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})

@@ -29,6 +29,7 @@ const (
 	envJobs
 	envShutdown
 	envPassword
+	envMetrics
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -74,6 +75,8 @@ var variables = []variable{
 	{"KURA_JOB_RETENTION", envJobs, "how long completed and cancelled jobs are kept", func(c *Config) any { return &c.JobRetention }, ""},
 	{"KURA_JOB_DISCARDED_RETENTION", envJobs, "how long discarded jobs are kept", func(c *Config) any { return &c.JobDiscardedRetention }, ""},
 	{"KURA_SESSION_CLEANUP_INTERVAL", envJobs, "how often expired sessions are deleted", func(c *Config) any { return &c.SessionCleanupInterval }, ""},
+	{"KURA_METRICS_ADDR", envMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
+	{"KURA_METRICS_TOKEN", envMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
 	{"KURA_LOG_LEVEL", envLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},
 	{"KURA_LOG_FORMAT", envLog, "text or json", func(c *Config) any { return &c.LogFormat }, ""},
 	{"KURA_LOG_FLUSH_INTERVAL", envLog, "seconds serve and worker hold info lines before writing them; 0: at once", func(c *Config) any { return &c.LogFlushInterval }, ""},

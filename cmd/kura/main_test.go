@@ -66,6 +66,10 @@ func withoutEnvFile(args []string) []string {
 	return append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...)
 }
 
+// noMetricsListener turns the metrics listener off, ahead of a test's own
+// variables, which may set it.
+const noMetricsListener = "KURA_METRICS_ADDR="
+
 // server is a running `kura serve`.
 type server struct {
 	URL  string
@@ -73,12 +77,14 @@ type server struct {
 }
 
 // startKura runs `kura serve` on 127.0.0.1:0 until the test ends, when it is
-// shut down as by SIGTERM and must stop cleanly.
+// shut down as by SIGTERM and must stop cleanly. It has no metrics
+// listener unless env sets KURA_METRICS_ADDR: tests run many servers at
+// once, and the default address is one.
 func startKura(t *testing.T, env ...string) *server {
 	t.Helper()
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
-	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: env,
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener}, env...),
 		Listening: func(u string) { ready <- u }}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

@@ -33,7 +33,7 @@ var serveDoc = doc{
 pending migrations first. On the signal it stops accepting, drains in-flight
 requests, stops the job workers (running jobs finish, or are handed back to
 run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envJobs | envShutdown,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envJobs | envShutdown | envMetrics,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -58,6 +58,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.startMetrics(); err != nil {
+		return err
+	}
 	jc, err := a.newJobs(c.m, a.cfg.Workers)
 	if err != nil {
 		return err
@@ -74,8 +77,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Stats:         svc.stats,
 		Notifications: sqldb.NewNotificationService(a.db),
 		Checks:        svc.checks,
+		OnRequest:     a.onRequest(),
 		Logger:        a.log,
 	})
+	a.metricsRoute(srv)
+	if err := a.listenMetrics(); err != nil {
+		return err
+	}
 	if a.cfg.Workers > 0 {
 		// Not ctx: the workers stop after the HTTP server has drained.
 		if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -131,6 +139,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 			return s, closeCaches, err
 		}
 		closers = append(closers, statsCache.Close)
+		a.addCache("stats", statsCache)
 		s.stats = cached.NewStatsService(s.stats, statsCache)
 	}
 	if a.cfg.CacheTTL <= 0 {
@@ -141,11 +150,13 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 		return s, closeCaches, err
 	}
 	closers = append(closers, userCache.Close)
+	a.addCache("user", userCache)
 	sessionCache, err := newCache[kura.Session](&a.cfg, a.cfg.CacheTTL.D(), "session:")
 	if err != nil {
 		return s, closeCaches, err
 	}
 	closers = append(closers, sessionCache.Close)
+	a.addCache("session", sessionCache)
 	cachedUsers := cached.NewUserService(s.users, userCache, a.log)
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions

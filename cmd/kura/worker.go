@@ -25,7 +25,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envMigrate | envJobs | envShutdown,
+	env: envLog | envDB | envMigrate | envJobs | envShutdown | envMetrics,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
@@ -50,12 +50,18 @@ func (c *workerCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.startMetrics(); err != nil {
+		return err
+	}
 	concurrency := a.cfg.Workers
 	if concurrency == 0 {
 		concurrency = jobs.DefaultConcurrency
 	}
 	jc, err := a.newJobs(c.m, concurrency)
 	if err != nil {
+		return err
+	}
+	if err := a.listenMetrics(); err != nil {
 		return err
 	}
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
@@ -98,5 +104,13 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			Args: func() jobs.Args { return expireSessionsArgs{} },
 		}}
 	}
-	return jobs.New(a.db, cfg)
+	if a.metrics == nil {
+		return jobs.New(a.db, cfg)
+	}
+	cfg.OnAttempt = a.metrics.ObserveJob
+	jc, err := jobs.New(a.db, cfg)
+	if err == nil {
+		a.metrics.AddJobs(jc)
+	}
+	return jc, err
 }

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/metrics"
+)
+
+// startMetrics makes the process's metrics when KURA_METRICS_ADDR or
+// KURA_METRICS_TOKEN asks for them, with the database pools; the job
+// queue, the caches and the HTTP server are added as they are made
+// (newJobs, services, metricsRoute). Without either, a.metrics stays nil
+// and no hook is set.
+func (a *app) startMetrics() error {
+	if a.cfg.MetricsAddr == "" && a.cfg.MetricsToken == "" {
+		return nil
+	}
+	m, err := metrics.New(metrics.Config{Engine: string(a.db.Dialect()), Logger: a.log})
+	if err != nil {
+		return err
+	}
+	m.AddPools(a.db)
+	a.metrics = m
+	return nil
+}
+
+// listenMetrics opens the metrics listener at KURA_METRICS_ADDR, if set,
+// behind KURA_METRICS_TOKEN if that is set too. stopOnSignal and Close
+// close it.
+func (a *app) listenMetrics() error {
+	if a.metrics == nil || a.cfg.MetricsAddr == "" {
+		return nil
+	}
+	s, err := metrics.Listen(a.cfg.MetricsAddr, metrics.RequireToken(a.cfg.MetricsToken, a.metrics.Handler()), a.log)
+	if err != nil {
+		return fmt.Errorf("KURA_METRICS_ADDR %s: %w (each process needs an address of its own; empty turns the listener off)", a.cfg.MetricsAddr, err)
+	}
+	a.metricsSrv = s
+	return nil
+}
+
+// onRequest returns the HTTP server's metrics hook, nil without metrics.
+func (a *app) onRequest() func(httpapi.RequestInfo) {
+	if a.metrics == nil {
+		return nil
+	}
+	return a.metrics.ObserveRequest
+}
+
+// metricsRoute exports srv's requests in flight and, when
+// KURA_METRICS_TOKEN is set, serves GET /metrics on the API behind it.
+// Without a token the API has no /metrics: it answers 404.
+func (a *app) metricsRoute(srv *httpapi.Server) {
+	if a.metrics == nil {
+		return
+	}
+	a.metrics.AddServer(srv)
+	if a.cfg.MetricsToken == "" {
+		return
+	}
+	h := metrics.RequireToken(a.cfg.MetricsToken, a.metrics.Handler())
+	srv.Handle("GET "+metrics.Path, func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
+// addCache exports c's counters under the label cache=name, with metrics.
+func (a *app) addCache(name string, c metrics.Cache) {
+	if a.metrics != nil {
+		a.metrics.AddCache(name, c)
+	}
+}
