@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/metrics"
 )
 
 // metricsToken is the KURA_METRICS_TOKEN of these tests.
@@ -98,6 +99,23 @@ func TestMetrics_Protection(t *testing.T) {
 			t.Fatal("a metrics listener opened with KURA_METRICS_ADDR empty")
 		}
 	})
+}
+
+// TestMetrics_DefaultAddressTaken: a second process on the host (a worker
+// beside serve, or two instances) finds the default metrics address taken
+// and serves without a metrics listener, saying so, instead of failing.
+func TestMetrics_DefaultAddressTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", metrics.DefaultAddr)
+	if err != nil {
+		t.Logf("the default address is taken already (%v): so much the better", err)
+	} else {
+		defer ln.Close()
+	}
+	s := startKura(t, "DATABASE_URL="+filepath.Join(t.TempDir(), "kura.db"), "KURA_METRICS_ADDR="+metrics.DefaultAddr)
+	s.do(t, "GET", "/health/live", "", nil).want(t, http.StatusOK)
+	if !strings.Contains(s.logs.String(), "metrics listener not started") {
+		t.Fatalf("no warning about the taken address:\n%s", s.logs.String())
+	}
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago,

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/metrics"
@@ -34,6 +36,14 @@ func (a *app) listenMetrics() error {
 		return nil
 	}
 	s, err := metrics.Listen(a.cfg.MetricsAddr, metrics.RequireToken(a.cfg.MetricsToken, a.metrics.Handler()), a.log)
+	if errors.Is(err, syscall.EADDRINUSE) && a.cfg.MetricsAddr == metrics.DefaultAddr {
+		// A second process on the host (a worker beside serve, or two
+		// instances) finds the default address taken: it serves without a
+		// metrics listener of its own rather than not at all.
+		a.log.Warn("metrics listener not started: the default address is taken by another process; set KURA_METRICS_ADDR to an address of this process's own, or empty",
+			"addr", a.cfg.MetricsAddr)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("KURA_METRICS_ADDR %s: %w (each process needs an address of its own; empty turns the listener off)", a.cfg.MetricsAddr, err)
 	}
