@@ -143,6 +143,15 @@ type UserService interface {
 	ListUsers(ctx context.Context, opt ListOptions) (*UserList, error)
 }
 
+// PublicUserFinder is what a UserService may also offer: the public view
+// of a user (ID, Username and CreatedAt set, nothing else), read more
+// cheaply than the whole user. httpapi uses it, when the service has it,
+// to answer GET /api/users/{id} to an anonymous caller.
+// Errors: ENOTFOUND, EUNAVAILABLE.
+type PublicUserFinder interface {
+	FindPublicUser(ctx context.Context, id int64) (*User, error)
+}
+
 func validateEmail(s string) string {
 	switch {
 	case s == "":

@@ -65,7 +65,12 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.users.FindUserByID(withUser(r, viewer), id)
+	var u *kura.User
+	if pf, ok := s.users.(kura.PublicUserFinder); ok && viewer == nil {
+		u, err = pf.FindPublicUser(r.Context(), id) // only what the public view shows
+	} else {
+		u, err = s.users.FindUserByID(withUser(r, viewer), id)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -11,7 +11,10 @@ import (
 	"github.com/kura-dev/kura/password"
 )
 
-var _ kura.UserService = (*UserService)(nil)
+var (
+	_ kura.UserService      = (*UserService)(nil)
+	_ kura.PublicUserFinder = (*UserService)(nil)
+)
 
 // UserService is the kura.UserService of a database.
 type UserService struct {
@@ -89,6 +92,20 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, e
 	var u kura.User
 	err := s.db.queryRow(ctx, s.db.reader, "SELECT "+userCols+" FROM users WHERE id = ?", []any{id},
 		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+	if err != nil {
+		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
+	}
+	return &u, nil
+}
+
+// FindPublicUser returns the public view of one user (ID, Username and
+// CreatedAt), reading only those columns: what an anonymous GET of a user
+// needs, by the primary key, prepared per connection.
+// Errors: ENOTFOUND, EUNAVAILABLE.
+func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
+	var u kura.User
+	err := s.db.queryRow(ctx, s.db.reader, "SELECT id, username, ts(created_at) FROM users WHERE id = ?", []any{id},
+		&u.ID, &u.Username, timeCol{&u.CreatedAt})
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
 	}

@@ -157,6 +157,22 @@ func TestUserService_FindUserByID(t *testing.T) {
 	})
 }
 
+func TestUserService_FindPublicUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		s := sqldb.NewUserService(db)
+		u := MustCreateUser(t, db, "pia@example.com", "pia")
+		got, err := s.FindPublicUser(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != u.ID || got.Username != "pia" || !got.CreatedAt.Equal(u.CreatedAt) || got.Email != "" || got.Role != "" {
+			t.Fatalf("public view = %+v; want only id, username and created_at of %+v", got, u)
+		}
+		_, err = s.FindPublicUser(context.Background(), 424242)
+		wantCode(t, err, kura.ENOTFOUND)
+	})
+}
+
 func TestUserService_UpdateUser(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		s := sqldb.NewUserService(db)
