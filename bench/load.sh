@@ -112,7 +112,7 @@ for engine in $ENGINES; do
   # a service manager would (buffered by kura unless KURA_LOG_FLUSH_INTERVAL=0).
   # Metrics are on too, each server with a listener of its own.
   serve() { KURA_LOG_LEVEL=${KURA_LOG_LEVEL:-info} KURA_LOG_FORMAT=json CACHE_TTL=$2 KURA_WORKERS=0 \
-    KURA_METRICS_ADDR="127.0.0.1:$(($1 + 1000))" exec "$work/kura" serve --env-file= --addr "127.0.0.1:$1"; }
+    KURA_METRICS_ADDR="${KURA_METRICS_ADDR-127.0.0.1:$(($1 + 1000))}" exec "$work/kura" serve --env-file= --addr "127.0.0.1:$1"; }
   start kura "$KURA_PORT" serve "$KURA_PORT" 0
   start cached "$CACHED_PORT" serve "$CACHED_PORT" 300
   start bare "$BARE_PORT" "$work/bare" -addr "127.0.0.1:$BARE_PORT"
