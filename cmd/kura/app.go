@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -140,4 +141,26 @@ func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) e
 	}
 	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond).String())
 	return first
+}
+
+// openServing is how serve and worker, the commands that run until a
+// signal, begin: parse their flags (they take no arguments), open the
+// database as KURA_AUTO_MIGRATE says, and make the metrics. The caller
+// closes the app.
+func (m *Main) openServing(ctx context.Context, cmd Command, cf *configFlags, fs *flag.FlagSet, args []string, name string) (*app, error) {
+	if err := m.parseFlags(cmd, fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, m.usageErr(cmd, name+" takes no arguments")
+	}
+	a, err := m.open(ctx, cf, schemaAutoMigrate)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startMetrics(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }

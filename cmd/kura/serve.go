@@ -46,21 +46,11 @@ func (c *serveCommand) flags() *flag.FlagSet {
 func (c *serveCommand) Usage(w io.Writer) { printUsage(w, serveDoc, c.flags()) }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
-	fs := c.flags()
-	if err := c.m.parseFlags(c, fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return c.m.usageErr(c, "serve takes no arguments")
-	}
-	a, err := c.m.open(ctx, &c.cf, schemaAutoMigrate)
+	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "serve")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.startMetrics(); err != nil {
-		return err
-	}
 	jc, err := a.newJobs(c.m, a.cfg.Workers)
 	if err != nil {
 		return err

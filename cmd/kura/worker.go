@@ -38,21 +38,11 @@ func (c *workerCommand) flags() *flag.FlagSet {
 func (c *workerCommand) Usage(w io.Writer) { printUsage(w, workerDoc, c.flags()) }
 
 func (c *workerCommand) Run(ctx context.Context, args []string) error {
-	fs := c.flags()
-	if err := c.m.parseFlags(c, fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return c.m.usageErr(c, "worker takes no arguments")
-	}
-	a, err := c.m.open(ctx, &c.cf, schemaAutoMigrate)
+	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "worker")
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := a.startMetrics(); err != nil {
-		return err
-	}
 	concurrency := a.cfg.Workers
 	if concurrency == 0 {
 		concurrency = jobs.DefaultConcurrency
