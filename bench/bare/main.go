@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/bare"
 )
 
@@ -23,10 +24,10 @@ func main() {
 	if *constant {
 		body := []byte(`{"id":1,"username":"user1","created_at":"2026-01-01T00:00:00Z"}` + "\n")
 		fmt.Fprintln(os.Stderr, "constant JSON on", *addr)
-		log.Fatal(http.ListenAndServe(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		log.Fatal(server(*addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(body)
-		})))
+		})).ListenAndServe())
 	}
 	s, err := bare.Open(context.Background(), os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -34,5 +35,19 @@ func main() {
 	}
 	defer s.Close()
 	fmt.Fprintln(os.Stderr, "bare serving on", *addr)
-	log.Fatal(http.ListenAndServe(*addr, s.Handler()))
+	log.Fatal(server(*addr, s.Handler()).ListenAndServe())
+}
+
+// server is the http.Server a careful engineer runs in production: with
+// the same timeouts as kura's (a server without them can be held open by
+// slow clients), so that both sides pay for the same deadlines.
+func server(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: httpapi.DefaultReadHeaderTimeout,
+		ReadTimeout:       httpapi.DefaultReadTimeout,
+		WriteTimeout:      httpapi.DefaultWriteTimeout,
+		IdleTimeout:       httpapi.DefaultIdleTimeout,
+	}
 }
