@@ -1,0 +1,104 @@
+package ratelimit_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/ratelimit"
+)
+
+// newRedis returns a Redis limiter on url under prefix, on clk, closed at
+// the end of the test.
+func newRedis(t *testing.T, url, prefix string, clk *clock) *ratelimit.Redis {
+	t.Helper()
+	lim, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: url, Prefix: prefix, Now: clk.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lim.Close)
+	return lim
+}
+
+func TestRedis(t *testing.T) {
+	clk := newClock()
+	lim := newRedis(t, testenv.RedisURL(t), "kura-test-"+testenv.RandomSuffix()+":", clk)
+	testLimiter(t, lim, clk)
+	if lim.Degraded() {
+		t.Fatal("degraded with Redis up")
+	}
+}
+
+// TestRedis_Shared checks that two limiters on one Redis and prefix, as
+// two processes would be, share one allowance.
+func TestRedis_Shared(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	url, prefix := testenv.RedisURL(t), "kura-test-"+testenv.RandomSuffix()+":"
+	a, b := newRedis(t, url, prefix, clk), newRedis(t, url, prefix, clk)
+	allowed := 0
+	for i := range 20 {
+		lim := a
+		if i%2 == 1 {
+			lim = b
+		}
+		if ok, _ := lim.Allow(ctx, "k", tenPer3m); ok {
+			allowed++
+		}
+	}
+	if allowed != 10 {
+		t.Fatalf("%d of 20 events allowed across two limiters, want 10", allowed)
+	}
+	if d := b.Delay(ctx, "k", tenPer3m); d != 18*time.Second {
+		t.Fatalf("Delay = %s, want 18s", d)
+	}
+}
+
+// TestRedis_Outage kills Redis under a limiter: events are then counted
+// in process (still limited, nothing fails), and in Redis again once it is
+// back.
+func TestRedis_Outage(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	srv := testenv.StartRedis(t)
+	lim := newRedis(t, srv.URL(), "", clk)
+	for range 4 {
+		if ok, _ := lim.Allow(ctx, "k", tenPer3m); !ok {
+			t.Fatal("refused with Redis up")
+		}
+	}
+	srv.Kill()
+	allowed := 0
+	for range 20 {
+		if ok, _ := lim.Allow(ctx, "k", tenPer3m); ok {
+			allowed++
+		}
+	}
+	if !lim.Degraded() {
+		t.Fatal("not degraded with Redis killed")
+	}
+	// The fallback counted the 4 events Redis allowed: 6 more, not 10.
+	if allowed != 6 {
+		t.Fatalf("%d of 20 events allowed in process, want 6", allowed)
+	}
+	if d := lim.Delay(ctx, "k", tenPer3m); d <= 0 {
+		t.Fatal("Delay is 0 in process with the allowance spent")
+	}
+
+	srv.Start()
+	// The client reconnects on a call after RetryEvery has passed.
+	testenv.Wait(t, 0, "the limiter back on Redis", func() bool {
+		clk.Add(ratelimit.DefaultRetryEvery)
+		lim.Delay(ctx, "probe", tenPer3m)
+		return !lim.Degraded()
+	})
+	// The restarted Redis is empty: the shared count starts again.
+	for i := range 10 {
+		if ok, _ := lim.Allow(ctx, "k", tenPer3m); !ok {
+			t.Fatalf("event %d refused by the restarted Redis", i+1)
+		}
+	}
+}
