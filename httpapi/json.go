@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -52,6 +53,14 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["X-Content-Type-Options"] = nosniff
+	if _, ok := h["Cache-Control"]; !ok {
+		h["Cache-Control"] = noStore // a handler that set its own keeps it
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		// The body is drained after this answer (drainBody): a length
+		// lets the client read it whole without waiting for the end.
+		h["Content-Length"] = []string{strconv.Itoa(e.buf.Len())}
+	}
 	w.WriteHeader(status)
 	w.Write(e.buf.Bytes())
 }
@@ -60,6 +69,13 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 var (
 	jsonContentType = []string{"application/json"}
 	nosniff         = []string{"nosniff"}
+	// noStore is every JSON response's Cache-Control unless its handler
+	// set another: responses carry private views, tokens and lists, and
+	// must not be kept by a browser or a proxy.
+	noStore = []string{"no-store"}
+	// noCache is the public view's: nothing in it is private, but a
+	// renamed or deleted user must not be shown from a cache unasked.
+	noCache = []string{"no-cache"}
 )
 
 // readJSON decodes the request body, a single JSON object, into dst.

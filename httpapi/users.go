@@ -75,7 +75,11 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+	v := userView(viewer, u)
+	if !v.private {
+		w.Header()["Cache-Control"] = noCache
+	}
+	s.writeJSON(w, r, http.StatusOK, v)
 }
 
 type updateUserRequest struct {
