@@ -104,6 +104,24 @@
 // checked: the API authenticates with bearer tokens only, never cookies, so
 // accepting any type that parses as JSON opens no cross-site hole.
 //
+// An oversized body gets its 413 in that shape even from a client that
+// sends the whole body before reading (no Expect: 100-continue): the
+// answer is written with its length and flushed, then the rest of the body,
+// up to 16 MiB and within ReadTimeout, is read and discarded, so the client
+// can finish writing and read it instead of meeting a connection reset. A
+// larger body, or one the client waits to send, is not read, and the
+// connection closes after the answer.
+//
+// # Caching
+//
+// Every JSON response, errors included, carries Cache-Control: no-store
+// unless its handler set a Cache-Control of its own: responses hold
+// private views, tokens, lists and figures that a browser or a proxy must
+// not keep. The one exception is the public view of GET /api/users/{id},
+// which says no-cache: nothing in it is private, but a renamed or deleted
+// user must not be shown from a cache without asking. An application's
+// routes written with WriteJSON get the same default.
+//
 // # Logging
 //
 // One info line per request with method, route pattern, path (never the

@@ -105,6 +105,9 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", retryAfter)
+	case http.StatusRequestEntityTooLarge:
+		s.writeTooLarge(w, r, &errorBody{Error: d})
+		return
 	}
 	s.writeJSON(w, r, status, &errorBody{Error: d})
 }
