@@ -9,12 +9,14 @@
 //
 // Local counts in one process with a token bucket per key
 // (golang.org/x/time/rate), forgetting keys whose bucket has refilled, so
-// its memory follows the keys active in one period. Redis shares the
-// counts between every process on one Redis with one atomic GCRA script
-// per event; when Redis fails it counts in process (limits then hold per
-// process; they are never lifted, and a request never fails for it):
+// its memory follows the keys active in one period. Package redislimit
+// shares the counts between every process on one Redis with one atomic
+// GCRA script per event; when Redis fails it counts in process (limits
+// then hold per process; they are never lifted, and a request never fails
+// for it). This package does not import Redis's client: an HTTP server
+// takes a Limiter and never learns which.
 //
-//	lim, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: "redis://127.0.0.1:6379/0"})
+//	lim, err := redislimit.NewRedis(redislimit.RedisConfig{URL: "redis://127.0.0.1:6379/0"})
 //	if err != nil {
 //		return err
 //	}
@@ -25,5 +27,5 @@
 //	}
 //
 // Both take a clock (Now) so that tests move time instead of waiting for
-// it.
+// it; package ratelimittest is the suite every Limiter passes.
 package ratelimit

@@ -10,18 +10,23 @@ import (
 )
 
 // Limit is a rate: at most Events events in any Per, taken at once or
-// spread out, refilled evenly (one every Per/Events). The zero Limit, or
-// one with Events or Per zero, is no limit.
+// spread out, refilled evenly (one every Per/Events). A Limit with Events
+// or Per zero or less is no limit.
 type Limit struct {
 	Events int
 	Per    time.Duration
 }
 
+// NoLimit is the limit that limits nothing, as ParseLimit reads "off".
+// It is not the zero Limit, so that a configuration can tell a limit
+// turned off from one left to its default.
+var NoLimit = Limit{Events: -1}
+
 // Off reports whether l limits nothing.
 func (l Limit) Off() bool { return l.Events <= 0 || l.Per <= 0 }
 
-// interval is the time one event takes to refill.
-func (l Limit) interval() time.Duration { return l.Per / time.Duration(l.Events) }
+// Interval is the time one event takes to refill: Per/Events.
+func (l Limit) Interval() time.Duration { return l.Per / time.Duration(l.Events) }
 
 // String returns l as ParseLimit reads it, such as "10/3m", or "off".
 func (l Limit) String() string {
@@ -39,11 +44,11 @@ func (l Limit) String() string {
 }
 
 // ParseLimit reads a limit written as EVENTS/PERIOD, the period a Go
-// duration ("10/3m", "600/1m", "5/1h"); "off" or "0" is no limit.
+// duration ("10/3m", "600/1m", "5/1h"); "off" or "0" is NoLimit.
 func ParseLimit(s string) (Limit, error) {
 	s = strings.TrimSpace(s)
 	if s == "off" || s == "0" {
-		return Limit{}, nil
+		return NoLimit, nil
 	}
 	n, per, ok := strings.Cut(s, "/")
 	events, err := strconv.Atoi(strings.TrimSpace(n))

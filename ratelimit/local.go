@@ -82,7 +82,7 @@ func (c *Local) Delay(_ context.Context, key string, l Limit) time.Duration {
 	}
 	now := c.now()
 	if tokens := b.TokensAt(now); tokens < 1 {
-		return time.Duration((1 - tokens) * float64(l.interval()))
+		return time.Duration((1 - tokens) * float64(l.Interval()))
 	}
 	return 0
 }
@@ -105,7 +105,7 @@ func (c *Local) bucket(key string, l Limit, now time.Time) *rate.Limiter {
 	if now.Sub(c.lastSweep) >= sweepEvery || len(c.buckets) >= c.maxKeys {
 		c.sweep(now)
 	}
-	b := rate.NewLimiter(rate.Every(l.interval()), l.Events)
+	b := rate.NewLimiter(rate.Every(l.Interval()), l.Events)
 	c.buckets[k] = b
 	return b
 }

@@ -1,4 +1,4 @@
-package ratelimit_test
+package redislimit_test
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/internal/testenv"
-	"github.com/kura-dev/kura/ratelimit"
+	"github.com/kura-dev/kura/ratelimit/ratelimittest"
+	"github.com/kura-dev/kura/ratelimit/redislimit"
 )
 
 // newRedis returns a Redis limiter on url under prefix, on clk, closed at
 // the end of the test.
-func newRedis(t *testing.T, url, prefix string, clk *clock) *ratelimit.Redis {
+func newRedis(t *testing.T, url, prefix string, clk *ratelimittest.Clock) *redislimit.Redis {
 	t.Helper()
-	lim, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: url, Prefix: prefix, Now: clk.Now,
+	lim, err := redislimit.NewRedis(redislimit.RedisConfig{URL: url, Prefix: prefix, Now: clk.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -24,9 +25,9 @@ func newRedis(t *testing.T, url, prefix string, clk *clock) *ratelimit.Redis {
 }
 
 func TestRedis(t *testing.T) {
-	clk := newClock()
+	clk := ratelimittest.NewClock()
 	lim := newRedis(t, testenv.RedisURL(t), "kura-test-"+testenv.RandomSuffix()+":", clk)
-	testLimiter(t, lim, clk)
+	ratelimittest.Run(t, lim, clk)
 	if lim.Degraded() {
 		t.Fatal("degraded with Redis up")
 	}
@@ -36,7 +37,7 @@ func TestRedis(t *testing.T) {
 // two processes would be, share one allowance.
 func TestRedis_Shared(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := ratelimittest.NewClock()
 	url, prefix := testenv.RedisURL(t), "kura-test-"+testenv.RandomSuffix()+":"
 	a, b := newRedis(t, url, prefix, clk), newRedis(t, url, prefix, clk)
 	allowed := 0
@@ -45,14 +46,14 @@ func TestRedis_Shared(t *testing.T) {
 		if i%2 == 1 {
 			lim = b
 		}
-		if ok, _ := lim.Allow(ctx, "k", tenPer3m); ok {
+		if ok, _ := lim.Allow(ctx, "k", ratelimittest.TenPer3m); ok {
 			allowed++
 		}
 	}
 	if allowed != 10 {
 		t.Fatalf("%d of 20 events allowed across two limiters, want 10", allowed)
 	}
-	if d := b.Delay(ctx, "k", tenPer3m); d != 18*time.Second {
+	if d := b.Delay(ctx, "k", ratelimittest.TenPer3m); d != 18*time.Second {
 		t.Fatalf("Delay = %s, want 18s", d)
 	}
 }
@@ -62,18 +63,18 @@ func TestRedis_Shared(t *testing.T) {
 // back.
 func TestRedis_Outage(t *testing.T) {
 	ctx := context.Background()
-	clk := newClock()
+	clk := ratelimittest.NewClock()
 	srv := testenv.StartRedis(t)
 	lim := newRedis(t, srv.URL(), "", clk)
 	for range 4 {
-		if ok, _ := lim.Allow(ctx, "k", tenPer3m); !ok {
+		if ok, _ := lim.Allow(ctx, "k", ratelimittest.TenPer3m); !ok {
 			t.Fatal("refused with Redis up")
 		}
 	}
 	srv.Kill()
 	allowed := 0
 	for range 20 {
-		if ok, _ := lim.Allow(ctx, "k", tenPer3m); ok {
+		if ok, _ := lim.Allow(ctx, "k", ratelimittest.TenPer3m); ok {
 			allowed++
 		}
 	}
@@ -84,20 +85,20 @@ func TestRedis_Outage(t *testing.T) {
 	if allowed != 6 {
 		t.Fatalf("%d of 20 events allowed in process, want 6", allowed)
 	}
-	if d := lim.Delay(ctx, "k", tenPer3m); d <= 0 {
+	if d := lim.Delay(ctx, "k", ratelimittest.TenPer3m); d <= 0 {
 		t.Fatal("Delay is 0 in process with the allowance spent")
 	}
 
 	srv.Start()
 	// The client reconnects on a call after RetryEvery has passed.
 	testenv.Wait(t, 0, "the limiter back on Redis", func() bool {
-		clk.Add(ratelimit.DefaultRetryEvery)
-		lim.Delay(ctx, "probe", tenPer3m)
+		clk.Add(redislimit.DefaultRetryEvery)
+		lim.Delay(ctx, "probe", ratelimittest.TenPer3m)
 		return !lim.Degraded()
 	})
 	// The restarted Redis is empty: the shared count starts again.
 	for i := range 10 {
-		if ok, _ := lim.Allow(ctx, "k", tenPer3m); !ok {
+		if ok, _ := lim.Allow(ctx, "k", ratelimittest.TenPer3m); !ok {
 			t.Fatalf("event %d refused by the restarted Redis", i+1)
 		}
 	}

@@ -1,4 +1,4 @@
-package ratelimit
+package redislimit
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/redis/rueidis"
 )
 
@@ -61,7 +62,7 @@ type RedisConfig struct {
 	// Local on the same clock. It counts every event of this process,
 	// allowed by Redis or not, so that an outage starts from what this
 	// process has seen rather than from nothing.
-	Fallback *Local
+	Fallback *ratelimit.Local
 	// Logger gets a warning when Redis fails and a line when it is back;
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -80,13 +81,13 @@ type Redis struct {
 	degraded  bool
 }
 
-var _ Limiter = (*Redis)(nil)
+var _ ratelimit.Limiter = (*Redis)(nil)
 
 // NewRedis returns a Redis limiter. It starts even when Redis is down.
 func NewRedis(cfg RedisConfig) (*Redis, error) {
 	opt, err := rueidis.ParseURL(cfg.URL)
 	if err != nil {
-		return nil, errors.New("ratelimit: URL is not a valid redis://, rediss:// or unix:// URL")
+		return nil, errors.New("redislimit: URL is not a valid redis://, rediss:// or unix:// URL")
 	}
 	opt.ForceSingleClient = true // start even when Redis is down
 	opt.DisableCache = true
@@ -94,7 +95,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	opt.Dialer.Timeout = time.Second
 	client, err := rueidis.NewClient(opt)
 	if client == nil {
-		return nil, fmt.Errorf("ratelimit: redis client: %w", err)
+		return nil, fmt.Errorf("redislimit: redis client: %w", err)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
@@ -109,7 +110,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 		cfg.RetryEvery = DefaultRetryEvery
 	}
 	if cfg.Fallback == nil {
-		cfg.Fallback = NewLocal(LocalConfig{Now: cfg.Now})
+		cfg.Fallback = ratelimit.NewLocal(ratelimit.LocalConfig{Now: cfg.Now})
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -130,7 +131,7 @@ func (r *Redis) Degraded() bool {
 
 // Allow takes one event of key under l in Redis, or in process while
 // Redis is out of reach.
-func (r *Redis) Allow(ctx context.Context, key string, l Limit) (bool, time.Duration) {
+func (r *Redis) Allow(ctx context.Context, key string, l ratelimit.Limit) (bool, time.Duration) {
 	if l.Off() {
 		return true, 0
 	}
@@ -142,7 +143,7 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (bool, time.Dura
 }
 
 // Delay returns how long until key has an event left under l.
-func (r *Redis) Delay(ctx context.Context, key string, l Limit) time.Duration {
+func (r *Redis) Delay(ctx context.Context, key string, l ratelimit.Limit) time.Duration {
 	if l.Off() {
 		return 0
 	}
@@ -154,14 +155,14 @@ func (r *Redis) Delay(ctx context.Context, key string, l Limit) time.Duration {
 
 // run runs the script on key, taking an event if take, and returns the
 // wait; an error means Redis could not answer.
-func (r *Redis) run(ctx context.Context, key string, l Limit, take bool) (time.Duration, error) {
+func (r *Redis) run(ctx context.Context, key string, l ratelimit.Limit, take bool) (time.Duration, error) {
 	now := r.cfg.Now()
 	if !r.tryRedis(now) {
 		return 0, errDown
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	interval := l.interval().Microseconds()
+	interval := l.Interval().Microseconds()
 	args := []string{
 		strconv.FormatInt(now.UnixMicro(), 10),
 		strconv.FormatInt(interval, 10),
@@ -180,7 +181,7 @@ func (r *Redis) run(ctx context.Context, key string, l Limit, take bool) (time.D
 	return time.Duration(wait) * time.Microsecond, nil
 }
 
-var errDown = errors.New("ratelimit: redis is down")
+var errDown = errors.New("redislimit: redis is down")
 
 // tryRedis reports whether to call Redis now: not while a recent failure's
 // RetryEvery lasts.
