@@ -77,16 +77,21 @@ func mysqlTransport(mc *mysql.Config) transport {
 	}
 }
 
-// isLocalHost reports whether host is a unix socket path, localhost or a
-// loopback address (127.0.0.0/8, ::1).
+// isLocalHost reports whether host is reached without leaving the machine
+// and without asking DNS: a unix socket path, "localhost" exactly (which
+// resolvers answer from the hosts file), or a literal loopback address
+// (127.0.0.0/8, ::1). Every other name needs TLS, including "localhost."
+// (a rooted name, which a resolver may send to DNS), "LOCALHOST",
+// "localhost.localdomain" and names such as "127.0.0.1.nip.io" that DNS
+// answers with a loopback address: whoever controls the answer or the
+// hosts file would receive the password in clear.
 func isLocalHost(host string) bool {
 	if strings.HasPrefix(host, "/") || strings.HasPrefix(host, "@") {
 		return true
 	}
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h == "localhost" {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 	return ip != nil && ip.IsLoopback()
 }

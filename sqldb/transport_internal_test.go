@@ -24,6 +24,11 @@ func TestTransport_Postgres(t *testing.T) {
 		{"postgres://u@db.example.com/db?sslmode=verify-full", false, true},
 		{"postgres://u@127.0.0.1,db.example.com/db?sslmode=require", false, true},
 		{"postgres://u@localhost.example.com/db?sslmode=disable", false, false},
+		{"postgres://u@localhost./db?sslmode=disable", false, false},
+		{"postgres://u@LOCALHOST/db?sslmode=disable", false, false},
+		{"postgres://u@localhost.localdomain/db?sslmode=disable", false, false},
+		{"postgres://u@127.0.0.1.nip.io/db?sslmode=disable", false, false},
+		{"postgres://u@[::ffff:127.0.0.1]/db?sslmode=disable", true, false},
 	}
 	for _, tt := range tests {
 		cc, err := pgx.ParseConfig(tt.url)
@@ -47,6 +52,10 @@ func TestTransport_MySQL(t *testing.T) {
 		{"mysql://u@/db", true, false},
 		{"mysql://u@localhost/db?socket=/run/mysqld/mysqld.sock", true, false},
 		{"mysql://u@db.example.com/db?socket=/run/mysqld/mysqld.sock", true, false},
+		{"mysql://u@localhost.:3306/db", false, false},
+		{"mysql://u@LocalHost/db", false, false},
+		{"mysql://u@127.0.0.1.nip.io/db", false, false},
+		{"mysql://u@[::1]:3306/db", true, false},
 		{"mysql://u@db.example.com/db", false, false},
 		{"mysql://u@db.example.com/db?tls=false", false, false},
 		{"mysql://u@db.example.com/db?tls=preferred", false, false},

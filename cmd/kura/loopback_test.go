@@ -1,0 +1,36 @@
+package main
+
+import (
+	"net/url"
+	"testing"
+)
+
+// TestConfig_LoopbackNeedsNoDNS: DB_SSLMODE defaults to disable only for a
+// host reached without DNS (a literal loopback address or "localhost"
+// exactly); "localhost." and every other name default to require, and a
+// socket directory gets no sslmode at all.
+func TestConfig_LoopbackNeedsNoDNS(t *testing.T) {
+	for host, want := range map[string]string{
+		"localhost":             "disable",
+		"127.0.0.1":             "disable",
+		"127.9.9.9":             "disable",
+		"::1":                   "disable",
+		"localhost.":            "require",
+		"LOCALHOST":             "require",
+		"localhost.localdomain": "require",
+		"127.0.0.1.nip.io":      "require",
+		"/var/run/postgresql":   "",
+	} {
+		cfg, err := LoadConfig([]string{"DB_HOST=" + host}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(cfg.URL())
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		if got := u.Query().Get("sslmode"); got != want {
+			t.Errorf("DB_HOST=%s: sslmode = %q, want %q", host, got, want)
+		}
+	}
+}
