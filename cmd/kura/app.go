@@ -32,6 +32,9 @@ const (
 	// schemaAutoMigrate applies them when KURA_AUTO_MIGRATE (or --migrate)
 	// says so: serve and worker.
 	schemaAutoMigrate
+	// schemaMigrator leaves the database as it is, opened as the migration
+	// role (KURA_MIGRATE_DATABASE_URL when set): the migrate commands.
+	schemaMigrator
 )
 
 // app is what a command that uses the database works with, made the same
@@ -63,6 +66,9 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 		a.log = slog.New(flushingHandler{cfg.Logger(a.logw).Handler(), a.logw})
 	}
 	dbcfg := cfg.DB(a.log)
+	if policy == schemaMigrator && cfg.MigrateDatabaseURL != "" {
+		dbcfg.URL = cfg.MigrateDatabaseURL
+	}
 	if a.db, err = sqldb.Open(ctx, dbcfg); err != nil {
 		a.closeLog()
 		return nil, err
@@ -73,7 +79,7 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 	case policy == schemaRequired:
 		err = a.requireMigrated(ctx)
 	case policy == schemaMigrate, policy == schemaAutoMigrate && cfg.AutoMigrate:
-		if err = a.db.MigrateUp(ctx, schemas...); err != nil {
+		if err = a.migrateUp(ctx); err != nil {
 			err = fmt.Errorf("migrate: %w", err)
 		}
 	}
@@ -83,6 +89,28 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 		return nil, err
 	}
 	return a, nil
+}
+
+// migrateUp applies pending migrations: on the open database, or, when
+// KURA_MIGRATE_DATABASE_URL is set, on a short-lived pool of its own as
+// the migration role, so that the role the app serves with needs no right
+// to change the schema.
+func (a *app) migrateUp(ctx context.Context) error {
+	if a.cfg.MigrateDatabaseURL == "" {
+		return a.db.MigrateUp(ctx, schemas...)
+	}
+	dbcfg := a.cfg.DB(a.log)
+	dbcfg.URL = a.cfg.MigrateDatabaseURL
+	mdb, err := sqldb.Open(ctx, dbcfg)
+	if err != nil {
+		return fmt.Errorf("KURA_MIGRATE_DATABASE_URL: %w", err)
+	}
+	a.log.Info("migrating as the migration role", "url", sqldb.RedactURL(dbcfg.WithDefaults().URL))
+	err = mdb.MigrateUp(ctx, schemas...)
+	if cerr := mdb.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // requireMigrated fails, saying to run kura migrate up, when the database

@@ -38,6 +38,7 @@ func commands() []entry {
 		{"jobs", "list, count, retry or cancel background jobs", newGroup("jobs", jobsAbout, jobsCommands)},
 		{"migrate", "apply, revert or list database migrations", newGroup("migrate", migrateAbout, migrateCommands)},
 		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
+		{"db", "print or apply the SQL of least-privilege database roles", newGroup("db", dbAbout, dbCommands)},
 		{"version", "print the version", func(m *Main) Command { return &versionCommand{m: m} }},
 		{"help", "print a command's synopsis, flags and environment variables", func(m *Main) Command { return &helpCommand{m: m} }},
 	}

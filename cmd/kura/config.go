@@ -65,6 +65,13 @@ type Config struct {
 	// AutoMigrate (KURA_AUTO_MIGRATE) applies pending migrations when serve
 	// or worker starts.
 	AutoMigrate bool
+	// MigrateDatabaseURL (KURA_MIGRATE_DATABASE_URL), if set, is the URL
+	// migrations run with: the migration role's, which owns kura's schema,
+	// while DATABASE_URL is the application role's, which only reads and
+	// writes rows (see kura db roles). serve and worker open a second,
+	// short-lived pool on it to migrate. "" migrates with DATABASE_URL.
+	// Never logged.
+	MigrateDatabaseURL string
 	// SessionTTL (KURA_SESSION_TTL) is how long a login token lives.
 	SessionTTL Seconds
 	// ShutdownTimeout (KURA_SHUTDOWN_TIMEOUT) bounds the drain of in-flight
@@ -198,6 +205,13 @@ func (c *Config) validate() []fieldError {
 	positive("KURA_SESSION_CLEANUP_INTERVAL", c.SessionCleanupInterval)
 	if _, err := sqldb.ParseDialect(c.URL()); err != nil {
 		errs = append(errs, fieldError{"DATABASE_URL", "the scheme is not one kura knows: want a file path, sqlite:, postgres:// or mysql://"})
+	}
+	if d, err := sqldb.ParseDialect(c.MigrateDatabaseURL); c.MigrateDatabaseURL != "" && err == nil {
+		if main, _ := sqldb.ParseDialect(c.URL()); d != main {
+			errs = append(errs, fieldError{"KURA_MIGRATE_DATABASE_URL", fmt.Sprintf("a %s URL, but DATABASE_URL is %s: want the same database as the migration role", d, main)})
+		}
+	} else if c.MigrateDatabaseURL != "" {
+		errs = append(errs, fieldError{"KURA_MIGRATE_DATABASE_URL", "the scheme is not one kura knows: want postgres:// or mysql://, as DATABASE_URL"})
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {

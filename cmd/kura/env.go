@@ -30,6 +30,8 @@ const (
 	envShutdown
 	envPassword
 	envMetrics
+	envMigrator // the migration role's URL: the commands that migrate
+	envRoles    // the role passwords of db roles --apply
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -65,6 +67,7 @@ var variables = []variable{
 	{"REDIS_URL", envCache, "share the cache between instances through this Redis", func(c *Config) any { return &c.RedisURL }, ""},
 	{"KURA_CACHE_PREFIX", envCache, "prefix of every Redis key and channel", func(c *Config) any { return &c.CachePrefix }, ""},
 	{"KURA_AUTO_MIGRATE", envMigrate, "apply pending migrations at start", func(c *Config) any { return &c.AutoMigrate }, ""},
+	{"KURA_MIGRATE_DATABASE_URL", envMigrator, "migrate as this URL's role (the schema's owner), serve as DATABASE_URL's (never printed)", func(c *Config) any { return &c.MigrateDatabaseURL }, ""},
 	{"KURA_SESSION_TTL", envHTTP, "lifetime of a login token", func(c *Config) any { return &c.SessionTTL }, ""},
 	{"KURA_SHUTDOWN_TIMEOUT", envShutdown, "seconds to drain requests and jobs on SIGTERM", func(c *Config) any { return &c.ShutdownTimeout }, ""},
 	{"KURA_WORKERS", envJobs, "background jobs worked at once; 0: serve only enqueues", func(c *Config) any { return &c.Workers }, ""},
@@ -81,6 +84,8 @@ var variables = []variable{
 	{"KURA_LOG_FORMAT", envLog, "text or json", func(c *Config) any { return &c.LogFormat }, ""},
 	{"KURA_LOG_FLUSH_INTERVAL", envLog, "seconds serve and worker hold info lines before writing them; 0: at once", func(c *Config) any { return &c.LogFlushInterval }, ""},
 	{passwordEnv, envPassword, "the password of users create (else read from standard input)", nil, ""},
+	{migratePasswordEnv, envRoles, "the migration role's password for db roles --apply (else prompted for)", nil, ""},
+	{appPasswordEnv, envRoles, "the application role's password for db roles --apply (else prompted for)", nil, ""},
 }
 
 // lookupVariable returns the variable called name.

@@ -37,7 +37,7 @@ var migrateAbouts = map[string]string{
 func (c *migrateCommand) flags() *flag.FlagSet { return newFlagSet("migrate "+c.action, &c.cf) }
 
 func (c *migrateCommand) Usage(w io.Writer) {
-	printUsage(w, doc{synopsis: "migrate " + c.action + " [--env-file FILE]", about: migrateAbouts[c.action], env: envLog | envDB}, c.flags())
+	printUsage(w, doc{synopsis: "migrate " + c.action + " [--env-file FILE]", about: migrateAbouts[c.action], env: envLog | envDB | envMigrator}, c.flags())
 }
 
 func (c *migrateCommand) Run(ctx context.Context, args []string) error {
@@ -48,7 +48,7 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return c.m.usageErr(c, "migrate "+c.action+" takes no arguments")
 	}
-	a, err := c.m.open(ctx, &c.cf, schemaAsIs)
+	a, err := c.m.open(ctx, &c.cf, schemaMigrator)
 	if err != nil {
 		return err
 	}

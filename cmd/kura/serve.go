@@ -33,7 +33,7 @@ var serveDoc = doc{
 pending migrations first. On the signal it stops accepting, drains in-flight
 requests, stops the job workers (running jobs finish, or are handed back to
 run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envJobs | envShutdown | envMetrics,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {

@@ -45,7 +45,7 @@ var usersCreateDoc = doc{
 	about: `Create an account. The password is read from ` + passwordEnv + ` when set, else
 from standard input (prompted for, without echo, on a terminal); never from a
 flag, which would show in the process list and the shell's history.`,
-	env: envLog | envDB | envPassword,
+	env: envLog | envDB | envMigrator | envPassword,
 }
 
 func (c *usersCreateCommand) flags() *flag.FlagSet {
@@ -138,7 +138,7 @@ type usersSeedCommand struct {
 var usersSeedDoc = doc{
 	synopsis: "users seed [--count N] [--env-file FILE]",
 	about:    "Insert many users quickly, in batches, for benchmarks.",
-	env:      envLog | envDB,
+	env:      envLog | envDB | envMigrator,
 }
 
 func (c *usersSeedCommand) flags() *flag.FlagSet {

@@ -25,7 +25,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envMigrate | envJobs | envShutdown | envMetrics,
+	env: envLog | envDB | envMigrate | envMigrator | envJobs | envShutdown | envMetrics,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
