@@ -74,7 +74,7 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 func (s *SessionService) findLogin(ctx context.Context, login string) (*kura.User, string, error) {
 	col, val := "username", login
 	if strings.Contains(login, "@") {
-		col, val = "email", kura.NormalizeEmail(login)
+		col, val = "email", canonicalLogin(login)
 	}
 	cond := col + " = ?" // case-insensitive by collation on SQLite and MySQL
 	if s.db.dialect == Postgres {

@@ -47,7 +47,7 @@ func NewUserService(db *DB) *UserService {
 // EUNAVAILABLE, and OnCreate's.
 func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
 	in.Normalize()
-	if err := in.Validate(); err != nil {
+	if err := checkEmail(&in.Email, in.Validate); err != nil {
 		return nil, err
 	}
 	hash, err := password.HashContext(ctx, in.Password)
@@ -117,7 +117,7 @@ func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User,
 // moved by the database. Errors: ENOTFOUND, EINVALID, ECONFLICT, EUNAVAILABLE.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
 	upd.Normalize()
-	if err := upd.Validate(); err != nil {
+	if err := checkEmail(upd.Email, upd.Validate); err != nil {
 		return nil, err
 	}
 	if upd.Empty() {

@@ -1,0 +1,44 @@
+package sqldb
+
+import (
+	"errors"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/emailaddr"
+)
+
+// checkEmail puts *email, when email is not nil, in emailaddr's canonical
+// form (NFC, lower-cased, the domain mapped by IDNA), then runs validate,
+// the input's own validation, and adds emailaddr's refusal (mixed scripts,
+// a domain IDNA refuses) to its EINVALID error's fields, or makes one. It
+// is here, in the store every path writes through (the API, kura users
+// create, an application), because the domain package stays
+// standard-library only.
+func checkEmail(email *string, validate func() error) error {
+	var msg string
+	if email != nil {
+		*email, msg = emailaddr.Canonical(*email)
+	}
+	err := validate()
+	if msg == "" {
+		return err
+	}
+	var ke *kura.Error
+	if errors.As(err, &ke) && ke.Code == kura.EINVALID && ke.Fields != nil {
+		if ke.Fields["email"] == "" {
+			ke.Fields["email"] = msg
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"email": msg}}
+}
+
+// canonicalLogin is a login's email in the form it was stored in; one
+// emailaddr refuses matches no account.
+func canonicalLogin(login string) string {
+	email, _ := emailaddr.Canonical(login)
+	return email
+}
