@@ -122,6 +122,21 @@
 // user must not be shown from a cache without asking. An application's
 // routes written with WriteJSON get the same default.
 //
+// # Cross-origin requests
+//
+// CORS is off by default: no response carries a CORS header, so a browser
+// lets no other site's page read the API's answers. Config.CORSOrigins
+// lists the origins allowed, compared exactly ("https://app.example.com",
+// no wildcard). A request from one of them gets
+// Access-Control-Allow-Origin echoing it (and Expose-Headers Location,
+// Retry-After, X-Request-Id); a preflight (OPTIONS with
+// Access-Control-Request-Method) gets 204 with Allow-Methods (the path's),
+// Allow-Headers "Authorization, Content-Type" and Max-Age (CORSMaxAge).
+// Every response then says Vary: Origin. Another origin gets no CORS
+// header, and its preflight is the 405 it would be without CORS.
+// Credentials are never allowed, since the API takes bearer tokens, never
+// cookies.
+//
 // # Logging
 //
 // One info line per request with method, route pattern, path (never the

@@ -45,14 +45,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // handleNoRoute answers what no route matched: 405 with Allow when the
 // path has routes for other methods, 404 otherwise.
 func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
-	var allow []string
-	probe := *r
-	for _, m := range s.methods {
-		probe.Method = m
-		if _, pattern := s.mux.Handler(&probe); pattern != "/" && pattern != "" {
-			allow = append(allow, m)
-		}
-	}
+	allow := s.routeMethods(r)
 	if len(allow) == 0 {
 		s.writeError(w, r, errNotFound)
 		return

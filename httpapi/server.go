@@ -81,6 +81,12 @@ type Config struct {
 	// MaxHeaderBytes bounds a request's headers; zero means
 	// DefaultMaxHeaderBytes (64 KiB).
 	MaxHeaderBytes int
+
+	// CORSOrigins are the origins (such as "https://app.example.com":
+	// scheme, host and port, lower case, compared exactly) whose pages a
+	// browser lets call the API and read its answers. None, the default,
+	// means no cross-origin access: no CORS header is ever sent.
+	CORSOrigins []string
 }
 
 // WithDefaults returns c with every zero field set to its default: the
@@ -135,6 +141,11 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 || c.MaxHeaderBytes < 0 {
 		errs = append(errs, errors.New("MaxBodyBytes and MaxHeaderBytes must not be negative"))
 	}
+	for _, o := range c.CORSOrigins {
+		if err := validateOrigin(o); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -178,7 +189,7 @@ func NewServer(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 	}
 	s.routes()
-	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.mux)))
+	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux))))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -1,0 +1,131 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kura-dev/kura/httpapi"
+)
+
+const appOrigin = "https://app.example.com"
+
+// corsHeaders returns the Access-Control-* headers of a response.
+func corsHeaders(w *httptest.ResponseRecorder) []string {
+	var got []string
+	for k := range w.Header() {
+		if strings.HasPrefix(k, "Access-Control-") {
+			got = append(got, k)
+		}
+	}
+	return got
+}
+
+func preflight(e *env, path, origin, method string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("OPTIONS", path, nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Method", method)
+	req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+	return e.serve(req)
+}
+
+func TestCORS(t *testing.T) {
+	t.Run("OffByDefault", func(t *testing.T) {
+		e := newEnv(t)
+		w := preflight(e, "/api/users", appOrigin, "POST")
+		mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+		if got := corsHeaders(w); len(got) != 0 {
+			t.Errorf("CORS headers without CORSOrigins: %v", got)
+		}
+		w = e.doHeader("GET", "/health/live", "Origin", appOrigin)
+		if got := corsHeaders(w); len(got) != 0 || w.Header().Get("Vary") != "" {
+			t.Errorf("CORS headers without CORSOrigins: %v, Vary %q", got, w.Header().Get("Vary"))
+		}
+	})
+
+	e := newEnv(t, func(c *httpapi.Config) { c.CORSOrigins = []string{appOrigin, "http://localhost:5173"} })
+	t.Run("Preflight", func(t *testing.T) {
+		w := preflight(e, "/api/users/7", appOrigin, "PATCH")
+		mustStatus(t, w, http.StatusNoContent)
+		h := w.Header()
+		if got := h.Get("Access-Control-Allow-Origin"); got != appOrigin {
+			t.Errorf("Allow-Origin = %q", got)
+		}
+		methods := strings.Split(h.Get("Access-Control-Allow-Methods"), ", ")
+		for _, m := range []string{"GET", "PATCH", "DELETE"} {
+			if !slices.Contains(methods, m) {
+				t.Errorf("Allow-Methods = %v, want %s", methods, m)
+			}
+		}
+		if slices.Contains(methods, "POST") {
+			t.Errorf("Allow-Methods = %v: /api/users/{id} has no POST", methods)
+		}
+		if got := h.Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
+			t.Errorf("Allow-Headers = %q", got)
+		}
+		if got := h.Get("Access-Control-Max-Age"); got != "600" {
+			t.Errorf("Max-Age = %q", got)
+		}
+		if got := h.Values("Vary"); !slices.Contains(got, "Origin") {
+			t.Errorf("Vary = %v, want Origin", got)
+		}
+		if h.Get("Access-Control-Allow-Credentials") != "" {
+			t.Error("credentials allowed: the API uses bearer tokens only")
+		}
+	})
+	t.Run("PreflightSecondOrigin", func(t *testing.T) {
+		w := preflight(e, "/api/users", "http://localhost:5173", "POST")
+		mustStatus(t, w, http.StatusNoContent)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != "http://localhost:5173" {
+			t.Errorf("Allow-Origin = %q", got)
+		}
+	})
+	t.Run("ActualRequest", func(t *testing.T) {
+		req := httptest.NewRequest("GET", "/health/live", nil)
+		req.Header.Set("Origin", appOrigin)
+		w := e.serve(req)
+		mustStatus(t, w, http.StatusOK)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != appOrigin {
+			t.Errorf("Allow-Origin = %q", got)
+		}
+		if got := w.Header().Get("Access-Control-Expose-Headers"); !strings.Contains(got, "X-Request-Id") {
+			t.Errorf("Expose-Headers = %q", got)
+		}
+		if got := w.Header().Values("Vary"); !slices.Contains(got, "Origin") {
+			t.Errorf("Vary = %v, want Origin", got)
+		}
+	})
+	t.Run("DisallowedOrigin", func(t *testing.T) {
+		for _, origin := range []string{"https://evil.example.com", "https://app.example.com.evil.com", "http://app.example.com", "https://APP.example.com", "null"} {
+			w := preflight(e, "/api/users", origin, "POST")
+			mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+			if got := corsHeaders(w); len(got) != 0 {
+				t.Errorf("%s: preflight CORS headers %v", origin, got)
+			}
+			w = e.doHeader("GET", "/health/live", "Origin", origin)
+			mustStatus(t, w, http.StatusOK)
+			if got := corsHeaders(w); len(got) != 0 {
+				t.Errorf("%s: CORS headers %v", origin, got)
+			}
+		}
+	})
+	t.Run("UnknownPath", func(t *testing.T) {
+		w := preflight(e, "/nope", appOrigin, "GET")
+		mustError(t, w, http.StatusNotFound, "not_found")
+	})
+}
+
+func TestCORS_ConfigValidate(t *testing.T) {
+	store := newFakeStore()
+	for _, o := range []string{"*", "https://app.example.com/", "https://App.example.com", "app.example.com", "ftp://x.example", "https://app.example.com/path", "null"} {
+		err := httpapi.Config{Users: store, Sessions: store, CORSOrigins: []string{o}}.Validate()
+		if err == nil || !strings.Contains(err.Error(), "CORSOrigins") {
+			t.Errorf("%q: Validate = %v, want an error naming CORSOrigins", o, err)
+		}
+	}
+	if err := (httpapi.Config{Users: store, Sessions: store, CORSOrigins: []string{"https://app.example.com:8443", "http://127.0.0.1:3000"}}).Validate(); err != nil {
+		t.Errorf("valid origins refused: %v", err)
+	}
+}
