@@ -39,6 +39,7 @@ func commands() []entry {
 		{"migrate", "apply, revert or list database migrations", newGroup("migrate", migrateAbout, migrateCommands)},
 		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
 		{"db", "print or apply the SQL of least-privilege database roles", newGroup("db", dbAbout, dbCommands)},
+		{"doctor", "audit the security checklist against the configuration and database", func(m *Main) Command { return &doctorCommand{m: m} }},
 		{"version", "print the version", func(m *Main) Command { return &versionCommand{m: m} }},
 		{"help", "print a command's synopsis, flags and environment variables", func(m *Main) Command { return &helpCommand{m: m} }},
 	}

@@ -5,6 +5,8 @@
 //	kura worker                work background jobs only
 //	kura jobs list|counts|retry|cancel
 //	kura migrate up|down|status
+//	kura db roles              least-privilege database roles
+//	kura doctor                audit the security checklist
 //	kura users create|seed
 //	kura version
 //	kura help [command]        a command's flags and the variables it reads
@@ -42,9 +44,13 @@ func main() {
 // exitCode returns the process's exit status for err, the error Run
 // returned, and writes err to w unless it is a request for help.
 func exitCode(err error, w io.Writer) int {
+	var status exitStatus
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &status): // doctor's findings
+		fmt.Fprintln(w, "kura:", err)
+		return status.code
 	case errors.As(err, new(usageError)):
 		fmt.Fprintln(w, "kura:", err)
 		return 2

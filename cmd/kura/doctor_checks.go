@@ -1,0 +1,473 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// doctorChecks is the security checklist, in the order doctor prints it.
+var doctorChecks = []check{
+	{"secrets", checkSecrets},
+	{"env-file", checkEnvFile},
+	{"database-tls", checkDatabaseTLS},
+	{"database-role", checkDatabaseRole},
+	{"backups", checkBackups},
+	{"sqlite-file", checkSQLiteFile},
+	{"redis", checkRedis},
+	{"admin", checkAdmin},
+	{"sessions", checkSessions},
+	{"rate-limits", checkRateLimits},
+	{"metrics", checkMetrics},
+}
+
+const rolesFix = "serve as a role that cannot change the schema: run kura db roles --apply, then set DATABASE_URL to the application role and KURA_MIGRATE_DATABASE_URL to the migration role"
+
+// secretVariables returns the names of the variables of e that hold a
+// secret: a password in a URL, DB_PASSWORD, KURA_METRICS_TOKEN.
+func (e *doctorEnv) secretVariables() []string {
+	var names []string
+	for _, n := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL", "REDIS_URL"} {
+		v := e.environ[n]
+		if e.source(n) != "the environment" {
+			v = e.dotenv[n]
+		}
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			if _, ok := u.User.Password(); ok {
+				names = append(names, n)
+			}
+		}
+	}
+	for _, n := range []string{"DB_PASSWORD", "KURA_METRICS_TOKEN"} {
+		if e.source(n) != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// checkSecrets: the secrets come from the environment or a .env file that
+// git does not track, never from a committed file.
+func checkSecrets(_ context.Context, e *doctorEnv) checkResult {
+	names := e.secretVariables()
+	if len(names) == 0 {
+		return ok("no secret is set (no database password, Redis password or metrics token)")
+	}
+	var fromFile []string
+	for _, n := range names {
+		if e.source(n) != "the environment" {
+			fromFile = append(fromFile, n)
+		}
+	}
+	if len(fromFile) == 0 {
+		return ok("secrets from the environment: %s", strings.Join(names, ", "))
+	}
+	if st, err := e.tracked(e.envFile); err == nil && st == gitTracked {
+		return fail("git rm --cached "+e.envFile+", add it to .gitignore, and change the secrets it held: they are in the repository's history",
+			"secrets in %s, a file git tracks: %s", e.envFile, strings.Join(fromFile, ", "))
+	}
+	return ok("secrets from %s, which git does not track: %s; the rest from the environment", e.envFile, strings.Join(fromFile, ", "))
+}
+
+// gitStatus is where a file stands with git.
+type gitStatus int
+
+const (
+	gitNoRepo    gitStatus = iota // no .git in its folder or above
+	gitIgnored                    // in a work tree, ignored
+	gitUntracked                  // in a work tree, neither tracked nor ignored
+	gitTracked                    // committed or added
+)
+
+// gitStatusOf returns where path stands with git, asking git when a .git
+// is in path's folder or above.
+func gitStatusOf(path string) (gitStatus, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return gitNoRepo, err
+	}
+	dir := filepath.Dir(abs)
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			break
+		}
+		if filepath.Dir(d) == d {
+			return gitNoRepo, nil
+		}
+	}
+	base := filepath.Base(abs)
+	if exec.Command("git", "-C", dir, "ls-files", "--error-unmatch", "--", base).Run() == nil {
+		return gitTracked, nil
+	}
+	err = exec.Command("git", "-C", dir, "check-ignore", "-q", "--", base).Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return gitIgnored, nil
+	case errors.As(err, &ee) && ee.ExitCode() == 1:
+		return gitUntracked, nil
+	}
+	return gitNoRepo, fmt.Errorf("git: %w", err)
+}
+
+// checkEnvFile: the .env file, if any, is readable by its owner only and
+// not in git.
+func checkEnvFile(_ context.Context, e *doctorEnv) checkResult {
+	if e.dotenv == nil {
+		return ok("no .env file: the configuration comes from the environment")
+	}
+	fi, err := os.Stat(e.envFile)
+	if err != nil {
+		return fail("", "%s: %v", e.envFile, err)
+	}
+	st, gerr := e.tracked(e.envFile)
+	switch {
+	case fi.Mode().Perm()&0o077 != 0:
+		return fail("chmod 600 "+e.envFile, "%s is mode %04o: others than its owner may read it", e.envFile, fi.Mode().Perm())
+	case gerr != nil:
+		return warn("make sure git does not track "+e.envFile, "%s is 0600; whether git tracks it is unknown: %v", e.envFile, gerr)
+	case st == gitTracked:
+		return fail("git rm --cached "+e.envFile+", add it to .gitignore, and change the secrets it held", "%s is tracked by git", e.envFile)
+	case st == gitUntracked:
+		return warn("add "+e.envFile+" to .gitignore", "%s is 0600 but not ignored by git: one git add -A commits it", e.envFile)
+	}
+	return ok("%s is 0600 and not in git", e.envFile)
+}
+
+// checkDatabaseTLS: a database off loopback is reached over TLS that
+// checks the server's certificate and name.
+func checkDatabaseTLS(_ context.Context, e *doctorEnv) checkResult {
+	urls := map[string]string{"DATABASE_URL": e.cfg.URL()}
+	if e.cfg.MigrateDatabaseURL != "" {
+		urls["KURA_MIGRATE_DATABASE_URL"] = e.cfg.MigrateDatabaseURL
+	}
+	worst := ok("")
+	var msgs []string
+	for _, name := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL"} {
+		raw, set := urls[name]
+		if !set {
+			continue
+		}
+		t, err := sqldb.URLTransport(raw)
+		d, _ := sqldb.ParseDialect(raw)
+		var r checkResult
+		switch {
+		case err == nil && d == sqldb.SQLite:
+			r = ok("%s: SQLite, a local file with no network", name)
+		case err != nil:
+			r = fail("correct "+name, "%s does not parse: %v", name, err)
+		case t.Local:
+			r = ok("%s: %s is local, TLS is not needed", name, t.Host)
+		case !t.Encrypted:
+			r = fail("set "+t.Fix+" in "+name+" (KURA_DB_ALLOW_INSECURE only hides this)", "%s reaches %s without TLS: its password and data cross the network in clear", name, t.Host)
+		case !t.Verified:
+			r = warn("set "+t.Fix+" in "+name+", which checks the certificate and the host name", "%s reaches %s over TLS without checking the server's certificate and name", name, t.Host)
+		default:
+			r = ok("%s reaches %s over TLS, certificate and name checked", name, t.Host)
+		}
+		worst = worse(worst, r)
+		msgs = append(msgs, r.Message)
+	}
+	worst.Message = strings.Join(msgs, "; ")
+	return worst
+}
+
+// worse returns the worse of a and b, a on a tie; its fix is kept.
+func worse(a, b checkResult) checkResult {
+	rank := map[string]int{statusOK: 0, statusWarn: 1, statusFail: 2}
+	if rank[b.Status] > rank[a.Status] {
+		return b
+	}
+	return a
+}
+
+// checkDatabaseRole: the role kura serves with is not a superuser, owns
+// neither the schema nor its tables, and cannot run DDL.
+func checkDatabaseRole(ctx context.Context, e *doctorEnv) checkResult {
+	if d, _ := sqldb.ParseDialect(e.cfg.URL()); d == sqldb.SQLite {
+		return ok("SQLite has no roles: the file's mode protects it (see sqlite-file)")
+	}
+	if e.db == nil {
+		return fail("check DATABASE_URL and that the server answers", "cannot connect to the database: %v", e.dbErr)
+	}
+	var findings []string
+	var user string
+	var err error
+	if e.db.Dialect() == sqldb.Postgres {
+		user, findings, err = postgresRoleFindings(ctx, e.db)
+	} else {
+		user, findings, err = mysqlRoleFindings(ctx, e.db)
+	}
+	switch {
+	case err != nil:
+		return fail("check that the role may read the catalog", "cannot read the role's rights: %v", err)
+	case len(findings) > 0:
+		return fail(rolesFix, "kura serves as %s, which %s", user, strings.Join(findings, ", "))
+	}
+	return ok("kura serves as %s: not a superuser, owns nothing of the schema, cannot change it", user)
+}
+
+func postgresRoleFindings(ctx context.Context, db *sqldb.DB) (string, []string, error) {
+	var user string
+	var super, ownsSchema, create, createDB bool
+	var tables int
+	err := db.Reader().QueryRowContext(ctx, `
+SELECT current_user, r.rolsuper,
+       n.nspowner = r.oid,
+       (SELECT count(*) FROM pg_tables t WHERE t.schemaname = n.nspname AND t.tableowner = current_user),
+       has_schema_privilege(n.oid, 'CREATE'),
+       has_database_privilege(current_database(), 'CREATE')
+  FROM pg_roles r, pg_namespace n
+ WHERE r.rolname = current_user AND n.nspname = coalesce(current_schema(), 'public')`).
+		Scan(&user, &super, &ownsSchema, &tables, &create, &createDB)
+	if err != nil {
+		return "", nil, err
+	}
+	var f []string
+	if super {
+		f = append(f, "is a superuser")
+	}
+	if ownsSchema {
+		f = append(f, "owns the schema")
+	}
+	if tables > 0 {
+		f = append(f, fmt.Sprintf("owns %d of its tables", tables))
+	}
+	if create && !ownsSchema && !super {
+		f = append(f, "may create objects in the schema")
+	}
+	if createDB && !super {
+		f = append(f, "may create schemas in the database")
+	}
+	return user, f, nil
+}
+
+// ddlPrivileges are MySQL privileges that change the schema or the
+// server, which the application role must not hold.
+var ddlPrivileges = []string{"ALL", "ALL PRIVILEGES", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES", "CREATE VIEW",
+	"CREATE ROUTINE", "ALTER ROUTINE", "TRIGGER", "EVENT", "SUPER", "CREATE USER", "FILE", "RELOAD", "SHUTDOWN", "GRANT OPTION"}
+
+func mysqlRoleFindings(ctx context.Context, db *sqldb.DB) (string, []string, error) {
+	var user string
+	if err := db.Reader().QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil {
+		return "", nil, err
+	}
+	rows, err := db.Reader().QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	var held []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return "", nil, err
+		}
+		// GRANT priv, priv ON obj TO user [IDENTIFIED BY PASSWORD …] [WITH GRANT OPTION]:
+		// only the privileges are read (the rest may hold a password hash).
+		privs, _, found := strings.Cut(strings.TrimPrefix(g, "GRANT "), " ON ")
+		if !found {
+			continue
+		}
+		for _, p := range strings.Split(privs, ", ") {
+			if slices.Contains(ddlPrivileges, strings.TrimSpace(p)) && !slices.Contains(held, p) {
+				held = append(held, p)
+			}
+		}
+		if strings.HasSuffix(g, "WITH GRANT OPTION") && !slices.Contains(held, "GRANT OPTION") {
+			held = append(held, "GRANT OPTION")
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if len(held) == 0 {
+		return user, nil, nil
+	}
+	return user, []string{"holds " + strings.Join(held, ", ")}, nil
+}
+
+// backupStatus is what a backup reports of itself: when the last one
+// succeeded, and whether it was restored to check it.
+type backupStatus struct {
+	LastSuccess time.Time
+	Verified    bool
+}
+
+// noBackups is the backup status while kura has no backups: none.
+func noBackups(context.Context) (*backupStatus, error) { return nil, nil }
+
+// maxBackupAge is the age past which the last backup is too old.
+const maxBackupAge = 48 * time.Hour
+
+// checkBackups: a recent successful backup exists and was verified.
+func checkBackups(ctx context.Context, e *doctorEnv) checkResult {
+	st, err := e.backups(ctx)
+	switch {
+	case err != nil:
+		return fail("check the backups", "cannot read the backups' status: %v", err)
+	case st == nil:
+		return warn("until kura backs up, back up with the engine's tool (pg_dump, mariadb-dump, sqlite3 .backup) on a schedule and test a restore",
+			"no backups configured yet")
+	case st.LastSuccess.IsZero() || time.Since(st.LastSuccess) > maxBackupAge:
+		return fail("run a backup and see why the scheduled ones stopped", "no successful backup in %s", maxBackupAge)
+	case !st.Verified:
+		return warn("restore the last backup to check it", "the last backup (%s) was not verified", st.LastSuccess.UTC().Format(time.RFC3339))
+	}
+	return ok("last backup %s, verified", st.LastSuccess.UTC().Format(time.RFC3339))
+}
+
+// checkSQLiteFile: the SQLite file (and its -wal and -shm) are 0600, its
+// folder closed to others.
+func checkSQLiteFile(_ context.Context, e *doctorEnv) checkResult {
+	if d, _ := sqldb.ParseDialect(e.cfg.URL()); d != sqldb.SQLite {
+		return ok("not SQLite")
+	}
+	path, err := sqldb.SQLitePath(e.cfg.URL())
+	if err != nil {
+		return fail("correct DATABASE_URL", "%v", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return warn("kura creates it 0600 when it first starts", "no database file at %s yet", path)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			return fail("chmod 600 "+p, "%s is mode %04o: others than its owner may read the password hashes", p, fi.Mode().Perm())
+		}
+	}
+	dir := filepath.Dir(path)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return fail("", "%s: %v", dir, err)
+	}
+	if di.Mode().Perm()&0o027 != 0 {
+		return fail("chmod 700 "+dir, "the folder %s is mode %04o: others may list or replace the database's files", dir, di.Mode().Perm())
+	}
+	return ok("%s is mode %04o, its folder %04o", path, fi.Mode().Perm(), di.Mode().Perm())
+}
+
+// checkRedis: a Redis off loopback has a password and TLS (rediss://).
+func checkRedis(_ context.Context, e *doctorEnv) checkResult {
+	if e.cfg.RedisURL == "" {
+		return ok("no Redis")
+	}
+	u, err := url.Parse(e.cfg.RedisURL)
+	if err != nil {
+		return fail("correct REDIS_URL", "REDIS_URL does not parse")
+	}
+	if u.Scheme == "unix" || isLoopback(u.Hostname()) {
+		return ok("Redis is local (%s)", cmpOr(u.Hostname(), "a socket"))
+	}
+	_, hasPassword := u.User.Password()
+	switch {
+	case !hasPassword && u.Scheme != "rediss":
+		return fail("set a password (requirepass or an ACL user) and use rediss:// in REDIS_URL", "Redis at %s has neither a password nor TLS", u.Hostname())
+	case !hasPassword:
+		return fail("set a password (requirepass or an ACL user) in REDIS_URL", "Redis at %s has no password", u.Hostname())
+	case u.Scheme != "rediss":
+		return fail("use rediss:// (TLS) in REDIS_URL", "Redis at %s is reached without TLS: its password and the cached sessions cross the network in clear", u.Hostname())
+	}
+	return ok("Redis at %s: password and TLS", u.Hostname())
+}
+
+func cmpOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// checkAdmin: an admin account exists.
+func checkAdmin(ctx context.Context, e *doctorEnv) checkResult {
+	if e.db == nil {
+		return warn("check DATABASE_URL", "cannot tell: the database did not open (%v)", e.dbErr)
+	}
+	var n int
+	if err := e.db.Reader().QueryRowContext(ctx, "SELECT count(*) FROM users WHERE role = 'admin'").Scan(&n); err != nil {
+		return warn("run kura migrate up if the database is new", "cannot count admin accounts: %v", err)
+	}
+	if n == 0 {
+		return warn("kura users create --email ADDRESS --username NAME --admin", "no admin account")
+	}
+	return ok("%d admin account(s)", n)
+}
+
+// maxSessionTTL is the longest session lifetime doctor finds sane.
+const maxSessionTTL = 30 * 24 * time.Hour
+
+// checkSessions: the session lifetime is bounded and the password hash's
+// parameters are at least OWASP's argon2id minimums.
+func checkSessions(_ context.Context, e *doctorEnv) checkResult {
+	h := e.hash
+	hashOK := (h.memoryKiB >= 19456 && h.time >= 2) || (h.memoryKiB >= 47104 && h.time >= 1)
+	if !hashOK || h.threads < 1 {
+		return fail("raise the password package's Memory and Time to OWASP's argon2id minimum (19 MiB and 2 passes, or 46 MiB and 1)",
+			"argon2id with %d KiB, %d passes, %d lanes is below OWASP's minimum", h.memoryKiB, h.time, h.threads)
+	}
+	ttl := e.cfg.SessionTTL
+	if ttl.D() > maxSessionTTL {
+		return warn(fmt.Sprintf("set KURA_SESSION_TTL to %s or less", Seconds(maxSessionTTL)), "sessions live %s: a stolen token stays good that long", ttl)
+	}
+	return ok("sessions live %s; argon2id with %d KiB, %d passes, %d lanes", ttl, h.memoryKiB, h.time, h.threads)
+}
+
+// rateLimitVariables returns the variables of this kura's rate limits.
+func rateLimitVariables() []variable {
+	var out []variable
+	for _, v := range variables {
+		if strings.Contains(v.name, "RATE_LIMIT") && v.field != nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// checkRateLimits: the rate limits are on.
+func checkRateLimits(_ context.Context, e *doctorEnv) checkResult {
+	if len(e.rateVars) == 0 {
+		return warn("put a rate limit in front of POST /api/auth/login and POST /api/users (a proxy's) until kura has its own", "rate limits not configured")
+	}
+	var on, off []string
+	for _, v := range e.rateVars {
+		p := v.field(&e.cfg)
+		if o, isLimit := p.(interface{ Off() bool }); isLimit && o.Off() {
+			off = append(off, v.name)
+			continue
+		}
+		on = append(on, fmt.Sprintf("%s=%v", v.name, reflect.ValueOf(p).Elem().Interface()))
+	}
+	if len(off) > 0 {
+		return warn("set "+strings.Join(off, ", ")+" to a limit (or leave it unset for the default)", "rate limits off: %s", strings.Join(off, ", "))
+	}
+	return ok("rate limits on: %s", strings.Join(on, ", "))
+}
+
+// checkMetrics: the metrics are not public: the listener is on loopback,
+// or every /metrics needs KURA_METRICS_TOKEN.
+func checkMetrics(_ context.Context, e *doctorEnv) checkResult {
+	addr, token := e.cfg.MetricsAddr, e.cfg.MetricsToken != ""
+	if addr == "" && !token {
+		return ok("metrics are off")
+	}
+	if token {
+		return ok("every /metrics needs KURA_METRICS_TOKEN")
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && isLoopback(host) {
+		return ok("the metrics listener is on loopback (%s)", addr)
+	}
+	return fail("set KURA_METRICS_ADDR to a loopback address such as 127.0.0.1:9464, or set KURA_METRICS_TOKEN",
+		"the metrics listener at %s answers anyone who reaches it, without a token", addr)
+}
