@@ -24,9 +24,15 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // Handle adds a route for anyone, pattern being "METHOD /path" as
 // http.ServeMux reads it (GET also serves HEAD). Add routes before Open.
 // A pattern that clashes with another route panics, as ServeMux does.
+// A write without an Authorization header counts against
+// RateLimits.AnonWrite, and a valid token against RateLimits.Token.
 func (s *Server) Handle(pattern string, h HandlerFunc) {
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := s.limitAnonWrite(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			s.writeError(w, r, err)
 		}
 	})

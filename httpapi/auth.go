@@ -58,6 +58,9 @@ func (s *Server) optionalUser(r *http.Request) (*kura.User, error) {
 	if sess.User == nil {
 		return nil, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID)
 	}
+	if err := s.limit(r.Context(), tokenKey(token), s.limits.Token); err != nil {
+		return nil, err
+	}
 	return sess.User, nil
 }
 
@@ -81,8 +84,13 @@ type loginResponse struct {
 }
 
 // handleLogin serves POST /api/auth/login. A wrong login and a wrong
-// password get the same 401 body.
+// password get the same 401 body. Logins are limited per client address
+// (429), and an account past its failed-login limit is slowed.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if err := s.limit(r.Context(), "login:"+s.ClientAddr(r), s.limits.Login); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in loginRequest
 	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		s.writeError(w, r, err)
@@ -101,9 +109,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields})
 		return
 	}
+	account := accountKey(in.Login)
+	if err := s.slowLogin(r.Context(), account); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	sess, err := s.session.Login(r.Context(), in.Login, in.Password)
 	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
-		err = errBadLogin // one answer, whatever the store said
+		s.cfg.Limiter.Allow(r.Context(), account, s.limits.LoginFailures) // count the failure
+		err = errBadLogin                                                 // one answer, whatever the store said
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -137,6 +137,22 @@
 // Credentials are never allowed, since the API takes bearer tokens, never
 // cookies.
 //
+// # Rate limits
+//
+// Config.Limiter counts, per key, the limits of Config.RateLimits: logins
+// per client address (default 10 in 3 minutes, Rails 8's), registrations
+// and other writes without a token per client address (20 an hour), and
+// every request of one session token (600 a minute). A refused request is
+// 429 rate_limited with Retry-After, the seconds until it would be
+// allowed. An account that took more failed logins than
+// RateLimits.LoginFailures (10 in 15 minutes, from any address) is slowed,
+// not locked: each login to it waits up to MaxLoginDelay (3 s) before its
+// password is checked, so its owner still gets in. The client address is
+// the socket's peer, or behind Config.TrustedProxies the rightmost
+// X-Forwarded-For address that is not a trusted proxy (ClientAddr).
+// The limiter is in process by default (ratelimit.Local); package
+// ratelimit/redislimit shares it between instances through Redis.
+//
 // # Logging
 //
 // One info line per request with method, route pattern, path (never the

@@ -104,7 +104,7 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		h.Set("Retry-After", retryAfter)
+		h.Set("Retry-After", retryAfterSeconds(err))
 	case http.StatusRequestEntityTooLarge:
 		s.writeTooLarge(w, r, &errorBody{Error: d})
 		return

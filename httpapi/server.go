@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/ratelimit"
 )
 
 // Defaults applied by NewServer to the zero fields of a Config.
@@ -53,6 +55,17 @@ type Config struct {
 	// metrics collector counts requests with. It must be fast and safe for
 	// concurrent use.
 	OnRequest func(RequestInfo)
+
+	// Limiter counts the rate limits of RateLimits; nil means a
+	// ratelimit.Local of this process. ratelimit.None turns every limit off
+	// (benchmarks); a redislimit.Redis shares them between instances.
+	Limiter ratelimit.Limiter
+	// RateLimits are the limits applied; zero fields take their defaults.
+	RateLimits RateLimits
+	// TrustedProxies are the proxies (addresses and CIDR prefixes) whose
+	// X-Forwarded-For is believed when rate limits find a request's
+	// client; none means the socket's peer is the client (see ClientAddr).
+	TrustedProxies []netip.Prefix
 
 	// Logger receives the access log (info), failed health checks (warn),
 	// internal errors and panics (error) and net/http's own errors (warn).
@@ -98,6 +111,10 @@ func (c Config) WithDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Limiter == nil {
+		c.Limiter = ratelimit.NewLocal(ratelimit.LocalConfig{})
+	}
+	c.RateLimits = c.RateLimits.withDefaults()
 	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
@@ -138,6 +155,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %s is negative; want a positive duration, or 0 for the default", name, d))
 		}
 	}
+	if c.RateLimits.MaxLoginDelay < 0 {
+		errs = append(errs, errors.New("RateLimits.MaxLoginDelay must not be negative"))
+	}
 	if c.MaxBodyBytes < 0 || c.MaxHeaderBytes < 0 {
 		errs = append(errs, errors.New("MaxBodyBytes and MaxHeaderBytes must not be negative"))
 	}
@@ -156,6 +176,7 @@ type Server struct {
 	logger  *slog.Logger
 	users   kura.UserService
 	session kura.SessionService
+	limits  RateLimits
 	mux     *http.ServeMux
 	methods []string // every method some route accepts, for Allow
 	handler http.Handler
@@ -186,6 +207,7 @@ func NewServer(cfg Config) *Server {
 		logger:  cfg.Logger,
 		users:   cfg.Users,
 		session: cfg.Sessions,
+		limits:  cfg.RateLimits,
 		mux:     http.NewServeMux(),
 	}
 	s.routes()

@@ -26,6 +26,10 @@ type createUserRequest struct {
 
 // handleCreateUser serves POST /api/users: registration.
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	if err := s.limitAnonWrite(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var in createUserRequest
 	if err := readJSON(w, r, s.cfg.MaxBodyBytes, &in); err != nil {
 		s.writeError(w, r, err)
