@@ -76,9 +76,11 @@ func (s *Server) routeMethods(r *http.Request) []string {
 	return allow
 }
 
-// validateOrigin reports what is wrong with o as an entry of
+// ValidateOrigin reports what is wrong with o as an entry of
 // Config.CORSOrigins: it must be an origin as a browser sends it, compared
 // exactly.
+func ValidateOrigin(o string) error { return validateOrigin(o) }
+
 func validateOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||

@@ -15,6 +15,7 @@ import (
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -74,6 +75,20 @@ type Config struct {
 	MigrateDatabaseURL string
 	// SessionTTL (KURA_SESSION_TTL) is how long a login token lives.
 	SessionTTL Seconds
+	// CORSOrigins (KURA_CORS_ORIGINS) are the origins, comma-separated,
+	// whose pages may call the API from a browser; "" allows none.
+	CORSOrigins string
+	// RateLimit (KURA_RATE_LIMIT) applies the API's rate limits; false
+	// turns them all off, for benchmarks.
+	RateLimit bool
+	// The API's rate limits (KURA_LOGIN_RATE, KURA_LOGIN_FAILURE_RATE,
+	// KURA_REGISTER_RATE, KURA_API_RATE); see httpapi.RateLimits. Shared
+	// between instances through REDIS_URL when it is set.
+	LoginRate, LoginFailureRate, RegisterRate, APIRate ratelimit.Limit
+	// TrustedProxies (KURA_TRUSTED_PROXIES) are the proxies, IPs and CIDR
+	// prefixes, comma-separated, whose X-Forwarded-For names the client
+	// the rate limits count; "" means the socket's peer is the client.
+	TrustedProxies string
 	// ShutdownTimeout (KURA_SHUTDOWN_TIMEOUT) bounds the drain of in-flight
 	// requests and running jobs on SIGTERM.
 	ShutdownTimeout Seconds
@@ -143,6 +158,11 @@ func defaultConfig() Config {
 		CachePrefix:            defaultCachePrefix,
 		AutoMigrate:            true,
 		SessionTTL:             Seconds(kura.DefaultSessionTTL),
+		RateLimit:              true,
+		LoginRate:              httpapi.DefaultLoginLimit,
+		LoginFailureRate:       httpapi.DefaultLoginFailureLimit,
+		RegisterRate:           httpapi.DefaultAnonWriteLimit,
+		APIRate:                httpapi.DefaultTokenLimit,
 		ShutdownTimeout:        Seconds(defaultShutdownTimeout),
 		Workers:                jobs.DefaultConcurrency,
 		JobTimeout:             Seconds(jobs.DefaultJobTimeout),
@@ -218,10 +238,16 @@ func (c *Config) validate() []fieldError {
 			errs = append(errs, fieldError{"KURA_METRICS_ADDR", fmt.Sprintf("%q is not host:port: want such as 127.0.0.1:9464, or empty to turn the listener off", c.MetricsAddr)})
 		}
 	}
+	for _, o := range c.corsOrigins() {
+		if err := httpapi.ValidateOrigin(o); err != nil {
+			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", fmt.Sprintf("%q is not an origin: want scheme://host[:port] in lower case, such as https://app.example.com, comma-separated", o)})
+		}
+	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
 		// The token is a secret: never quoted.
 		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
+	errs = append(errs, c.validateRateLimits()...)
 	if c.RedisURL != "" && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
 	}
@@ -329,3 +355,14 @@ func isLoopback(host string) bool {
 // errNoEnvFile is returned for an --env-file, named on the command line,
 // that does not exist.
 var errNoEnvFile = errors.New("no such file")
+
+// corsOrigins returns the origins of KURA_CORS_ORIGINS, blanks dropped.
+func (c *Config) corsOrigins() []string {
+	var origins []string
+	for o := range strings.SplitSeq(c.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	return origins
+}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -69,6 +70,13 @@ var variables = []variable{
 	{"KURA_AUTO_MIGRATE", envMigrate, "apply pending migrations at start", func(c *Config) any { return &c.AutoMigrate }, ""},
 	{"KURA_MIGRATE_DATABASE_URL", envMigrator, "migrate as this URL's role (the schema's owner), serve as DATABASE_URL's (never printed)", func(c *Config) any { return &c.MigrateDatabaseURL }, ""},
 	{"KURA_SESSION_TTL", envHTTP, "lifetime of a login token", func(c *Config) any { return &c.SessionTTL }, ""},
+	{"KURA_CORS_ORIGINS", envHTTP, "origins (comma-separated, exact) whose pages may call the API; empty: none", func(c *Config) any { return &c.CORSOrigins }, ""},
+	{"KURA_RATE_LIMIT", envHTTP, "false turns every rate limit off (benchmarks)", func(c *Config) any { return &c.RateLimit }, ""},
+	{"KURA_LOGIN_RATE", envHTTP, "logins per client address, EVENTS/PERIOD or off", func(c *Config) any { return &c.LoginRate }, ""},
+	{"KURA_LOGIN_FAILURE_RATE", envHTTP, "failed logins per account before its logins are slowed (up to 3 s)", func(c *Config) any { return &c.LoginFailureRate }, ""},
+	{"KURA_REGISTER_RATE", envHTTP, "registrations and other writes without a token per client address", func(c *Config) any { return &c.RegisterRate }, ""},
+	{"KURA_API_RATE", envHTTP, "requests per session token", func(c *Config) any { return &c.APIRate }, ""},
+	{"KURA_TRUSTED_PROXIES", envHTTP, "proxies (IPs, CIDRs) whose X-Forwarded-For names the client", func(c *Config) any { return &c.TrustedProxies }, ""},
 	{"KURA_SHUTDOWN_TIMEOUT", envShutdown, "seconds to drain requests and jobs on SIGTERM", func(c *Config) any { return &c.ShutdownTimeout }, ""},
 	{"KURA_WORKERS", envJobs, "background jobs worked at once; 0: serve only enqueues", func(c *Config) any { return &c.Workers }, ""},
 	{"KURA_JOB_TIMEOUT", envJobs, "seconds one attempt of a job may run", func(c *Config) any { return &c.JobTimeout }, ""},
@@ -115,6 +123,8 @@ func (v variable) defaultText() string {
 		return p.String()
 	case *slog.Level:
 		return strings.ToLower(p.String())
+	case *ratelimit.Limit:
+		return p.String()
 	}
 	panic("kura: variable " + v.name + " has a field of an unknown type")
 }
@@ -154,6 +164,12 @@ func (v variable) set(c *Config, value string) error {
 		if err := p.UnmarshalText([]byte(strings.TrimSpace(value))); err != nil {
 			return fmt.Errorf("%q is not a log level: want debug, info, warn or error", value)
 		}
+	case *ratelimit.Limit:
+		l, err := ratelimit.ParseLimit(value)
+		if err != nil {
+			return fmt.Errorf("%q is not a rate: %v", value, err)
+		}
+		*p = l
 	}
 	return nil
 }

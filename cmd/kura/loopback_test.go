@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,21 @@ func TestConfig_LoopbackNeedsNoDNS(t *testing.T) {
 		if got := u.Query().Get("sslmode"); got != want {
 			t.Errorf("DB_HOST=%s: sslmode = %q, want %q", host, got, want)
 		}
+	}
+}
+
+func TestConfig_CORSOrigins(t *testing.T) {
+	cfg, err := LoadConfig([]string{"KURA_CORS_ORIGINS= https://app.example.com ,http://localhost:5173,"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.corsOrigins(); len(got) != 2 || got[0] != "https://app.example.com" || got[1] != "http://localhost:5173" {
+		t.Errorf("origins = %q", got)
+	}
+	if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://app.example.com/"}, ""); err == nil || !strings.Contains(err.Error(), "KURA_CORS_ORIGINS") {
+		t.Errorf("a trailing slash: err = %v, want one naming KURA_CORS_ORIGINS", err)
+	}
+	if cfg, _ := LoadConfig(nil, ""); cfg.corsOrigins() != nil {
+		t.Errorf("default origins = %q, want none", cfg.corsOrigins())
 	}
 }

@@ -60,15 +60,24 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	limiter, closeLimiter, err := a.rateLimiter()
+	defer closeLimiter()
+	if err != nil {
+		return err
+	}
 	srv := httpapi.NewServer(httpapi.Config{
-		Addr:          a.cfg.Addr,
-		Users:         svc.users,
-		Sessions:      svc.sessions,
-		Stats:         svc.stats,
-		Notifications: sqldb.NewNotificationService(a.db),
-		Checks:        svc.checks,
-		OnRequest:     a.onRequest(),
-		Logger:        a.log,
+		Addr:           a.cfg.Addr,
+		Users:          svc.users,
+		Sessions:       svc.sessions,
+		Stats:          svc.stats,
+		Notifications:  sqldb.NewNotificationService(a.db),
+		Checks:         svc.checks,
+		OnRequest:      a.onRequest(),
+		Limiter:        limiter,
+		RateLimits:     a.cfg.rateLimits(),
+		TrustedProxies: a.cfg.trustedProxies(),
+		Logger:         a.log,
+		CORSOrigins:    a.cfg.corsOrigins(),
 	})
 	a.metricsRoute(srv)
 	if err := a.listenMetrics(); err != nil {
