@@ -110,8 +110,9 @@ for engine in $ENGINES; do
   KURA_LOG_LEVEL=warn "$work/kura" users seed --env-file= --count "$USERS" >/dev/null
   # The access log is on: one JSON line per request, written to a file as
   # a service manager would (buffered by kura unless KURA_LOG_FLUSH_INTERVAL=0).
-  # Metrics are on too, each server with a listener of its own.
-  serve() { KURA_LOG_LEVEL=${KURA_LOG_LEVEL:-info} KURA_LOG_FORMAT=json CACHE_TTL=$2 KURA_WORKERS=0 \
+  # Metrics are on too, each server with a listener of its own. Rate
+  # limits are off: the registration burst comes from one address.
+  serve() { KURA_LOG_LEVEL=${KURA_LOG_LEVEL:-info} KURA_LOG_FORMAT=json CACHE_TTL=$2 KURA_WORKERS=0 KURA_RATE_LIMIT=false \
     KURA_METRICS_ADDR="${KURA_METRICS_ADDR-127.0.0.1:$(($1 + 1000))}" exec "$work/kura" serve --env-file= --addr "127.0.0.1:$1"; }
   start kura "$KURA_PORT" serve "$KURA_PORT" 0
   start cached "$CACHED_PORT" serve "$CACHED_PORT" 300
