@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -423,33 +423,44 @@ func checkSessions(_ context.Context, e *doctorEnv) checkResult {
 	return ok("sessions live %s; argon2id with %d KiB, %d passes, %d lanes", ttl, h.memoryKiB, h.time, h.threads)
 }
 
-// rateLimitVariables returns the variables of this kura's rate limits.
+// rateLimitVariables returns the variables of this kura's rate limits:
+// KURA_RATE_LIMIT, the switch, and the limits (KURA_*_RATE).
 func rateLimitVariables() []variable {
 	var out []variable
 	for _, v := range variables {
-		if strings.Contains(v.name, "RATE_LIMIT") && v.field != nil {
+		if v.field != nil && (v.name == "KURA_RATE_LIMIT" || strings.HasSuffix(v.name, "_RATE")) {
 			out = append(out, v)
 		}
 	}
 	return out
 }
 
-// checkRateLimits: the rate limits are on.
+// checkRateLimits: the rate limits are on: the switch, and each limit
+// (a zero limit is the default, which is on; "off" is ratelimit.NoLimit).
 func checkRateLimits(_ context.Context, e *doctorEnv) checkResult {
 	if len(e.rateVars) == 0 {
 		return warn("put a rate limit in front of POST /api/auth/login and POST /api/users (a proxy's) until kura has its own", "rate limits not configured")
 	}
 	var on, off []string
 	for _, v := range e.rateVars {
-		p := v.field(&e.cfg)
-		if o, isLimit := p.(interface{ Off() bool }); isLimit && o.Off() {
-			off = append(off, v.name)
-			continue
+		switch p := v.field(&e.cfg).(type) {
+		case *bool:
+			if !*p {
+				return warn("unset "+v.name+" (it is for benchmarks)", "rate limits are off (%s=false)", v.name)
+			}
+		case *ratelimit.Limit:
+			switch {
+			case *p == (ratelimit.Limit{}):
+				on = append(on, v.name+" (the default)")
+			case p.Off():
+				off = append(off, v.name)
+			default:
+				on = append(on, v.name+"="+p.String())
+			}
 		}
-		on = append(on, fmt.Sprintf("%s=%v", v.name, reflect.ValueOf(p).Elem().Interface()))
 	}
 	if len(off) > 0 {
-		return warn("set "+strings.Join(off, ", ")+" to a limit (or leave it unset for the default)", "rate limits off: %s", strings.Join(off, ", "))
+		return warn("set "+strings.Join(off, ", ")+" to a limit such as 10/1m, or unset it for the default", "rate limits off: %s", strings.Join(off, ", "))
 	}
 	return ok("rate limits on: %s", strings.Join(on, ", "))
 }

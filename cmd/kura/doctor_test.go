@@ -228,18 +228,13 @@ func TestDoctor_Sessions(t *testing.T) {
 	wantStatus(t, "90-day sessions", checkSessions, long, statusWarn)
 }
 
-// fakeLimit stands for a rate limit's value, which says whether it is off.
-type fakeLimit struct{ off bool }
-
-func (l fakeLimit) Off() bool { return l.off }
-
 func TestDoctor_RateLimits(t *testing.T) {
 	wantStatus(t, "none", checkRateLimits, &doctorEnv{}, statusWarn)
-	on, off := fakeLimit{}, fakeLimit{off: true}
-	e := &doctorEnv{rateVars: []variable{{name: "KURA_RATE_LIMIT_LOGIN", field: func(*Config) any { return &off }}}}
-	wantStatus(t, "off", checkRateLimits, e, statusWarn)
-	e.rateVars[0].field = func(*Config) any { return &on }
-	wantStatus(t, "on", checkRateLimits, e, statusOK)
+	sqlite := "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	wantStatus(t, "the defaults", checkRateLimits, doctorEnvFor(t, "", sqlite), statusOK)
+	wantStatus(t, "KURA_RATE_LIMIT=false", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_RATE_LIMIT=false"), statusWarn)
+	wantStatus(t, "KURA_LOGIN_RATE=off", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=off"), statusWarn)
+	wantStatus(t, "KURA_LOGIN_RATE=5/1m", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=5/1m"), statusOK)
 }
 
 func TestDoctor_Metrics(t *testing.T) {
