@@ -153,6 +153,13 @@ func (c *dbRolesCommand) run(ctx context.Context, d sqldb.Dialect, r roleSpec) e
 	if err := c.checkDatabase(ctx, conn, d, r.database); err != nil {
 		return err
 	}
+	if d == sqldb.Postgres {
+		// Keep the statements, which carry passwords, out of the server's
+		// log; a role that may not change these settings leaves them be.
+		for _, q := range []string{"SET log_statement = 'none'", "SET log_min_error_statement = 'panic'", "SET log_min_duration_statement = -1"} {
+			conn.ExecContext(ctx, q)
+		}
+	}
 	exists := func(role string) bool {
 		var n int
 		err := conn.QueryRowContext(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", role).Scan(&n)
