@@ -85,6 +85,31 @@ type UserUpdate struct {
 	Email    *string
 	Username *string
 	Password *string
+
+	// CurrentPassword, if set, must be the user's password as stored, or
+	// the update is refused (ErrWrongCurrentPassword). httpapi requires it
+	// of users changing their own email or password (NeedsCurrentPassword).
+	CurrentPassword *string
+	// KeepSession is the digest (TokenDigest) of one session a password
+	// change leaves alive: the caller's own, when users change their own
+	// password. "" ends every session of the user.
+	KeepSession string
+}
+
+// NeedsCurrentPassword reports whether the update changes what proves
+// or recovers the account, the email or the password, which users may
+// change only by giving their current password.
+func (u *UserUpdate) NeedsCurrentPassword() bool { return u.Email != nil || u.Password != nil }
+
+// ErrWrongCurrentPassword returns the EINVALID error, naming
+// "current_password", of an update whose CurrentPassword is missing
+// (missing) or not the user's password.
+func ErrWrongCurrentPassword(missing bool) *Error {
+	msg := "is not your current password"
+	if missing {
+		msg = "is required to change your email or password"
+	}
+	return &Error{Code: EINVALID, Message: "Confirm the change with your current password.", Fields: map[string]string{"current_password": msg}}
 }
 
 // Normalize trims the input and lower-cases the email, in place.
@@ -131,8 +156,10 @@ type UserService interface {
 	FindUserByID(ctx context.Context, id int64) (*User, error)
 
 	// UpdateUser changes the given fields and returns the user as stored,
-	// updated_at moved. A password change ends all of the user's sessions.
-	// Errors: ENOTFOUND, EINVALID, ECONFLICT.
+	// updated_at moved. A password change ends every session of the user
+	// but upd.KeepSession. A CurrentPassword that is set is checked first.
+	// Errors: ENOTFOUND, EINVALID (ErrWrongCurrentPassword for a wrong
+	// CurrentPassword), ECONFLICT.
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
 
 	// DeleteUser removes a user and ends their sessions. Errors: ENOTFOUND.
