@@ -113,12 +113,20 @@ func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User,
 }
 
 // UpdateUser changes the given fields in one transaction; a new password
-// ends all of the user's sessions in the same transaction. updated_at is
-// moved by the database. Errors: ENOTFOUND, EINVALID, ECONFLICT, EUNAVAILABLE.
+// ends every session of the user but upd.KeepSession in the same
+// transaction. A CurrentPassword that is set is verified first, holding no
+// connection meanwhile. updated_at is moved by the database.
+// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword), ECONFLICT,
+// EUNAVAILABLE.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
 	upd.Normalize()
 	if err := checkEmail(upd.Email, upd.Validate); err != nil {
 		return nil, err
+	}
+	if upd.CurrentPassword != nil {
+		if err := s.checkPassword(ctx, id, *upd.CurrentPassword); err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
 	}
 	if upd.Empty() {
 		return s.FindUserByID(ctx, id)
@@ -152,7 +160,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 			return kura.Errorf(kura.ENOTFOUND, "User not found.")
 		}
 		if upd.Password != nil {
-			if ended, err = s.endSessions(ctx, tx, id); err != nil {
+			if ended, err = s.endSessions(ctx, tx, id, upd.KeepSession); err != nil {
 				return err
 			}
 		}
@@ -168,17 +176,43 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 	return u, nil
 }
 
-// endSessions deletes the sessions of a user in tx and returns their
-// digests (kura.TokenDigest), so a cache can forget exactly those. On
-// PostgreSQL and SQLite one DELETE ... RETURNING does it; on MySQL the rows
-// are read FOR UPDATE first, which also keeps new sessions of the user out
-// until the transaction ends.
-func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64) ([]string, error) {
-	q := "DELETE FROM sessions WHERE user_id = ? RETURNING token_hash"
-	if s.db.dialect == MySQL {
-		q = "SELECT token_hash FROM sessions WHERE user_id = ? FOR UPDATE"
+// checkPassword verifies pw against the user's stored password, read from
+// the reader pool. Errors: ENOTFOUND, kura.ErrWrongCurrentPassword,
+// EUNAVAILABLE.
+func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) error {
+	var hash string
+	err := s.db.queryRow(ctx, s.db.reader, "SELECT password_hash FROM users WHERE id = ?", []any{id}, &hash)
+	if err != nil {
+		return notFound(err, "User")
 	}
-	rows, err := tx.QueryContext(ctx, s.db.rebind(q), userID)
+	if len(pw) > kura.MaxPasswordLen {
+		return kura.ErrWrongCurrentPassword(false)
+	}
+	ok, err := password.VerifyContext(ctx, pw, hash)
+	if err != nil {
+		return err
+	} else if !ok {
+		return kura.ErrWrongCurrentPassword(false)
+	}
+	return nil
+}
+
+// endSessions deletes the sessions of a user in tx, but the one whose
+// digest is keep ("" for none), and returns their digests
+// (kura.TokenDigest), so a cache can forget exactly those. On PostgreSQL
+// and SQLite one DELETE ... RETURNING does it; on MySQL the rows are read
+// FOR UPDATE first, which also keeps new sessions of the user out until
+// the transaction ends.
+func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64, keep string) ([]string, error) {
+	cond, args := "user_id = ?", []any{userID}
+	if h, err := hex.DecodeString(keep); err == nil && len(h) > 0 {
+		cond, args = cond+" AND token_hash <> ?", append(args, h)
+	}
+	q := "DELETE FROM sessions WHERE " + cond + " RETURNING token_hash"
+	if s.db.dialect == MySQL {
+		q = "SELECT token_hash FROM sessions WHERE " + cond + " FOR UPDATE"
+	}
+	rows, err := tx.QueryContext(ctx, s.db.rebind(q), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +229,7 @@ func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64)
 		return nil, err
 	}
 	if s.db.dialect == MySQL {
-		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+		_, err = tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE "+cond), args...)
 	}
 	return digests, err
 }

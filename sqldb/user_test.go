@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -247,6 +248,61 @@ func TestUserService_UpdateUser(t *testing.T) {
 			if _, err := sessions.Login(ctx, "frank", "password-2"); err != nil {
 				t.Fatalf("login with new password: %v", err)
 			}
+		})
+
+		t.Run("PasswordKeepsOneSession", func(t *testing.T) {
+			u := MustCreateUser(t, db, "kate@example.com", "kate")
+			sessions := sqldb.NewSessionService(db, 0)
+			var tokens []string
+			for range 3 {
+				sess, err := sessions.Login(ctx, "kate", "password-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				tokens = append(tokens, sess.Token)
+			}
+			users := sqldb.NewUserService(db)
+			var ended []string
+			users.OnSessionsEnded = func(_ context.Context, d []string) { ended = append(ended, d...) }
+			keep, _ := kura.TokenDigest(tokens[0])
+			if _, err := users.UpdateUser(ctx, u.ID, kura.UserUpdate{Password: ptr("password-2"), KeepSession: keep}); err != nil {
+				t.Fatal(err)
+			}
+			d1, _ := kura.TokenDigest(tokens[1])
+			d2, _ := kura.TokenDigest(tokens[2])
+			slices.Sort(ended)
+			want := []string{d1, d2}
+			slices.Sort(want)
+			if !slices.Equal(ended, want) {
+				t.Fatalf("ended sessions = %v, want the two others: %v", ended, want)
+			}
+			if _, err := sessions.Authenticate(ctx, tokens[0]); err != nil {
+				t.Fatalf("the kept session: %v", err)
+			}
+			for _, tok := range tokens[1:] {
+				_, err := sessions.Authenticate(ctx, tok)
+				wantCode(t, err, kura.EUNAUTHORIZED)
+			}
+		})
+
+		t.Run("CurrentPassword", func(t *testing.T) {
+			u := MustCreateUser(t, db, "liam@example.com", "liam")
+			for _, wrong := range []string{"password-2", "", strings.Repeat("x", kura.MaxPasswordLen+1)} {
+				_, err := s.UpdateUser(ctx, u.ID, kura.UserUpdate{Email: ptr("liam2@example.com"), CurrentPassword: ptr(wrong)})
+				wantCode(t, err, kura.EINVALID)
+				if f := kura.ErrorFields(err); f["current_password"] == "" || len(f) != 1 {
+					t.Fatalf("fields = %v; want current_password", f)
+				}
+			}
+			if got, _ := s.FindUserByID(ctx, u.ID); got.Email != "liam@example.com" {
+				t.Fatalf("a refused update changed the email to %s", got.Email)
+			}
+			got, err := s.UpdateUser(ctx, u.ID, kura.UserUpdate{Email: ptr("liam2@example.com"), CurrentPassword: ptr("password-1")})
+			if err != nil || got.Email != "liam2@example.com" {
+				t.Fatalf("update with the right password = %+v, %v", got, err)
+			}
+			_, err = s.UpdateUser(ctx, 424242, kura.UserUpdate{Email: ptr("x@example.com"), CurrentPassword: ptr("password-1")})
+			wantCode(t, err, kura.ENOTFOUND)
 		})
 
 		t.Run("ErrConflict", func(t *testing.T) {
