@@ -86,7 +86,8 @@ func newRiver(e engine) (*riverBackend, error) {
 
 // riverConfig is the River configuration of a client; a working one gets
 // the workers, the queue and the periodic jobs. River's own job cleaner is
-// off: the prune job does its work on every engine alike.
+// off: the prune job does its work on every engine alike. So is its
+// reindexer (see below).
 func (e engine) riverConfig(working bool) *river.Config {
 	rc := &river.Config{
 		Logger:                      slog.New(warnOnly{e.log.Handler()}),
@@ -99,6 +100,11 @@ func (e engine) riverConfig(working bool) *river.Config {
 		DiscardedJobRetentionPeriod: -1,
 		FetchPollInterval:           e.cfg.PollInterval,
 		FetchCooldown:               min(riverFetchCooldown, e.cfg.PollInterval),
+		// River's nightly REINDEX needs the tables' owner, which the
+		// application role of a least-privilege set-up (kura db roles) is
+		// not: an empty list turns it off. Index upkeep belongs with the
+		// migration role.
+		ReindexerIndexNames: []string{},
 	}
 	if !working {
 		return rc
