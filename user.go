@@ -87,8 +87,9 @@ type UserUpdate struct {
 	Password *string
 
 	// CurrentPassword, if set, must be the user's password as stored, or
-	// the update is refused (ErrWrongCurrentPassword). httpapi requires it
-	// of users changing their own email or password (NeedsCurrentPassword).
+	// the update is refused (ErrWrongCurrentPassword; an empty one is
+	// reported as missing). httpapi requires it of users changing their
+	// own email or password (NeedsCurrentPassword).
 	CurrentPassword *string
 	// KeepSession is the digest (TokenDigest) of one session a password
 	// change leaves alive: the caller's own, when users change their own

@@ -185,6 +185,9 @@ func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) er
 	if err != nil {
 		return notFound(err, "User")
 	}
+	if pw == "" {
+		return kura.ErrWrongCurrentPassword(true)
+	}
 	if len(pw) > kura.MaxPasswordLen {
 		return kura.ErrWrongCurrentPassword(false)
 	}
