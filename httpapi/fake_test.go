@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,6 +119,9 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdat
 	if err := f.clash(id, upd.Email, upd.Username); err != nil {
 		return nil, err
 	}
+	if pw := upd.CurrentPassword; pw != nil && (*pw == "" || *pw != u.password) {
+		return nil, kura.ErrWrongCurrentPassword(*pw == "")
+	}
 	if upd.Email != nil {
 		u.Email = *upd.Email
 	}
@@ -125,16 +130,19 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdat
 	}
 	if upd.Password != nil {
 		u.password = *upd.Password
-		f.endSessions(id)
+		f.endSessions(id, upd.KeepSession)
 	}
 	u.UpdatedAt = f.tick()
 	c := u.User
 	return &c, nil
 }
 
-func (f *fakeStore) endSessions(userID int64) {
+// endSessions ends the user's sessions but the one whose digest (the hex
+// SHA-256 of the token, as httpapi makes it for tokens not kura's) is keep.
+func (f *fakeStore) endSessions(userID int64, keep string) {
 	for tok, s := range f.sessions {
-		if s.UserID == userID {
+		h := sha256.Sum256([]byte(tok))
+		if s.UserID == userID && hex.EncodeToString(h[:]) != keep {
 			delete(f.sessions, tok)
 		}
 	}
@@ -147,7 +155,7 @@ func (f *fakeStore) DeleteUser(ctx context.Context, id int64) error {
 		return kura.Errorf(kura.ENOTFOUND, "User not found.")
 	}
 	delete(f.users, id)
-	f.endSessions(id)
+	f.endSessions(id, "")
 	f.notifications = slices.DeleteFunc(f.notifications, func(n *kura.Notification) bool { return n.UserID == id })
 	return nil
 }

@@ -184,13 +184,17 @@ func accountKey(login string) string {
 }
 
 // tokenKey is the key of a session token: its digest, never the token.
-func tokenKey(token string) string {
+func tokenKey(token string) string { return "token:" + sessionDigest(token) }
+
+// sessionDigest returns the digest of a session token, kura.TokenDigest,
+// or for a store whose tokens are not kura's the hex SHA-256 of the token.
+func sessionDigest(token string) string {
 	digest, ok := kura.TokenDigest(token)
-	if !ok { // a store whose tokens are not kura's
+	if !ok {
 		h := sha256.Sum256([]byte(token))
 		digest = hex.EncodeToString(h[:])
 	}
-	return "token:" + digest
+	return digest
 }
 
 // slowLogin waits before checking a login to an account past its failure

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/kura-dev/kura"
 )
@@ -87,13 +89,18 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 }
 
 type updateUserRequest struct {
-	Email    *string `json:"email"`
-	Username *string `json:"username"`
-	Password *string `json:"password"`
+	Email           *string `json:"email"`
+	Username        *string `json:"username"`
+	Password        *string `json:"password"`
+	CurrentPassword *string `json:"current_password"`
 }
 
 // handleUpdateUser serves PATCH /api/users/{id}, for the user themself or
-// an admin. Others get 403 whether or not the user exists.
+// an admin. Others get 403 whether or not the user exists. Users changing
+// their own email or password confirm it with current_password (422
+// naming it when missing or wrong), and a new password ends their other
+// sessions, keeping the one that made the change. An admin changing
+// another user needs no password; the change is logged.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
@@ -104,9 +111,14 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password}
+	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password, CurrentPassword: in.CurrentPassword}
 	if upd.Empty() {
 		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username and password."))
+		return
+	}
+	self := viewer.ID == id
+	if err := s.reauthenticate(r, id, self, &upd); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	u, err := s.users.UpdateUser(withUser(r, viewer), id, upd)
@@ -114,7 +126,49 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !self {
+		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "admin changed a user",
+			slog.Int64("admin_id", viewer.ID), slog.Int64("user_id", id),
+			slog.String("fields", changedFields(&upd)), slog.String("request_id", RequestID(r.Context())))
+	}
 	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+}
+
+// reauthenticate prepares the update of users changing their own account:
+// an email or password change needs current_password (limited like logins,
+// per user) and keeps the caller's session. An admin changing another user
+// gives none: CurrentPassword is dropped. Errors: ERATELIMITED.
+func (s *Server) reauthenticate(r *http.Request, id int64, self bool, upd *kura.UserUpdate) error {
+	if !self {
+		upd.CurrentPassword = nil
+		return nil
+	}
+	token, _, _ := bearerToken(r)
+	upd.KeepSession = sessionDigest(token)
+	if !upd.NeedsCurrentPassword() {
+		return nil
+	}
+	if err := s.limit(r.Context(), "reauth:"+strconv.FormatInt(id, 10), s.limits.Login); err != nil {
+		return err
+	}
+	if upd.CurrentPassword == nil {
+		upd.CurrentPassword = new(string) // empty: the store reports it missing
+	}
+	return nil
+}
+
+// changedFields names the fields an update changes, never their values.
+func changedFields(upd *kura.UserUpdate) string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"email", upd.Email != nil}, {"username", upd.Username != nil}, {"password", upd.Password != nil}} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	return strings.Join(names, ",")
 }
 
 // handleDeleteUser serves DELETE /api/users/{id}, for the user themself or

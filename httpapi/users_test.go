@@ -172,10 +172,12 @@ func TestUpdateUser(t *testing.T) {
 	t.Run("ErrUnauthorized", func(t *testing.T) {
 		mustError(t, e.do("PATCH", ann, map[string]string{"username": "zed"}, ""), http.StatusUnauthorized, "unauthorized")
 	})
-	t.Run("PasswordChangeEndsSessions", func(t *testing.T) {
-		w := e.do("PATCH", fmt.Sprintf("/api/users/%d", bobID), map[string]string{"password": "another horse"}, bobTok)
+	t.Run("PasswordChangeEndsOtherSessions", func(t *testing.T) {
+		other := e.mustLogin("bob")
+		w := e.do("PATCH", fmt.Sprintf("/api/users/%d", bobID), map[string]string{"password": "another horse", "current_password": "correct horse"}, bobTok)
 		mustStatus(t, w, http.StatusOK)
-		mustError(t, e.do("GET", "/api/users/me", nil, bobTok), http.StatusUnauthorized, "unauthorized")
+		mustError(t, e.do("GET", "/api/users/me", nil, other), http.StatusUnauthorized, "unauthorized")
+		mustStatus(t, e.do("GET", "/api/users/me", nil, bobTok), http.StatusOK) // the session that made it
 	})
 }
 
