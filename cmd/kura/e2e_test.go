@@ -101,8 +101,17 @@ func TestEndToEnd(t *testing.T) {
 		if p.Body["username"] != "robert" || !later(t, p.Body["updated_at"].(string), before) {
 			t.Errorf("patch: username or updated_at not moved: %s (before %s)", p.Raw, before)
 		}
-		s.do(t, "PATCH", bobPath, bobTok, map[string]string{"email": "ALICE@example.com"}).want(t, http.StatusConflict)
+		s.do(t, "PATCH", bobPath, bobTok, map[string]string{"email": "ALICE@example.com", "current_password": "correct horse battery"}).want(t, http.StatusConflict)
 		s.do(t, "PATCH", bobPath, bobTok, map[string]string{"email": "bad"}).want(t, http.StatusUnprocessableEntity)
+		// An email or password of one's own changes only with the current password.
+		r = s.do(t, "PATCH", bobPath, bobTok, map[string]string{"email": "bob2@example.com"}).want(t, http.StatusUnprocessableEntity)
+		if r.fieldMessage("current_password") == "" {
+			t.Errorf("PATCH of an email without current_password: %s", r.Raw)
+		}
+		r = s.do(t, "PATCH", bobPath, bobTok, map[string]string{"email": "bob2@example.com", "current_password": "wrong horse battery"}).want(t, http.StatusUnprocessableEntity)
+		if r.fieldMessage("current_password") == "" {
+			t.Errorf("PATCH of an email with a wrong current_password: %s", r.Raw)
+		}
 
 		// An admin made with the CLI may change anyone and sees private views.
 		if _, logs, err := runKura(t, env, "admin password 123\n", "users", "create", "--email", "root@example.com", "--username", "root", "--admin"); err != nil {
@@ -131,9 +140,12 @@ func TestEndToEnd(t *testing.T) {
 		s.do(t, "GET", "/api/users?cursor=%21%21", aliceTok, nil).want(t, http.StatusUnprocessableEntity)
 		s.do(t, "GET", "/api/users", "", nil).want(t, http.StatusUnauthorized)
 
-		// A password change ends the user's sessions.
-		s.do(t, "PATCH", bobPath, bobTok, map[string]string{"password": "a new long password"}).want(t, http.StatusOK)
-		s.do(t, "GET", "/api/users/me", bobTok, nil).want(t, http.StatusUnauthorized)
+		// A password change ends the user's other sessions, keeping the
+		// one that made it.
+		bobOther := login(t, s, "robert", "correct horse battery")
+		s.do(t, "PATCH", bobPath, bobTok, map[string]string{"password": "a new long password", "current_password": "correct horse battery"}).want(t, http.StatusOK)
+		s.do(t, "GET", "/api/users/me", bobOther, nil).want(t, http.StatusUnauthorized)
+		s.do(t, "GET", "/api/users/me", bobTok, nil).want(t, http.StatusOK)
 		bobTok = login(t, s, "robert", "a new long password")
 
 		// Delete ends sessions; logout ends one.
