@@ -53,7 +53,9 @@
 //	POST   /api/auth/logout    bearer; 204
 //	GET    /api/users/me       bearer; private view
 //	GET    /api/users/{id}     public view; private to the user and admins
-//	PATCH  /api/users/{id}     bearer, self or admin; any of email, username, password
+//	PATCH  /api/users/{id}     bearer, self or admin; any of email, username, password;
+//	                           one's own email or password also needs current_password
+//	                           (422 naming it); a new password ends the other sessions
 //	DELETE /api/users/{id}     bearer, self or admin; 204
 //	GET    /api/users          bearer; ?limit=&cursor= or ?page=&per_page=
 //	GET    /api/users/{id}/notifications
