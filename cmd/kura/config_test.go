@@ -148,6 +148,9 @@ func TestLoadConfig_BadValues(t *testing.T) {
 		"KURA_JOB_RESCUE_AFTER=30": `KURA_JOB_RESCUE_AFTER: 30s is too short: want longer than KURA_JOB_TIMEOUT (1m0s)`,
 		"DATABASE_URL=redis://h/0": `DATABASE_URL: the scheme is not one kura knows`,
 		"REDIS_URL=http://h/0":     `REDIS_URL: not a Redis URL: want redis://, rediss:// or unix://`,
+		"KURA_LOGIN_RATE=10":       `KURA_LOGIN_RATE: "10" is not a rate: want EVENTS/PERIOD, such as 10/3m, or off`,
+		"KURA_API_RATE=5/soon":     `KURA_API_RATE: "5/soon" is not a rate: "soon" is not a positive period`,
+		"KURA_TRUSTED_PROXIES=lb":  `KURA_TRUSTED_PROXIES: "lb" is not an IP address or CIDR prefix`,
 	} {
 		_, err := LoadConfig([]string{kv}, "")
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
