@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -62,7 +64,24 @@ func TestTooLarge_RawClient(t *testing.T) {
 			conn.Write(oversizedRequest(40<<20, false)) // fails once the server closes
 		}()
 		br := bufio.NewReader(conn)
-		mustTooLarge(t, br)
+		// Beyond the drain limit the answer is best effort: the server
+		// answers and closes while the client still sends, and the
+		// client's kernel may take the server's reset before the client
+		// has read the answer (seen on a loaded machine). What must hold:
+		// no other answer, and the connection ends.
+		resp, err := http.ReadResponse(br, nil)
+		switch {
+		case err == nil:
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d; want 413", resp.StatusCode)
+			}
+		case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			t.Logf("the reset came before the answer was read: %v", err)
+		default:
+			t.Fatalf("reading the answer: %v", err)
+		}
 		if _, err := br.ReadByte(); err == nil {
 			t.Error("the connection stayed open after a body beyond the drain limit")
 		}
