@@ -175,6 +175,7 @@ type Server struct {
 	cfg     Config
 	logger  *slog.Logger
 	users   kura.UserService
+	public  kura.PublicUserFinder // users, when it offers the public view on its own; else nil
 	session kura.SessionService
 	limits  RateLimits
 	mux     *http.ServeMux
@@ -210,6 +211,7 @@ func NewServer(cfg Config) *Server {
 		limits:  cfg.RateLimits,
 		mux:     http.NewServeMux(),
 	}
+	s.public, _ = cfg.Users.(kura.PublicUserFinder)
 	s.routes()
 	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux))))
 	s.srv = &http.Server{

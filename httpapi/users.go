@@ -12,12 +12,8 @@ import (
 
 // pathID returns the positive numeric {id} of the route, or false.
 func pathID(r *http.Request) (int64, bool) {
-	s := r.PathValue("id")
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, false
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
+	id, err := PathID(r, "id", "User")
+	return id, err == nil
 }
 
 type createUserRequest struct {
@@ -72,8 +68,8 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u *kura.User
-	if pf, ok := s.users.(kura.PublicUserFinder); ok && viewer == nil {
-		u, err = pf.FindPublicUser(r.Context(), id) // only what the public view shows
+	if s.public != nil && viewer == nil {
+		u, err = s.public.FindPublicUser(r.Context(), id) // only what the public view shows
 	} else {
 		u, err = s.users.FindUserByID(withUser(r, viewer), id)
 	}
