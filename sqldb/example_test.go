@@ -127,5 +127,6 @@ func ExampleDB_MigrationStatus() {
 	// kura 2 00002_sessions.sql true
 	// kura 3 00003_jobs_moved.go true
 	// kura 4 00004_notifications.sql true
+	// kura 5 00005_operations.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

@@ -1,0 +1,143 @@
+package backup_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// engine is one database engine the suite runs on: a fresh empty database
+// per call of url.
+type engine struct {
+	name string
+	url  func(t *testing.T) string
+}
+
+var engines = []engine{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "kura.db") }},
+	{"postgres", func(t *testing.T) string { return testenv.PostgresDatabase(t) }},
+	{"mysql", func(t *testing.T) string { return testenv.MySQLDatabase(t) }},
+}
+
+func eachEngine(t *testing.T, fn func(t *testing.T, e engine)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) { fn(t, e) })
+	}
+}
+
+// mustOpen opens url with kura's schema and seeds n users.
+func mustOpen(t *testing.T, url string, n int) *sqldb.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+		t.Fatal(err)
+	}
+	if n > 0 {
+		if err := sqldb.NewUserService(db).SeedUsers(ctx, n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+func config(t *testing.T, url string) backup.Config {
+	return backup.Config{URL: url, Dir: filepath.Join(t.TempDir(), "backups")}
+}
+
+func countUsers(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM users").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestCreateVerifyRestore(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		url := e.url(t)
+		db := mustOpen(t, url, 50)
+		cfg := config(t, url)
+		m, err := backup.Create(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Engine != e.name || m.Size == 0 || len(m.SHA256) != 64 || m.SchemaVersion() == 0 || m.ServerVersion == "" {
+			t.Fatalf("manifest: %+v", m)
+		}
+		users := tableOf(t, m, "users")
+		if users.Rows != 50 {
+			t.Fatalf("users rows = %d, want 50", users.Rows)
+		}
+		for _, p := range []string{m.Path(), filepath.Join(cfg.Dir, m.Name+".json")} {
+			fi, err := os.Stat(p)
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: %v, mode %v; want 0600", p, err, fi.Mode().Perm())
+			}
+		}
+		if fi, _ := os.Stat(cfg.Dir); fi.Mode().Perm() != 0o700 {
+			t.Fatalf("folder mode %v, want 0700", fi.Mode().Perm())
+		}
+		b, _ := os.ReadFile(filepath.Join(cfg.Dir, m.Name+".json"))
+		if strings.Contains(string(b), url) {
+			t.Fatal("the manifest holds the database URL")
+		}
+
+		c, err := backup.Verify(ctx, m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.OK {
+			t.Fatalf("verify: %s", c.Problem)
+		}
+		listed, err := backup.List(cfg.Dir)
+		if err != nil || len(listed) != 1 || listed[0].Verified == nil || !listed[0].Verified.OK {
+			t.Fatalf("list after verify: %v %+v", err, listed)
+		}
+
+		// Restore into a new database: the same content.
+		to := e.url(t)
+		rcfg := cfg
+		if err := backup.Restore(ctx, m, rcfg, backup.RestoreOptions{To: to}); err != nil {
+			t.Fatal(err)
+		}
+		restored := mustOpen(t, to, 0) // already migrated: MigrateUp does nothing
+		if n := countUsers(t, restored.Reader()); n != 50 {
+			t.Fatalf("restored %d users, want 50", n)
+		}
+		// A second restore over a database that holds data needs --force.
+		err = backup.Restore(ctx, m, rcfg, backup.RestoreOptions{To: to})
+		if err == nil || !strings.Contains(err.Error(), "force") {
+			t.Fatalf("restore over a database with data: %v; want a refusal naming force", err)
+		}
+		_ = db
+	})
+}
+
+func tableOf(t *testing.T, m *backup.Manifest, name string) backup.Table {
+	t.Helper()
+	for _, tb := range m.Tables {
+		if tb.Name == name {
+			return tb
+		}
+	}
+	t.Fatalf("manifest has no table %s: %+v", name, m.Tables)
+	return backup.Table{}
+}
+
+var _ = time.Second

@@ -1,0 +1,221 @@
+package backup
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// Backups are named kura-<UTC time>-<engine>, their data files end in the
+// engine's extension and their manifests in .json.
+const (
+	namePrefix  = "kura-"
+	extSQLite   = ".sqlite.gz"
+	extPostgres = ".pgdump"
+	extMySQL    = ".sql.gz"
+)
+
+// engine is what one database engine does for backups.
+type engine interface {
+	dialect() sqldb.Dialect
+	ext() string
+	format() string
+	// dump writes a consistent snapshot of the database to w. Where it
+	// can, it reads the snapshot's tables from the same snapshot (snap set).
+	dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error)
+	// restore loads the backup in file into the empty database at url.
+	restore(ctx context.Context, file, url string, clean bool, pr *progress) error
+	// scratch makes an empty database to restore into, and its drop.
+	scratch(ctx context.Context, dir string) (url string, drop func(context.Context) error, err error)
+	// open opens the database at url to read it.
+	open(ctx context.Context, url string) (*sql.DB, func() error, error)
+}
+
+// dumped is what a dump learned of the database it copied.
+type dumped struct {
+	tool   string    // such as "pg_dump 15.19"
+	server string    // the server's version
+	snap   *snapshot // the snapshot's content, when read in the same snapshot
+}
+
+// snapshot is the content of a database at one moment: its tables' sums
+// and its migration sets' versions.
+type snapshot struct {
+	tables []Table
+	schema []SchemaSet
+}
+
+func newEngine(cfg Config) (engine, error) {
+	d, err := sqldb.ParseDialect(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	switch d {
+	case sqldb.SQLite:
+		return &sqliteEngine{cfg: cfg}, nil
+	case sqldb.Postgres:
+		return &postgresEngine{cfg: cfg}, nil
+	default:
+		return &mysqlEngine{cfg: cfg}, nil
+	}
+}
+
+// Create takes a backup of the database at cfg.URL into cfg.Dir while the
+// application goes on reading and writing, and returns its manifest. On
+// any failure it leaves no backup behind and deletes nothing.
+func Create(ctx context.Context, cfg Config) (*Manifest, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	eng, err := newEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := makeDir(cfg.Dir); err != nil {
+		return nil, err
+	}
+	start := cfg.Now().UTC()
+	m := &Manifest{
+		Name: uniqueName(cfg.Dir, start, eng), Engine: string(eng.dialect()), KuraVersion: cfg.KuraVersion,
+		Format: eng.format(), Started: start, dir: cfg.Dir,
+	}
+	m.File = m.Name + eng.ext()
+	pr := newProgress(cfg.Progress)
+	if err := create(ctx, eng, m, cfg, pr); err != nil {
+		cfg.Logger.Error("backup failed", "backup", m.Name, "err", err)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	cfg.Logger.Info("backup created", "backup", m.Name, "bytes", m.Size, "rows", m.Rows(),
+		"duration", time.Duration(m.Duration*float64(time.Second)).Round(time.Millisecond).String())
+	return m, nil
+}
+
+func create(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress) error {
+	p, err := createPartial(m.Path())
+	if err != nil {
+		return err
+	}
+	d, err := eng.dump(ctx, p, pr)
+	if err != nil {
+		p.Abort()
+		return err
+	}
+	if err := p.Commit(); err != nil {
+		return err
+	}
+	m.Tool, m.ServerVersion, m.Size, m.SHA256 = d.tool, d.server, p.n, p.SHA256()
+	snap := d.snap
+	if snap == nil { // read the content from a restored copy of the file
+		snap, err = restoreAndRead(ctx, eng, m, cfg, pr)
+	}
+	if err != nil {
+		os.Remove(m.Path())
+		return err
+	}
+	m.Tables, m.Schema = snap.tables, snap.schema
+	m.Ended = cfg.Now().UTC()
+	m.Duration = m.Ended.Sub(m.Started).Seconds()
+	if err := m.write(); err != nil {
+		os.Remove(m.Path())
+		return err
+	}
+	return nil
+}
+
+// uniqueName is the name of a backup started at t, with a suffix when a
+// backup of that second exists.
+func uniqueName(dir string, t time.Time, eng engine) string {
+	base := namePrefix + t.Format("20060102T150405Z") + "-" + string(eng.dialect())
+	name := base
+	for i := 2; ; i++ {
+		_, err1 := os.Stat(manifestPath(dir, name))
+		_, err2 := os.Stat(filepath.Join(dir, name+eng.ext()))
+		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// readSnapshot reads the tables' sums and the migration sets' versions of
+// the database q reads.
+func readSnapshot(ctx context.Context, q querier, d sqldb.Dialect, pr *progress) (*snapshot, error) {
+	tables, err := tableSums(ctx, q, d, pr)
+	if err != nil {
+		return nil, err
+	}
+	var schema []SchemaSet
+	for _, t := range tables {
+		if t.Name != "goose_db_version" && !strings.HasSuffix(t.Name, "_schema_migrations") {
+			continue
+		}
+		var v sql.NullInt64
+		rows, err := q.QueryContext(ctx, "SELECT MAX(version_id) FROM "+quote(d, t.Name))
+		if err != nil {
+			return nil, fmt.Errorf("read schema version of %s: %w", t.Name, err)
+		}
+		for rows.Next() {
+			err = rows.Scan(&v)
+		}
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		schema = append(schema, SchemaSet{Table: t.Name, Version: v.Int64})
+	}
+	return &snapshot{tables: tables, schema: schema}, nil
+}
+
+// restoreAndRead restores m into a scratch database, reads its content and
+// drops it.
+func restoreAndRead(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress) (*snapshot, error) {
+	var snap *snapshot
+	err := inScratch(ctx, eng, m, cfg, pr, func(db querier) (err error) {
+		snap, err = readSnapshot(ctx, db, eng.dialect(), pr)
+		return err
+	})
+	return snap, err
+}
+
+// inScratch restores m into a scratch database, calls read on it and drops
+// it. A restore that fails is an errRestore.
+func inScratch(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress, read func(querier) error) error {
+	url, drop, err := eng.scratch(ctx, cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := drop(dctx); err != nil {
+			cfg.Logger.Warn("backup: could not drop the scratch database", "err", err)
+		}
+	}()
+	if err := eng.restore(ctx, m.Path(), url, false, pr); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &restoreError{err}
+	}
+	db, closeDB, err := eng.open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	return read(db)
+}
+
+// restoreError is a backup that does not restore.
+type restoreError struct{ err error }
+
+func (e *restoreError) Error() string { return "it does not restore: " + e.err.Error() }
+func (e *restoreError) Unwrap() error { return e.err }

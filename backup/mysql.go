@@ -1,0 +1,156 @@
+package backup
+
+import (
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// mysqlEngine backs up with mariadb-dump (or mysqldump)
+// --single-transaction, a consistent InnoDB snapshot that never locks
+// writers, gzip-compressed. The dump's snapshot cannot be shared, so the
+// checksums are read from a scratch database the dump is restored into.
+type mysqlEngine struct{ cfg Config }
+
+func (e *mysqlEngine) dialect() sqldb.Dialect { return sqldb.MySQL }
+func (e *mysqlEngine) ext() string            { return extMySQL }
+func (e *mysqlEngine) format() string         { return "sql+gzip" }
+
+const myInstall = "install MariaDB's client programs (Debian: apt-get install mariadb-client) or MySQL's"
+
+// myOptions writes the client options of rawURL (account, password,
+// server, TLS) to a file only its owner reads, for the programs'
+// --defaults-extra-file; remove deletes it.
+func myOptions(rawURL, dir string) (path string, database string, remove func(), err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("the database URL cannot be parsed")
+	}
+	q := u.Query()
+	quoted := func(s string) string {
+		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+	}
+	var b strings.Builder
+	b.WriteString("[client]\n")
+	if u.User != nil {
+		fmt.Fprintf(&b, "user=%s\n", quoted(u.User.Username()))
+		if pw, ok := u.User.Password(); ok {
+			fmt.Fprintf(&b, "password=%s\n", quoted(pw))
+		}
+	}
+	if s := q.Get("socket"); s != "" {
+		fmt.Fprintf(&b, "socket=%s\n", quoted(s))
+	} else {
+		host, port := u.Hostname(), u.Port()
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		if port == "" {
+			port = "3306"
+		}
+		fmt.Fprintf(&b, "host=%s\nport=%s\nprotocol=TCP\n", quoted(host), port)
+	}
+	switch strings.ToLower(q.Get("tls")) {
+	case "true", "custom":
+		b.WriteString("ssl\nssl-verify-server-cert\n")
+	case "skip-verify", "preferred":
+		b.WriteString("ssl\n")
+	}
+	path, remove, err = secretFile(dir, b.String())
+	if err != nil {
+		return "", "", nil, err
+	}
+	return path, strings.TrimPrefix(u.Path, "/"), remove, nil
+}
+
+func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error) {
+	prog, err := findProgram(ctx, myInstall, "mariadb-dump", "mysqldump")
+	if err != nil {
+		return dumped{}, err
+	}
+	db, err := openServer(ctx, e.cfg, e.cfg.URL)
+	if err != nil {
+		return dumped{}, err
+	}
+	var server string
+	err = db.Writer().QueryRowContext(ctx, "SELECT VERSION()").Scan(&server)
+	db.Close()
+	if err != nil {
+		return dumped{}, err
+	}
+	if olderThan(prog.version, server, true) {
+		return dumped{}, fmt.Errorf("%s %s is older than the %s server: %s at version %s or later",
+			prog.name, prog.version, server, myInstall, strings.Join(strings.SplitN(server, ".", 3)[:2], "."))
+	}
+	opts, database, remove, err := myOptions(e.cfg.URL, e.cfg.Dir)
+	if err != nil {
+		return dumped{}, err
+	}
+	defer remove()
+	if database == "" {
+		return dumped{}, fmt.Errorf("the database URL names no database")
+	}
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return dumped{}, err
+	}
+	pr.start("dump", "bytes", 0)
+	args := []string{"--defaults-extra-file=" + opts, "--single-transaction", "--quick", "--skip-lock-tables",
+		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--triggers", database}
+	if err := run(ctx, prog, args, nil, nil, pr.writer(zw)); err != nil {
+		return dumped{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return dumped{}, err
+	}
+	return dumped{tool: prog.name + " " + prog.version, server: server}, nil
+}
+
+func (e *mysqlEngine) restore(ctx context.Context, file, to string, _ bool, pr *progress) error {
+	prog, err := findProgram(ctx, myInstall, "mariadb", "mysql")
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pr.start("restore", "bytes", fi.Size())
+	zr, err := gzip.NewReader(pr.reader(f))
+	if err != nil {
+		return fmt.Errorf("%s is not a gzip file: %w", f.Name(), err)
+	}
+	defer zr.Close()
+	opts, database, remove, err := myOptions(to, e.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer remove()
+	if database == "" {
+		return fmt.Errorf("the target URL names no database")
+	}
+	args := []string{"--defaults-extra-file=" + opts, "--default-character-set=utf8mb4", "--database=" + database}
+	return run(ctx, prog, args, nil, zr, io.Discard)
+}
+
+func (e *mysqlEngine) scratch(ctx context.Context, _ string) (string, func(context.Context) error, error) {
+	return makeScratch(ctx, e.cfg,
+		func(name string) string { return "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4" },
+		func(name string) string { return "DROP DATABASE IF EXISTS `" + name + "`" })
+}
+
+func (e *mysqlEngine) open(ctx context.Context, to string) (*sql.DB, func() error, error) {
+	return openForRead(ctx, e.cfg, to)
+}

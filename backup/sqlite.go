@@ -1,0 +1,261 @@
+package backup
+
+import (
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// sqliteEngine backs up a SQLite file with VACUUM INTO from a read-only
+// connection of its own: a consistent snapshot of the last committed
+// state (WAL mode lets the writer go on), compacted, then gzip-compressed.
+type sqliteEngine struct{ cfg Config }
+
+func (e *sqliteEngine) dialect() sqldb.Dialect { return sqldb.SQLite }
+func (e *sqliteEngine) ext() string            { return extSQLite }
+func (e *sqliteEngine) format() string         { return "sqlite+gzip" }
+
+// sqliteReadOnly opens the file at path read-only, waiting up to 5s on a
+// lock, with times read as kura writes them.
+func sqliteReadOnly(path string) (*sql.DB, error) {
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	db, err := sql.Open("sqlite", u+"?mode=ro&_time_format=sqlite&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+func (e *sqliteEngine) source() (string, error) {
+	path, err := sqldb.SQLitePath(e.cfg.URL)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("no database file at %s", path)
+	}
+	if err != nil {
+		return "", err
+	}
+	if fi.Size() == 0 {
+		return "", fmt.Errorf("the database file %s is empty", path)
+	}
+	return path, nil
+}
+
+func (e *sqliteEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error) {
+	path, err := e.source()
+	if err != nil {
+		return dumped{}, err
+	}
+	src, err := sqliteReadOnly(path)
+	if err != nil {
+		return dumped{}, err
+	}
+	defer src.Close()
+	var version string
+	var pages, pageSize int64
+	if err := src.QueryRowContext(ctx, "SELECT sqlite_version(), (SELECT page_count FROM pragma_page_count()), (SELECT page_size FROM pragma_page_size())").Scan(&version, &pages, &pageSize); err != nil {
+		return dumped{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	// VACUUM INTO writes into a new or empty file: make it first, so that
+	// it is the owner's only from the start.
+	snapPath := filepath.Join(e.cfg.Dir, tempPrefix+"snapshot-"+filepath.Base(path)+fmt.Sprint(time.Now().UnixNano()))
+	f, err := os.OpenFile(snapPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return dumped{}, fmt.Errorf("create snapshot file: %w", err)
+	}
+	f.Close()
+	defer removeSQLite(snapPath)
+
+	pr.start("snapshot", "bytes", pages*pageSize)
+	stop := watchSize(snapPath, pr)
+	_, err = src.ExecContext(ctx, "VACUUM INTO ?", snapPath)
+	stop()
+	if err != nil {
+		return dumped{}, fmt.Errorf("snapshot with VACUUM INTO: %w", err)
+	}
+	snapDB, err := sqliteReadOnly(snapPath)
+	if err != nil {
+		return dumped{}, err
+	}
+	snap, err := readSnapshot(ctx, snapDB, sqldb.SQLite, pr)
+	snapDB.Close()
+	if err != nil {
+		return dumped{}, err
+	}
+	if err := gzipFile(ctx, w, snapPath, pr); err != nil {
+		return dumped{}, err
+	}
+	return dumped{tool: "sqlite " + version + " VACUUM INTO", server: version, snap: snap}, nil
+}
+
+// watchSize reports the size of the file at path as progress until stop
+// is called.
+func watchSize(path string, pr *progress) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if fi, err := os.Stat(path); err == nil {
+					pr.set(fi.Size())
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// gzipFile compresses the file at path into w.
+func gzipFile(ctx context.Context, w io.Writer, path string, pr *progress) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	pr.start("compress", "bytes", fi.Size())
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(zw, pr.reader(ctxReader{ctx, f})); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	return nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+// removeSQLite removes a SQLite file and its -wal and -shm files.
+func removeSQLite(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(path + suffix)
+	}
+}
+
+func (e *sqliteEngine) restore(ctx context.Context, file, to string, _ bool, pr *progress) error {
+	path, err := sqldb.SQLitePath(to)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("create folder: %w", err)
+	}
+	in, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	pr.start("restore", "bytes", fi.Size())
+	zr, err := gzip.NewReader(pr.reader(ctxReader{ctx, in}))
+	if err != nil {
+		return fmt.Errorf("%s is not a gzip file: %w", filepath.Base(file), err)
+	}
+	p, err := createPartial(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(p, zr); err != nil {
+		p.Abort()
+		return fmt.Errorf("decompress: %w", err)
+	}
+	if err := zr.Close(); err != nil {
+		p.Abort()
+		return fmt.Errorf("decompress: %w", err)
+	}
+	if err := checkSQLite(ctx, p.f.Name()); err != nil {
+		p.Abort()
+		return err
+	}
+	// The old file's -wal and -shm belong to the old content: left beside
+	// the new file they would be read as part of it.
+	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p.Abort()
+			return err
+		}
+	}
+	return p.Commit()
+}
+
+// checkSQLite runs quick_check on the file at path.
+func checkSQLite(ctx context.Context, path string) error {
+	db, err := sqliteReadOnly(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var res []string
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check")
+	if res, err = scanStrings(rows, err); err != nil {
+		return fmt.Errorf("check the restored file: %w", err)
+	}
+	if len(res) != 1 || res[0] != "ok" {
+		return fmt.Errorf("the restored file fails its integrity check: %s", strings.Join(res, "; "))
+	}
+	return nil
+}
+
+func (e *sqliteEngine) scratch(_ context.Context, dir string) (string, func(context.Context) error, error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"verify-*.sqlite")
+	if err != nil {
+		return "", nil, fmt.Errorf("create scratch file: %w", err)
+	}
+	f.Close()
+	path := f.Name()
+	return "sqlite:" + path, func(context.Context) error { removeSQLite(path); return nil }, nil
+}
+
+func (e *sqliteEngine) open(_ context.Context, to string) (*sql.DB, func() error, error) {
+	path, err := sqldb.SQLitePath(to)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sqliteReadOnly(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db.Close, nil
+}

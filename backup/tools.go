@@ -1,0 +1,146 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// program is a client program a backup runs: its path and version.
+type program struct {
+	name    string
+	path    string
+	version string // as it prints it, such as "15.19"
+}
+
+// findProgram returns the first of names found in PATH with its version,
+// or an error saying what to install.
+func findProgram(ctx context.Context, install string, names ...string) (program, error) {
+	for _, n := range names {
+		p, err := exec.LookPath(n)
+		if err != nil {
+			continue
+		}
+		out, err := exec.CommandContext(ctx, p, "--version").Output()
+		if err != nil {
+			return program{}, fmt.Errorf("%s --version failed: %w", n, err)
+		}
+		return program{name: n, path: p, version: versionIn(string(out))}, nil
+	}
+	return program{}, fmt.Errorf("%s not found in PATH: %s", strings.Join(names, " or "), install)
+}
+
+var versionRE = regexp.MustCompile(`(?:Distrib |from |\) |Ver )?(\d+)\.(\d+)(?:\.(\d+))?`)
+
+// versionIn finds the version in a program's --version output: the
+// "Distrib" one of MySQL's older clients, otherwise the first.
+func versionIn(s string) string {
+	if i := strings.Index(s, "Distrib "); i >= 0 {
+		s = s[i:]
+	} else if i := strings.Index(s, " from "); i >= 0 {
+		s = s[i:]
+	}
+	m := versionRE.FindStringSubmatch(s)
+	if m == nil {
+		return ""
+	}
+	v := m[1] + "." + m[2]
+	if m[3] != "" {
+		v += "." + m[3]
+	}
+	return v
+}
+
+// olderThan says whether version a is older than b in major.minor (major
+// only when minor is false).
+func olderThan(a, b string, minor bool) bool {
+	pa, pb := parts(a), parts(b)
+	if pa == nil || pb == nil {
+		return false
+	}
+	if pa[0] != pb[0] || !minor {
+		return pa[0] < pb[0]
+	}
+	return pa[1] < pb[1]
+}
+
+func parts(v string) []int {
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil {
+		return nil
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	return []int{a, b}
+}
+
+// secretFile writes content to a temporary file readable by its owner
+// only, for a program to read its credentials from; remove deletes it.
+func secretFile(dir, content string) (path string, remove func(), err error) {
+	f, err := os.CreateTemp(dir, tempPrefix+"cred-*")
+	if err != nil {
+		return "", nil, fmt.Errorf("create credentials file: %w", err)
+	}
+	remove = func() { os.Remove(f.Name()) }
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		remove()
+		return "", nil, err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		remove()
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return f.Name(), remove, nil
+}
+
+// run runs prog with args and env added to the process's, stdin and
+// stdout as given. Its error carries the end of what the program wrote to
+// stderr, which names no password: none is on its command line or in its
+// environment.
+func run(ctx context.Context, prog program, args, env []string, stdin io.Reader, stdout io.Writer) error {
+	cmd := exec.CommandContext(ctx, prog.path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
+	cmd.Stdout = stdout
+	var stderr tail
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	msg := strings.TrimSpace(stderr.String())
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && msg != "" {
+		return fmt.Errorf("%s failed: %s", prog.name, msg)
+	}
+	return fmt.Errorf("%s failed: %w", prog.name, err)
+}
+
+// tail keeps the last 4 KiB written to it.
+type tail struct{ b []byte }
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 4096 {
+		t.b = t.b[len(t.b)-4096:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string { return string(bytes.ToValidUTF8(t.b, nil)) }

@@ -1,0 +1,80 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// InstancesTable is the table where kura servers say that they serve the
+// database: one row each, refreshed every HeartbeatInterval.
+const InstancesTable = "kura_instances"
+
+// HeartbeatInterval is how often a serving instance refreshes its row;
+// ServingWindow is how recently it must have done so to count as serving
+// (three missed beats: a server killed without a chance to retire is no
+// longer counted after that).
+const (
+	HeartbeatInterval = 10 * time.Second
+	ServingWindow     = 3 * HeartbeatInterval
+)
+
+// Instance is a kura server serving the database.
+type Instance struct {
+	ID       string // unique per process, such as host-pid-start
+	Hostname string
+	PID      int
+	Addr     string // the address it listens on
+	Version  string
+	Started  time.Time
+}
+
+// Announce records inst as serving now, inserting its row or refreshing
+// it. Call it when serving starts and every HeartbeatInterval.
+func (db *DB) Announce(ctx context.Context, inst Instance) error {
+	now := db.TimeArg(db.Timestamp())
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_instances SET seen_at = ? WHERE id = ?`), now, inst.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`), inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, db.TimeArg(inst.Started), now)
+		return err
+	})
+}
+
+// Retire deletes the row of the instance id: it no longer serves.
+func (db *DB) Retire(ctx context.Context, id string) error {
+	_, err := db.Writer().ExecContext(ctx, db.Rebind(`DELETE FROM kura_instances WHERE id = ?`), id)
+	return err
+}
+
+// Serving describes the instances of the database q reads that were seen
+// within window of now, such as "web-1 pid 42 on :8080 (seen 3s ago)".
+func Serving(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, now time.Time, window time.Duration) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT hostname, pid, addr, seen_at FROM kura_instances`)
+	if err != nil {
+		return nil, fmt.Errorf("read serving instances: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var host, addr string
+		var pid int
+		var seen time.Time
+		if err := rows.Scan(&host, &pid, &addr, Time(&seen)); err != nil {
+			return nil, err
+		}
+		if ago := now.Sub(seen); ago < window {
+			out = append(out, fmt.Sprintf("%s pid %d on %s (seen %s ago)", host, pid, addr, max(ago, 0).Round(time.Second)))
+		}
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,32 @@
+-- Operations. kura_instances holds one row per running kura server, written
+-- when it starts serving, refreshed every HeartbeatInterval and deleted when
+-- it stops: a restore over a database that a server has been seen serving
+-- recently is refused. backup_runs records the outcome of every backup and
+-- verify, for /health, doctor and the metrics of every instance.
+
+-- +goose Up
+CREATE TABLE kura_instances (
+    id         TEXT        PRIMARY KEY,
+    hostname   TEXT        NOT NULL,
+    pid        INTEGER     NOT NULL,
+    addr       TEXT        NOT NULL,
+    version    TEXT        NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    seen_at    TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE backup_runs (
+    id          BIGSERIAL        PRIMARY KEY,
+    name        TEXT             NOT NULL,
+    started_at  TIMESTAMPTZ      NOT NULL,
+    ended_at    TIMESTAMPTZ      NOT NULL,
+    ok          BOOLEAN          NOT NULL,
+    bytes       BIGINT           NOT NULL,
+    duration    DOUBLE PRECISION NOT NULL,
+    problem     TEXT             NOT NULL,
+    verified_at TIMESTAMPTZ,
+    verified_ok BOOLEAN
+);
+
+-- +goose Down
+DROP TABLE backup_runs;
+DROP TABLE kura_instances;
