@@ -87,6 +87,13 @@ func New(db DB, cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Workers != nil {
+		for k, u := range cfg.Workers.units {
+			if u.timeout >= cfg.RescueAfter {
+				return nil, fmt.Errorf("jobs: the kind %s's JobTimeout (%s) must be shorter than RescueAfter (%s)", k, u.timeout, cfg.RescueAfter)
+			}
+		}
+	}
 	c := &Client{cfg: cfg, log: cfg.Logger}
 	e := engine{cfg: cfg, db: db, log: cfg.Logger}
 	if cfg.Workers != nil {

@@ -19,6 +19,14 @@ type Args interface {
 	Kind() string
 }
 
+// Timeouter is implemented by the Args of a kind whose attempts need a
+// deadline other than Config.JobTimeout, such as a backup that may take
+// many minutes. It is called on the zero value. Config.RescueAfter must
+// exceed it, or New refuses the workers.
+type Timeouter interface {
+	JobTimeout() time.Duration
+}
+
 // State is where a job is in its life.
 type State string
 

@@ -407,6 +407,40 @@ func TestClient_JobTimeout(t *testing.T) {
 	})
 }
 
+// slowArgs is a kind with a deadline of its own, shorter than the
+// client's.
+type slowArgs struct{}
+
+func (slowArgs) Kind() string              { return "test.slow" }
+func (slowArgs) JobTimeout() time.Duration { return 200 * time.Millisecond }
+
+func TestClient_KindTimeout(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[slowArgs](func(ctx context.Context, j *jobs.Job[slowArgs]) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}))
+		cfg := fastConfig(t, ws)
+		cfg.JobTimeout = time.Hour // the kind's 200ms applies, not this
+		cfg.RescueAfter = 2 * time.Hour
+		c := newClient(t, db, cfg)
+		row, err := c.Enqueue(context.Background(), slowArgs{}, &jobs.EnqueueOpts{MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		row = waitState(t, c, row.ID, jobs.StateDiscarded)
+		if !strings.Contains(row.LastError(), "deadline exceeded") {
+			t.Errorf("error of a timed-out attempt: %q", row.LastError())
+		}
+		cfg.RescueAfter = 100 * time.Millisecond
+		cfg.JobTimeout = 50 * time.Millisecond
+		if _, err := jobs.New(db, cfg); err == nil || !strings.Contains(err.Error(), "test.slow") {
+			t.Errorf("a kind's deadline beyond RescueAfter: %v; want an error naming the kind", err)
+		}
+	})
+}
+
 func TestClient_StopWaitsForRunningJobs(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()

@@ -104,7 +104,11 @@ func (r *mysqlRun) fetch(n int) (int, error) {
 func (r *mysqlRun) launch(row *Row) {
 	b := r.b
 	cctx, cancelCause := context.WithCancelCause(r.ctx)
-	ctx, cancel := context.WithTimeout(cctx, b.cfg.JobTimeout)
+	timeout := b.cfg.JobTimeout
+	if u := b.units[row.Kind]; u != nil && u.timeout > 0 {
+		timeout = u.timeout
+	}
+	ctx, cancel := context.WithTimeout(cctx, timeout)
 	a := &mysqlAttempt{run: r, attempt: row.Attempt, cancel: func() { cancelCause(errJobCancelled) }}
 	b.mu.Lock()
 	b.running[row.ID] = a

@@ -136,6 +136,10 @@ func (w *riverWorker[A]) Work(ctx context.Context, j *river.Job[A]) error {
 	return w.run(ctx, w.unit, fromRiver(j.JobRow))
 }
 
+// Timeout is the kind's own attempt deadline; 0 leaves River's default,
+// Config.JobTimeout.
+func (w *riverWorker[A]) Timeout(*river.Job[A]) time.Duration { return w.unit.timeout }
+
 // retryPolicy schedules River's retries with Config.Backoff.
 type retryPolicy struct {
 	backoff func(int) time.Duration

@@ -51,6 +51,9 @@ func AddWorker[A Args](ws *Workers, w Worker[A]) {
 		panic("jobs: AddWorker: kind " + kind + " already has a worker")
 	}
 	u := &unit{kind: kind}
+	if t, ok := any(zero).(Timeouter); ok {
+		u.timeout = t.JobTimeout()
+	}
 	u.work = func(ctx context.Context, row *Row) error {
 		var a A
 		if err := json.Unmarshal(row.Args, &a); err != nil {
@@ -70,6 +73,7 @@ type unit struct {
 	kind     string
 	work     func(ctx context.Context, row *Row) error
 	addRiver func(rw *river.Workers, run runFunc)
+	timeout  time.Duration // the kind's own attempt deadline; 0: Config.JobTimeout
 }
 
 // runFunc runs one attempt of a job through the shared wrapper (run).
