@@ -29,7 +29,11 @@ func (e *sqliteEngine) format() string         { return "sqlite+gzip" }
 // sqliteReadOnly opens the file at path read-only, waiting up to 5s on a
 // lock, with times read as kura writes them.
 func sqliteReadOnly(path string) (*sql.DB, error) {
-	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 	db, err := sql.Open("sqlite", u+"?mode=ro&_time_format=sqlite&_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, err

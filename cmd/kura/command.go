@@ -38,6 +38,7 @@ func commands() []entry {
 		{"jobs", "list, count, retry or cancel background jobs", newGroup("jobs", jobsAbout, jobsCommands)},
 		{"migrate", "apply, revert or list database migrations", newGroup("migrate", migrateAbout, migrateCommands)},
 		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
+		{"backup", "take, list, verify, restore and prune online backups", newGroup("backup", backupAbout, backupCommands)},
 		{"db", "print or apply the SQL of least-privilege database roles", newGroup("db", dbAbout, dbCommands)},
 		{"doctor", "audit the security checklist against the configuration and database", func(m *Main) Command { return &doctorCommand{m: m} }},
 		{"version", "print the version", func(m *Main) Command { return &versionCommand{m: m} }},

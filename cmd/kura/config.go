@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
@@ -107,6 +108,17 @@ type Config struct {
 	// expired sessions are deleted.
 	SessionCleanupInterval Seconds
 
+	// Backups (KURA_BACKUP_*): the folder, the schedule (0 turns it off),
+	// the retention, how often a scheduled backup is verified (0: the
+	// engine's default) and the server a verify restores into ("": the
+	// migration role's URL, else DATABASE_URL). See backup.Schedule.
+	BackupDir         string
+	BackupInterval    Seconds
+	BackupKeepDays    int
+	BackupKeep        int
+	BackupVerifyEvery int
+	BackupScratchURL  string
+
 	// MetricsAddr (KURA_METRICS_ADDR) is the address of the listener of
 	// GET /metrics, apart from the API; "" turns it off.
 	MetricsAddr string
@@ -172,6 +184,10 @@ func defaultConfig() Config {
 		JobRetention:           Seconds(jobs.DefaultRetention),
 		JobDiscardedRetention:  Seconds(jobs.DefaultDiscardedRetention),
 		SessionCleanupInterval: Seconds(defaultSessionCleanupInterval),
+		BackupDir:              backup.DefaultDir,
+		BackupInterval:         Seconds(backup.DefaultInterval),
+		BackupKeepDays:         backup.DefaultKeepDays,
+		BackupKeep:             backup.DefaultKeep,
 		LogLevel:               slog.LevelInfo,
 		LogFormat:              "text",
 		MetricsAddr:            metrics.DefaultAddr,
@@ -223,6 +239,15 @@ func (c *Config) validate() []fieldError {
 	positive("KURA_JOB_RETENTION", c.JobRetention)
 	positive("KURA_JOB_DISCARDED_RETENTION", c.JobDiscardedRetention)
 	positive("KURA_SESSION_CLEANUP_INTERVAL", c.SessionCleanupInterval)
+	atLeast("KURA_BACKUP_KEEP_DAYS", c.BackupKeepDays, 1)
+	atLeast("KURA_BACKUP_KEEP", c.BackupKeep, 1)
+	atLeast("KURA_BACKUP_VERIFY_EVERY", c.BackupVerifyEvery, 0)
+	if c.BackupInterval < 0 {
+		errs = append(errs, fieldError{"KURA_BACKUP_INTERVAL", "negative: want a duration such as 24h, or 0 to turn scheduled backups off"})
+	}
+	if c.BackupDir == "" {
+		errs = append(errs, fieldError{"KURA_BACKUP_DIR", "empty: want a folder, such as " + backup.DefaultDir})
+	}
 	if _, err := sqldb.ParseDialect(c.URL()); err != nil {
 		errs = append(errs, fieldError{"DATABASE_URL", "the scheme is not one kura knows: want a file path, sqlite:, postgres:// or mysql://"})
 	}
@@ -232,6 +257,13 @@ func (c *Config) validate() []fieldError {
 		}
 	} else if c.MigrateDatabaseURL != "" {
 		errs = append(errs, fieldError{"KURA_MIGRATE_DATABASE_URL", "the scheme is not one kura knows: want postgres:// or mysql://, as DATABASE_URL"})
+	}
+	if c.BackupScratchURL != "" {
+		if d, err := sqldb.ParseDialect(c.BackupScratchURL); err != nil || d == sqldb.SQLite {
+			errs = append(errs, fieldError{"KURA_BACKUP_SCRATCH_URL", "want a postgres:// or mysql:// URL of the same server kind as DATABASE_URL"})
+		} else if main, _ := sqldb.ParseDialect(c.URL()); d != main {
+			errs = append(errs, fieldError{"KURA_BACKUP_SCRATCH_URL", fmt.Sprintf("a %s URL, but DATABASE_URL is %s", d, main)})
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
@@ -311,6 +343,22 @@ func (c *Config) DB(logger *slog.Logger) sqldb.Config {
 		AllowInsecure: c.AllowInsecure,
 		Logger:        logger,
 	}
+}
+
+// Backup returns the configuration of backups of this database: dumped
+// as the migration role when KURA_MIGRATE_DATABASE_URL is set (the
+// schema's owner reads every table), else as DATABASE_URL's.
+func (c *Config) Backup(logger *slog.Logger) backup.Config {
+	url := c.URL()
+	if c.MigrateDatabaseURL != "" {
+		url = c.MigrateDatabaseURL
+	}
+	return backup.Config{URL: url, Dir: c.BackupDir, ScratchURL: c.BackupScratchURL, AllowInsecure: c.AllowInsecure, Logger: logger}
+}
+
+// Retention returns the backups' retention.
+func (c *Config) Retention() backup.Retention {
+	return backup.Retention{KeepDays: c.BackupKeepDays, Keep: c.BackupKeep}
 }
 
 // Jobs returns the job queue's configuration, working concurrency jobs at

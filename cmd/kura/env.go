@@ -33,6 +33,7 @@ const (
 	envMetrics
 	envMigrator // the migration role's URL: the commands that migrate
 	envRoles    // the role passwords of db roles --apply
+	envBackup   // the backup folder, schedule and retention
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -86,6 +87,12 @@ var variables = []variable{
 	{"KURA_JOB_RETENTION", envJobs, "how long completed and cancelled jobs are kept", func(c *Config) any { return &c.JobRetention }, ""},
 	{"KURA_JOB_DISCARDED_RETENTION", envJobs, "how long discarded jobs are kept", func(c *Config) any { return &c.JobDiscardedRetention }, ""},
 	{"KURA_SESSION_CLEANUP_INTERVAL", envJobs, "how often expired sessions are deleted", func(c *Config) any { return &c.SessionCleanupInterval }, ""},
+	{"KURA_BACKUP_DIR", envBackup, "the folder of backups (created 0700)", func(c *Config) any { return &c.BackupDir }, ""},
+	{"KURA_BACKUP_INTERVAL", envBackup, "time between scheduled backups (serve and worker); 0 turns them off", func(c *Config) any { return &c.BackupInterval }, ""},
+	{"KURA_BACKUP_KEEP_DAYS", envBackup, "days every backup is kept", func(c *Config) any { return &c.BackupKeepDays }, ""},
+	{"KURA_BACKUP_KEEP", envBackup, "backups kept whatever their age", func(c *Config) any { return &c.BackupKeep }, ""},
+	{"KURA_BACKUP_VERIFY_EVERY", envBackup, "scheduled backups verify one in N", func(c *Config) any { return &c.BackupVerifyEvery }, "1 on SQLite, 7 on PostgreSQL and MySQL"},
+	{"KURA_BACKUP_SCRATCH_URL", envBackup, "server URL whose role may create the scratch database a verify restores into (never printed)", func(c *Config) any { return &c.BackupScratchURL }, ""},
 	{"KURA_METRICS_ADDR", envMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
 	{"KURA_METRICS_TOKEN", envMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
 	{"KURA_LOG_LEVEL", envLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},

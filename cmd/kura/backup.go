@@ -1,0 +1,464 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+const backupAbout = `Take, list, verify, restore and prune backups of the database, online:
+the server goes on serving and writing while a backup is taken. A backup is
+a data file (a gzip-compressed SQLite snapshot, a pg_dump archive or a
+gzip-compressed mariadb-dump script) and a manifest NAME.json of its row
+counts and checksums, in KURA_BACKUP_DIR. serve and worker also take them
+on a schedule (KURA_BACKUP_INTERVAL).`
+
+// backupCommands are the subcommands of kura backup.
+var backupCommands = []entry{
+	{"create", "take a backup now", func(m *Main) Command { return &backupCreateCommand{backupBase: backupBase{m: m}} }},
+	{"list", "list the backups, newest first", func(m *Main) Command { return &backupListCommand{backupBase: backupBase{m: m}} }},
+	{"verify", "prove a backup restores and matches its manifest", func(m *Main) Command { return &backupVerifyCommand{backupBase: backupBase{m: m}} }},
+	{"restore", "restore a backup into a new or empty database", func(m *Main) Command { return &backupRestoreCommand{backupBase: backupBase{m: m}} }},
+	{"prune", "delete the backups the retention policy no longer keeps", func(m *Main) Command { return &backupPruneCommand{backupBase: backupBase{m: m}} }},
+}
+
+// backupEnv are the variables the backup commands read.
+const backupEnv = envLog | envDB | envMigrator | envBackup
+
+// backupBase is what every backup command has: its configuration flags,
+// --dir and --json.
+type backupBase struct {
+	m    *Main
+	cf   configFlags
+	json bool
+}
+
+func (b *backupBase) flagSet(name string) *flag.FlagSet {
+	fs := newFlagSet(name, &b.cf)
+	b.cf.bind(fs, "dir", "KURA_BACKUP_DIR", "the backup `folder`")
+	fs.BoolVar(&b.json, "json", false, "print the result as JSON")
+	return fs
+}
+
+// config loads the configuration and makes the backup settings, with a
+// progress bar on a terminal when the output is not JSON.
+func (b *backupBase) config() (Config, backup.Config, *progressBars, error) {
+	cfg, err := loadConfig(b.cf.source(b.m))
+	if err != nil {
+		return cfg, backup.Config{}, nil, err
+	}
+	bc := cfg.Backup(cfg.Logger(b.m.Stderr))
+	bars := newProgressBars(b.m.Stderr)
+	if bars != nil {
+		bc.Progress = func(p backup.Progress) { bars.update(p.Step, p.Unit, p.Done, p.Total) }
+	}
+	return cfg, bc, bars, nil
+}
+
+// printJSON writes v as indented JSON.
+func (b *backupBase) printJSON(v any) error {
+	enc := json.NewEncoder(b.m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// withRunLog calls fn with the database when it has the backup run log
+// (kura's migration 5), so that a backup or verify taken by hand counts
+// for /health, doctor and the metrics; otherwise it does nothing. It never
+// creates a SQLite file.
+func withRunLog(ctx context.Context, cfg Config, log *slog.Logger, fn func(db *sqldb.DB) error) {
+	if d, _ := sqldb.ParseDialect(cfg.URL()); d == sqldb.SQLite {
+		path, err := sqldb.SQLitePath(cfg.URL())
+		if err != nil {
+			return
+		}
+		if _, err := os.Stat(path); err != nil {
+			return
+		}
+	}
+	db, err := sqldb.Open(ctx, cfg.DB(log))
+	if err != nil {
+		log.Warn("backup: the run log was not updated", "err", err)
+		return
+	}
+	defer db.Close()
+	list, err := db.MigrationStatus(ctx, sqldb.Schema)
+	if err != nil {
+		log.Warn("backup: the run log was not updated", "err", err)
+		return
+	}
+	for _, s := range list {
+		if s.Version == 5 && s.Applied {
+			if err := fn(db); err != nil {
+				log.Warn("backup: the run log was not updated", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// manifestJSON is a backup as --json shows it: the manifest with its path.
+type manifestJSON struct {
+	*backup.Manifest
+	Path string `json:"path"`
+}
+
+// --- create
+
+type backupCreateCommand struct{ backupBase }
+
+var backupCreateDoc = doc{
+	synopsis: "backup create [--dir DIR] [--json] [--env-file FILE]",
+	about: `Take a backup now, online, and print its name. On SQLite it is a VACUUM INTO
+snapshot taken from a read connection; on PostgreSQL pg_dump (custom
+format) inside a snapshot kura's checksums read too; on MySQL/MariaDB
+mariadb-dump --single-transaction, restored once into a scratch database
+to read its checksums. The dump programs must be installed and not older
+than the server. With KURA_MIGRATE_DATABASE_URL set, the backup is taken as
+that role, which can read every table. A failed backup leaves nothing.`,
+	env: backupEnv,
+}
+
+func (c *backupCreateCommand) Usage(w io.Writer) { printUsage(w, backupCreateDoc, c.flagSet("backup create")) }
+
+func (c *backupCreateCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flagSet("backup create")
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "backup create takes no arguments")
+	}
+	cfg, bc, bars, err := c.config()
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	man, err := backup.Create(ctx, bc)
+	bars.finish()
+	withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.Record(ctx, db, started, man, err) })
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(manifestJSON{man, man.Path()})
+	}
+	_, err = fmt.Fprintf(c.m.Stdout, "%s\t%s, %d tables, %d rows, %s\n", man.Name, humanBytes(man.Size), len(man.Tables), man.Rows(),
+		seconds(man.Duration))
+	return err
+}
+
+// --- list
+
+type backupListCommand struct{ backupBase }
+
+var backupListDoc = doc{
+	synopsis: "backup list [--dir DIR] [--json] [--env-file FILE]",
+	about:    `List the backups, newest first: time, size, engine, schema version and whether the last verify passed.`,
+	env:      envLog | envBackup,
+}
+
+func (c *backupListCommand) Usage(w io.Writer) { printUsage(w, backupListDoc, c.flagSet("backup list")) }
+
+func (c *backupListCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flagSet("backup list")
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "backup list takes no arguments")
+	}
+	cfg, err := loadConfig(c.cf.source(c.m))
+	if err != nil {
+		return err
+	}
+	all, err := backup.List(cfg.BackupDir)
+	if err != nil && len(all) == 0 {
+		return err
+	}
+	if err != nil {
+		fmt.Fprintln(c.m.Stderr, "kura: warning:", err)
+	}
+	if c.json {
+		out := make([]manifestJSON, len(all))
+		for i, m := range all {
+			out[i] = manifestJSON{m, m.Path()}
+		}
+		return c.printJSON(out)
+	}
+	w := tabwriter.NewWriter(c.m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tTIME\tSIZE\tENGINE\tSCHEMA\tROWS\tVERIFIED")
+	for _, m := range all {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", m.Name, m.Started.UTC().Format(time.DateTime), humanBytes(m.Size),
+			m.Engine, m.SchemaVersion(), m.Rows(), verifiedText(m.Verified))
+	}
+	return w.Flush()
+}
+
+func verifiedText(c *backup.Check) string {
+	switch {
+	case c == nil:
+		return "no"
+	case c.OK:
+		return "yes " + c.At.UTC().Format(time.DateTime)
+	default:
+		return "FAILED " + c.At.UTC().Format(time.DateTime)
+	}
+}
+
+// --- verify
+
+type backupVerifyCommand struct {
+	backupBase
+	latest bool
+}
+
+var backupVerifyDoc = doc{
+	synopsis: "backup verify [NAME | --latest] [--dir DIR] [--json] [--env-file FILE]",
+	about: `Prove that a backup restores: check its sha256, restore it into a scratch
+database (a temporary SQLite file, or a temporary database on the server of
+KURA_BACKUP_SCRATCH_URL, else of KURA_MIGRATE_DATABASE_URL or DATABASE_URL,
+whose role must be allowed to create databases), compare every table's row
+count and checksum with the manifest, and drop the scratch copy. The outcome
+is written in the manifest. The exit status is 0 when the backup matches, 1
+when it does not or the verify could not run.`,
+	env: backupEnv,
+}
+
+func (c *backupVerifyCommand) flags() *flag.FlagSet {
+	fs := c.flagSet("backup verify")
+	fs.BoolVar(&c.latest, "latest", false, "verify the newest backup")
+	return fs
+}
+
+func (c *backupVerifyCommand) Usage(w io.Writer) { printUsage(w, backupVerifyDoc, c.flags()) }
+
+func (c *backupVerifyCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if (fs.NArg() == 1) == c.latest || fs.NArg() > 1 {
+		return c.m.usageErr(c, "backup verify needs a backup's NAME or --latest")
+	}
+	cfg, bc, bars, err := c.config()
+	if err != nil {
+		return err
+	}
+	man, err := findBackup(bc.Dir, fs.Arg(0), c.latest)
+	if err != nil {
+		return err
+	}
+	check, err := backup.Verify(ctx, man, bc)
+	bars.finish()
+	if err != nil {
+		return err
+	}
+	withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.RecordVerify(ctx, db, man.Name, check) })
+	if c.json {
+		if err := c.printJSON(struct {
+			Name string `json:"name"`
+			*backup.Check
+		}{man.Name, check}); err != nil {
+			return err
+		}
+	} else if check.OK {
+		fmt.Fprintf(c.m.Stdout, "%s\tverified: %d tables, %d rows match the manifest (%s)\n", man.Name, len(man.Tables), man.Rows(), seconds(check.Duration))
+	}
+	if !check.OK {
+		return fmt.Errorf("backup %s failed its verify: %s", man.Name, check.Problem)
+	}
+	return nil
+}
+
+// findBackup returns the backup called name in dir, or the newest.
+func findBackup(dir, name string, latest bool) (*backup.Manifest, error) {
+	if latest {
+		return backup.Latest(dir)
+	}
+	return backup.Find(dir, name)
+}
+
+// --- restore
+
+type backupRestoreCommand struct {
+	backupBase
+	to     string
+	force  bool
+	latest bool
+}
+
+var backupRestoreDoc = doc{
+	synopsis: "backup restore NAME|--latest --to URL [--force] [--dir DIR] [--json] [--env-file FILE]",
+	about: `Restore a backup into the database at --to: a SQLite file that does not exist
+or is empty, or an existing, empty PostgreSQL or MySQL database of the
+backup's engine (create it first). The backup's sha256 is checked first,
+and the restored tables are compared with its manifest after.
+
+--force restores over a database that holds tables: the SQLite file is
+replaced at once; on PostgreSQL the backup's objects are dropped and
+recreated in one transaction; on MySQL each of the dump's tables is dropped
+and recreated. It is refused while a kura server serves that database:
+every serve writes a row in kura_instances when it starts and every 10 s,
+and deletes it when it stops; a row seen in the last 30 s means serving.
+Stop the servers first (a killed one stops counting after 30 s).
+
+Ownership and grants are not restored: on a server with least-privilege
+roles, run "kura db roles --apply" after restoring.`,
+	env: envLog | envBackup,
+}
+
+func (c *backupRestoreCommand) flags() *flag.FlagSet {
+	fs := c.flagSet("backup restore")
+	fs.StringVar(&c.to, "to", "", "the `URL` of the database to restore into (never printed)")
+	fs.BoolVar(&c.force, "force", false, "replace the content of a database that holds tables")
+	fs.BoolVar(&c.latest, "latest", false, "restore the newest backup")
+	return fs
+}
+
+func (c *backupRestoreCommand) Usage(w io.Writer) { printUsage(w, backupRestoreDoc, c.flags()) }
+
+func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	args = fs.Args()
+	// NAME may come before the flags: kura backup restore NAME --to URL.
+	if len(args) > 1 {
+		name := args[0]
+		if err := c.m.parseFlags(c, fs, args[1:]); err != nil {
+			return err
+		}
+		args = append([]string{name}, fs.Args()...)
+	}
+	if (len(args) == 1) == c.latest || len(args) > 1 {
+		return c.m.usageErr(c, "backup restore needs a backup's NAME or --latest")
+	}
+	if c.to == "" {
+		return c.m.usageErr(c, "backup restore needs --to URL: the database to restore into")
+	}
+	_, bc, bars, err := c.config()
+	if err != nil {
+		return err
+	}
+	name := ""
+	if len(args) == 1 {
+		name = args[0]
+	}
+	man, err := findBackup(bc.Dir, name, c.latest)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = backup.Restore(ctx, man, bc, backup.RestoreOptions{To: c.to, Force: c.force})
+	bars.finish()
+	if err != nil {
+		return err
+	}
+	took := time.Since(start).Seconds()
+	if c.json {
+		return c.printJSON(map[string]any{"name": man.Name, "tables": len(man.Tables), "rows": man.Rows(), "duration_seconds": took})
+	}
+	_, err = fmt.Fprintf(c.m.Stdout, "%s\trestored into %s: %d tables, %d rows match the manifest (%s)\n",
+		man.Name, sqldb.RedactURL(c.to), len(man.Tables), man.Rows(), seconds(took))
+	return err
+}
+
+// --- prune
+
+type backupPruneCommand struct {
+	backupBase
+	dryRun bool
+}
+
+var backupPruneDoc = doc{
+	synopsis: "backup prune [--dry-run] [--dir DIR] [--json] [--env-file FILE]",
+	about: `Delete the backups the retention policy no longer keeps: every backup younger
+than KURA_BACKUP_KEEP_DAYS days is kept, and the newest KURA_BACKUP_KEEP
+whatever their age, and always the newest verified one. Files left by a
+backup that crashed more than a day ago are removed too.`,
+	env: envLog | envBackup,
+}
+
+func (c *backupPruneCommand) flags() *flag.FlagSet {
+	fs := c.flagSet("backup prune")
+	fs.BoolVar(&c.dryRun, "dry-run", false, "print what would be deleted, delete nothing")
+	return fs
+}
+
+func (c *backupPruneCommand) Usage(w io.Writer) { printUsage(w, backupPruneDoc, c.flags()) }
+
+func (c *backupPruneCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flags()
+	if err := c.m.parseFlags(c, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return c.m.usageErr(c, "backup prune takes no arguments")
+	}
+	cfg, err := loadConfig(c.cf.source(c.m))
+	if err != nil {
+		return err
+	}
+	var deleted []*backup.Manifest
+	if c.dryRun {
+		all, lerr := backup.List(cfg.BackupDir)
+		if lerr != nil {
+			return lerr
+		}
+		deleted = cfg.Retention().Plan(all, time.Now())
+	} else {
+		deleted, err = backup.Prune(cfg.BackupDir, cfg.Retention(), time.Now())
+	}
+	if c.json {
+		names := make([]string, 0, len(deleted))
+		for _, m := range deleted {
+			names = append(names, m.Name)
+		}
+		if jerr := c.printJSON(map[string]any{"deleted": names, "dry_run": c.dryRun}); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		return err
+	}
+	verb := "deleted"
+	if c.dryRun {
+		verb = "would delete"
+	}
+	for _, m := range deleted {
+		fmt.Fprintf(c.m.Stdout, "%s %s\n", verb, m.Name)
+	}
+	if len(deleted) == 0 {
+		fmt.Fprintln(c.m.Stdout, "nothing to prune")
+	}
+	return err
+}
+
+// humanBytes writes n bytes as KiB, MiB or GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// seconds writes a duration in seconds rounded to the millisecond.
+func seconds(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
