@@ -129,7 +129,9 @@ that role, which can read every table. A failed backup leaves nothing.`,
 	env: backupEnv,
 }
 
-func (c *backupCreateCommand) Usage(w io.Writer) { printUsage(w, backupCreateDoc, c.flagSet("backup create")) }
+func (c *backupCreateCommand) Usage(w io.Writer) {
+	printUsage(w, backupCreateDoc, c.flagSet("backup create"))
+}
 
 func (c *backupCreateCommand) Run(ctx context.Context, args []string) error {
 	fs := c.flagSet("backup create")
@@ -168,7 +170,9 @@ var backupListDoc = doc{
 	env:      envLog | envBackup,
 }
 
-func (c *backupListCommand) Usage(w io.Writer) { printUsage(w, backupListDoc, c.flagSet("backup list")) }
+func (c *backupListCommand) Usage(w io.Writer) {
+	printUsage(w, backupListDoc, c.flagSet("backup list"))
+}
 
 func (c *backupListCommand) Run(ctx context.Context, args []string) error {
 	fs := c.flagSet("backup list")
