@@ -167,7 +167,7 @@ type backupListCommand struct{ backupBase }
 var backupListDoc = doc{
 	synopsis: "backup list [--dir DIR] [--json] [--env-file FILE]",
 	about:    `List the backups, newest first: time, size, engine, schema version and whether the last verify passed.`,
-	env:      envLog | envBackup,
+	env:      backupEnv,
 }
 
 func (c *backupListCommand) Usage(w io.Writer) {
@@ -319,7 +319,7 @@ Stop the servers first (a killed one stops counting after 30 s).
 
 Ownership and grants are not restored: on a server with least-privilege
 roles, run "kura db roles --apply" after restoring.`,
-	env: envLog | envBackup,
+	env: backupEnv,
 }
 
 func (c *backupRestoreCommand) flags() *flag.FlagSet {
@@ -392,7 +392,7 @@ var backupPruneDoc = doc{
 than KURA_BACKUP_KEEP_DAYS days is kept, and the newest KURA_BACKUP_KEEP
 whatever their age, and always the newest verified one. Files left by a
 backup that crashed more than a day ago are removed too.`,
-	env: envLog | envBackup,
+	env: backupEnv,
 }
 
 func (c *backupPruneCommand) flags() *flag.FlagSet {

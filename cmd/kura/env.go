@@ -91,7 +91,7 @@ var variables = []variable{
 	{"KURA_BACKUP_INTERVAL", envBackup, "time between scheduled backups (serve and worker); 0 turns them off", func(c *Config) any { return &c.BackupInterval }, ""},
 	{"KURA_BACKUP_KEEP_DAYS", envBackup, "days every backup is kept", func(c *Config) any { return &c.BackupKeepDays }, ""},
 	{"KURA_BACKUP_KEEP", envBackup, "backups kept whatever their age", func(c *Config) any { return &c.BackupKeep }, ""},
-	{"KURA_BACKUP_VERIFY_EVERY", envBackup, "scheduled backups verify one in N", func(c *Config) any { return &c.BackupVerifyEvery }, "1 on SQLite, 7 on PostgreSQL and MySQL"},
+	{"KURA_BACKUP_VERIFY_EVERY", envBackup, "scheduled backups verify one in N", func(c *Config) any { return &c.BackupVerifyEvery }, "1 on SQLite; 7 on PostgreSQL and MySQL"},
 	{"KURA_BACKUP_SCRATCH_URL", envBackup, "server URL whose role may create the scratch database a verify restores into (never printed)", func(c *Config) any { return &c.BackupScratchURL }, ""},
 	{"KURA_METRICS_ADDR", envMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
 	{"KURA_METRICS_TOKEN", envMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
