@@ -22,6 +22,20 @@ type HealthCheck struct {
 	Optional bool
 }
 
+// HealthNote is a state /health reports beside its checks without ever
+// changing the answer's status, such as whether backups are on time: an
+// overdue backup is for an operator to see, not a reason for a load
+// balancer to take the instance out.
+type HealthNote struct {
+	// Name is the note's key in the /health body, unique among the checks
+	// and notes and not "status".
+	Name string
+	// Note returns a word for the body, such as "ok" or "overdue". It gets
+	// a context bounded by Config.HealthTimeout and must be cheap: /health
+	// is polled often.
+	Note func(ctx context.Context) string
+}
+
 // PingCheck returns a required HealthCheck named name that pings p.
 func PingCheck(name string, p kura.Pinger) HealthCheck {
 	return HealthCheck{Name: name, Check: p.Ping}
@@ -67,7 +81,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 			}
 		}()
 	}
-	body := make(map[string]string, len(checks)+1)
+	body := make(map[string]string, len(checks)+len(s.cfg.Notes)+1)
 	status, httpStatus := healthHealthy, http.StatusOK
 	for range checks {
 		res := <-results
@@ -89,6 +103,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 				slog.String("check", hc.Name), slog.Bool("optional", hc.Optional),
 				slog.String("request_id", RequestID(r.Context())), slog.Any("err", res.err))
 		}
+	}
+	for _, n := range s.cfg.Notes {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+		body[n.Name] = n.Note(ctx)
+		cancel()
 	}
 	body["status"] = status
 	w.Header().Set("Cache-Control", "no-store")

@@ -50,6 +50,27 @@ func TestHealth(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Notes", func(t *testing.T) {
+		note := httpapi.HealthNote{Name: "backup", Note: func(context.Context) string { return "overdue" }}
+		for _, tt := range []struct {
+			check  httpapi.HealthCheck
+			status int
+			body   string
+		}{
+			{check("database", nil, false), 200, `{"backup":"overdue","database":"connected","status":"healthy"}`},
+			{check("database", secret, false), 503, `{"backup":"overdue","database":"unreachable","status":"unhealthy"}`},
+		} {
+			e := newEnv(t, func(c *httpapi.Config) {
+				c.Checks = []httpapi.HealthCheck{tt.check}
+				c.Notes = []httpapi.HealthNote{note}
+			})
+			w := e.do("GET", "/health", nil, "")
+			mustStatus(t, w, tt.status)
+			if got := strings.TrimSpace(w.Body.String()); got != tt.body {
+				t.Errorf("body = %s, want %s", got, tt.body)
+			}
+		}
+	})
 	t.Run("Timeout", func(t *testing.T) {
 		release := make(chan struct{})
 		defer close(release)

@@ -50,6 +50,10 @@ type Config struct {
 	// reports only {"status":"healthy"}.
 	Checks []HealthCheck
 
+	// Notes are states GET /health reports after its checks, without
+	// changing its status, such as whether backups are on time.
+	Notes []HealthNote
+
 	// OnRequest, if set, is called after every request is answered, with
 	// its method, route pattern, status, size and duration: the hook a
 	// metrics collector counts requests with. It must be fast and safe for

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
@@ -78,6 +79,7 @@ func newStack(t *testing.T) *stack {
 		s.jobs.Stop(ctx)
 	})
 	m.AddJobs(s.jobs)
+	m.AddBackups(func(ctx context.Context) (backup.Status, error) { return backup.ReadStatus(ctx, s.db) })
 
 	s.srv = httpapi.NewServer(httpapi.Config{
 		Users:     sqldb.NewUserService(s.db),
@@ -117,6 +119,16 @@ func (s *stack) traffic(t *testing.T) {
 			r, err := s.jobs.Get(ctx, j.id)
 			return err == nil && r.State == j.state
 		})
+	}
+	// A backup of 1234 bytes that took 2.5 s and was verified: the run log
+	// every instance reads.
+	ended := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
+	m := &backup.Manifest{Name: "kura-test", Started: ended.Add(-2500 * time.Millisecond), Ended: ended, Duration: 2.5, Size: 1234}
+	if err := backup.Record(ctx, s.db, m.Started, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := backup.RecordVerify(ctx, s.db, m.Name, &backup.Check{At: ended, OK: true}); err != nil {
+		t.Fatal(err)
 	}
 	for _, r := range []struct {
 		method, path string

@@ -62,10 +62,20 @@ func TestMetrics_Scrape(t *testing.T) {
 		{"kura_http_request_duration_seconds", []string{"route=GET /health", "method=GET"}, 3},
 		{"kura_http_response_size_bytes", []string{"route=GET /health", "method=GET"}, 3},
 		{"kura_http_requests_in_flight", nil, 0},
+		{"kura_backup_last_size_bytes", nil, 1234},
+		{"kura_backup_last_duration_seconds", nil, 2.5},
+		{"kura_backup_last_run_success", nil, 1},
 	} {
 		if got := value(t, f, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
+	}
+	ts := value(t, f, "kura_backup_last_success_timestamp_seconds")
+	if age := float64(time.Now().Unix()) - ts; age < 59 || age > 600 {
+		t.Errorf("kura_backup_last_success_timestamp_seconds = %v: %vs ago, want about a minute", ts, age)
+	}
+	if vt := value(t, f, "kura_backup_last_verified_timestamp_seconds"); vt != ts {
+		t.Errorf("kura_backup_last_verified_timestamp_seconds = %v, want %v", vt, ts)
 	}
 	if got := value(t, f, "kura_jobs", "state=completed"); got < 1 {
 		t.Errorf("completed jobs = %v, want 1 or more", got)
