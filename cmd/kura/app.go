@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/kura-dev/kura/backup"
 
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
@@ -48,6 +51,9 @@ type app struct {
 
 	metrics    *metrics.Metrics // nil: no metrics (see startMetrics)
 	metricsSrv *metrics.Server  // nil: no metrics listener
+
+	backupsOnce sync.Once
+	backupsRead func(ctx context.Context) (backup.Status, error) // see backupStatus
 }
 
 // open loads the configuration from cf's sources, makes the logger and

@@ -39,7 +39,7 @@ nor creates a table or a SQLite file.
 
 The exit status is 0 when nothing failed, 2 when a check failed, and with
 --strict 1 when a check only warned.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
 }
 
 func (c *doctorCommand) flags() *flag.FlagSet {
@@ -167,7 +167,8 @@ func (m *Main) doctorEnvOf(ctx context.Context, cf *configFlags) (*doctorEnv, er
 	}
 	e := &doctorEnv{cfg: cfg, environ: map[string]string{}, envFile: src.envFile,
 		hash:    hashParams{password.Memory, password.Time, password.Threads},
-		tracked: gitStatusOf, backups: noBackups, rateVars: rateLimitVariables()}
+		tracked: gitStatusOf, rateVars: rateLimitVariables()}
+	e.backups = backupsOf(e)
 	for _, kv := range src.environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			e.environ[k] = v

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -298,34 +299,74 @@ func mysqlRoleFindings(ctx context.Context, db *sqldb.DB) (string, []string, err
 	return user, []string{"holds " + strings.Join(held, ", ")}, nil
 }
 
-// backupStatus is what a backup reports of itself: when the last one
-// succeeded, and whether it was restored to check it.
+// backupStatus is what the backups' run log says: when the last backup
+// succeeded and when one last passed its verify (zero: never), and why
+// the last attempt failed ("" if it did not).
 type backupStatus struct {
-	LastSuccess time.Time
-	Verified    bool
+	LastSuccess  time.Time
+	LastVerified time.Time
+	LastFailure  string
 }
 
-// noBackups is the backup status while kura has no backups: none.
-func noBackups(context.Context) (*backupStatus, error) { return nil, nil }
+// backupsOf reads the run log of the database e opened; nil when there is
+// none yet (no database, or one without kura's migration 5).
+func backupsOf(e *doctorEnv) func(ctx context.Context) (*backupStatus, error) {
+	return func(ctx context.Context) (*backupStatus, error) {
+		if e.db == nil {
+			return nil, nil
+		}
+		list, err := e.db.MigrationStatus(ctx, sqldb.Schema)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(list, func(s sqldb.MigrationStatus) bool { return s.Version == 5 && s.Applied }) {
+			return nil, nil
+		}
+		st, err := backup.ReadStatus(ctx, e.db)
+		if err != nil || st.Last == nil {
+			return nil, err
+		}
+		var bs backupStatus
+		if st.LastSuccess != nil {
+			bs.LastSuccess = st.LastSuccess.Ended
+		}
+		if st.LastVerified != nil && st.LastVerified.Verified != nil {
+			bs.LastVerified = st.LastVerified.Verified.At
+		}
+		if !st.Last.OK {
+			bs.LastFailure = oneLine(st.Last.Problem, 120)
+		}
+		return &bs, nil
+	}
+}
 
-// maxBackupAge is the age past which the last backup is too old.
-const maxBackupAge = 48 * time.Hour
+// maxVerifyAge is the age past which the last verified backup is too old:
+// a week of daily backups, one verified in seven, and a day's slack.
+const maxVerifyAge = 8 * 24 * time.Hour
 
-// checkBackups: a recent successful backup exists and was verified.
+// checkBackups: a recent backup succeeded and one was verified lately.
 func checkBackups(ctx context.Context, e *doctorEnv) checkResult {
 	st, err := e.backups(ctx)
+	maxAge := 48 * time.Hour
+	if i := e.cfg.BackupInterval.D(); i > 0 {
+		maxAge = max(2*i, time.Hour)
+	}
 	switch {
 	case err != nil:
 		return fail("check the backups", "cannot read the backups' status: %v", err)
+	case st == nil && e.cfg.BackupInterval <= 0:
+		return warn("set KURA_BACKUP_INTERVAL (such as 24h), or run kura backup create from cron", "no backup taken yet, and scheduled backups are off")
 	case st == nil:
-		return warn("until kura backs up, back up with the engine's tool (pg_dump, mariadb-dump, sqlite3 .backup) on a schedule and test a restore",
-			"no backups configured yet")
-	case st.LastSuccess.IsZero() || time.Since(st.LastSuccess) > maxBackupAge:
-		return fail("run a backup and see why the scheduled ones stopped", "no successful backup in %s", maxBackupAge)
-	case !st.Verified:
-		return warn("restore the last backup to check it", "the last backup (%s) was not verified", st.LastSuccess.UTC().Format(time.RFC3339))
+		return warn("start kura serve or kura worker (they take the first backup at once), or run kura backup create", "no backup taken yet")
+	case st.LastFailure != "":
+		return fail("see the error, run kura backup create to retry", "the last backup failed: %s", st.LastFailure)
+	case st.LastSuccess.IsZero() || time.Since(st.LastSuccess) > maxAge:
+		return fail("run kura backup create and see why the scheduled ones stopped", "no successful backup in %s", maxAge)
+	case st.LastVerified.IsZero() || time.Since(st.LastVerified) > maxVerifyAge:
+		return warn("run kura backup verify --latest", "the last backup (%s) succeeded, but none passed a verify in %s",
+			st.LastSuccess.UTC().Format(time.RFC3339), maxVerifyAge)
 	}
-	return ok("last backup %s, verified", st.LastSuccess.UTC().Format(time.RFC3339))
+	return ok("last backup %s; last verified %s", st.LastSuccess.UTC().Format(time.RFC3339), st.LastVerified.UTC().Format(time.RFC3339))
 }
 
 // checkSQLiteFile: the SQLite file (and its -wal and -shm) are 0600, its

@@ -154,17 +154,23 @@ func TestDoctor_DatabaseRole(t *testing.T) {
 }
 
 func TestDoctor_Backups(t *testing.T) {
-	e := &doctorEnv{backups: noBackups}
+	cfg := defaultConfig()
+	e := &doctorEnv{cfg: cfg, backups: func(context.Context) (*backupStatus, error) { return nil, nil }}
 	wantStatus(t, "no backups yet", checkBackups, e, statusWarn)
 	status := func(s backupStatus) func(context.Context) (*backupStatus, error) {
 		return func(context.Context) (*backupStatus, error) { return &s, nil }
 	}
-	e.backups = status(backupStatus{LastSuccess: time.Now().Add(-72 * time.Hour), Verified: true})
+	now := time.Now()
+	e.backups = status(backupStatus{LastSuccess: now.Add(-72 * time.Hour), LastVerified: now.Add(-72 * time.Hour)})
 	wantStatus(t, "an old backup", checkBackups, e, statusFail)
-	e.backups = status(backupStatus{LastSuccess: time.Now().Add(-time.Hour)})
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-time.Hour), LastFailure: "pg_dump not found"})
+	wantStatus(t, "a failed last attempt", checkBackups, e, statusFail)
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour)})
 	wantStatus(t, "an unverified backup", checkBackups, e, statusWarn)
-	e.backups = status(backupStatus{LastSuccess: time.Now().Add(-time.Hour), Verified: true})
-	wantStatus(t, "a recent verified backup", checkBackups, e, statusOK)
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10 * 24 * time.Hour)})
+	wantStatus(t, "a verify too long ago", checkBackups, e, statusWarn)
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour)})
+	wantStatus(t, "a recent backup, one verified lately", checkBackups, e, statusOK)
 }
 
 // sqliteKura returns the environment of a migrated SQLite database and
@@ -269,7 +275,7 @@ func TestDoctor_Command(t *testing.T) {
 		t.Errorf("doctor made the SQLite folder or file: %v", err)
 	}
 	for _, r := range results {
-		if r.Check == "backups" && (r.Status != statusWarn || r.Message != "no backups configured yet") {
+		if r.Check == "backups" && (r.Status != statusWarn || r.Message != "no backup taken yet") {
 			t.Errorf("backups: %+v", r)
 		}
 	}

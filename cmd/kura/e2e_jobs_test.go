@@ -74,7 +74,7 @@ type child struct {
 func startChild(t *testing.T, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--env-file=", "--addr", "127.0.0.1:0")
-	cmd.Env = append([]string{"KURA_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), noMetricsListener}, env...)
+	cmd.Env = append([]string{"KURA_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), noMetricsListener, noBackups}, env...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()
@@ -374,7 +374,7 @@ func TestWorker_WorksJobsOfAServer(t *testing.T) {
 		}
 
 		logs := &syncBuffer{}
-		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener}, env...)}
+		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener, noBackups}, env...)}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		errc := make(chan error, 1)

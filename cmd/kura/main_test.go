@@ -58,7 +58,7 @@ func withoutEnvFile(args []string) []string {
 	switch args[0] {
 	case "version", "help":
 		return args
-	case "users", "jobs", "migrate":
+	case "users", "jobs", "migrate", "backup":
 		if len(args) > 1 {
 			n = 2
 		}
@@ -66,9 +66,12 @@ func withoutEnvFile(args []string) []string {
 	return append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...)
 }
 
-// noMetricsListener turns the metrics listener off, ahead of a test's own
-// variables, which may set it.
-const noMetricsListener = "KURA_METRICS_ADDR="
+// noMetricsListener turns the metrics listener off, and noBackups the
+// scheduled backups, ahead of a test's own variables, which may set them.
+const (
+	noMetricsListener = "KURA_METRICS_ADDR="
+	noBackups         = "KURA_BACKUP_INTERVAL=0"
+)
 
 // server is a running `kura serve`.
 type server struct {
@@ -84,7 +87,7 @@ func startKura(t *testing.T, env ...string) *server {
 	t.Helper()
 	logs := &syncBuffer{}
 	ready := make(chan string, 1)
-	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener}, env...),
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener, noBackups}, env...),
 		Listening: func(u string) { ready <- u }}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

@@ -24,6 +24,7 @@ func (a *app) startMetrics() error {
 		return err
 	}
 	m.AddPools(a.db)
+	m.AddBackups(a.backupStatus())
 	a.metrics = m
 	return nil
 }

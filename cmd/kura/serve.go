@@ -33,7 +33,7 @@ var serveDoc = doc{
 pending migrations first. On the signal it stops accepting, drains in-flight
 requests, stops the job workers (running jobs finish, or are handed back to
 run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -72,6 +72,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Stats:          svc.stats,
 		Notifications:  sqldb.NewNotificationService(a.db),
 		Checks:         svc.checks,
+		Notes:          []httpapi.HealthNote{a.backupNote()},
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.rateLimits(),
@@ -93,11 +94,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		jc.Stop(ctx)
 		return err
 	}
+	retire := a.announce(ctx, srv.URL())
 	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
 	if c.m.Listening != nil {
 		c.m.Listening(srv.URL())
 	}
-	return a.stopOnSignal(ctx, srv.Close, jc.Stop)
+	return a.stopOnSignal(ctx, srv.Close, jc.Stop, retire)
 }
 
 // services are the API's services, cached as configured, and its health

@@ -25,7 +25,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envMigrate | envMigrator | envJobs | envShutdown | envMetrics,
+	env: envLog | envDB | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
@@ -57,8 +57,9 @@ func (c *workerCommand) Run(ctx context.Context, args []string) error {
 	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	retire := a.announce(ctx, "worker")
 	a.log.Info("kura worker running", "engine", string(a.db.Dialect()), "concurrency", concurrency, "version", kura.Version)
-	return a.stopOnSignal(ctx, jc.Stop)
+	return a.stopOnSignal(ctx, jc.Stop, retire)
 }
 
 // expireSessionsArgs is the housekeeping job that deletes expired sessions.
@@ -93,6 +94,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			Every: a.cfg.SessionCleanupInterval.D(), RunOnStart: true,
 			Args: func() jobs.Args { return expireSessionsArgs{} },
 		}}
+		cfg.Periodic = append(cfg.Periodic, a.backupSchedule().Add(ws)...)
 	}
 	if a.metrics == nil {
 		return jobs.New(a.db, cfg)

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/httpapi"
+)
+
+// backupSchedule is the schedule of the backups serve and worker take on
+// the job queue.
+func (a *app) backupSchedule() *backup.Schedule {
+	return &backup.Schedule{DB: a.db, Config: a.cfg.Backup(a.log), Retention: a.cfg.Retention(),
+		Interval: a.cfg.BackupInterval.D(), VerifyEvery: a.cfg.BackupVerifyEvery}
+}
+
+// backupStatusTTL is how long the run log read for /health and the
+// metrics is reused: /health is polled every few seconds.
+const backupStatusTTL = 2 * time.Second
+
+// backupStatus returns the process's reader of the backups' run log,
+// cached for backupStatusTTL.
+func (a *app) backupStatus() func(ctx context.Context) (backup.Status, error) {
+	a.backupsOnce.Do(func() {
+		var (
+			mu  sync.Mutex
+			at  time.Time
+			st  backup.Status
+			err error
+		)
+		a.backupsRead = func(ctx context.Context) (backup.Status, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if at.IsZero() || time.Since(at) > backupStatusTTL || err != nil {
+				st, err = backup.ReadStatus(ctx, a.db)
+				at = time.Now()
+			}
+			return st, err
+		}
+	})
+	return a.backupsRead
+}
+
+// Words of /health's "backup" note.
+const (
+	backupNoteOK      = "ok"      // the last backup succeeded and is on time
+	backupNoteOff     = "off"     // no schedule, and none was ever taken
+	backupNoteNone    = "pending" // scheduled, the first one not taken yet
+	backupNoteFailed  = "failed"  // the last attempt failed
+	backupNoteOverdue = "overdue" // the last success is over two intervals old
+	backupNoteUnknown = "unknown" // the run log could not be read
+)
+
+// backupNote is /health's "backup" note: a failed or overdue backup is for
+// an operator to see, and never makes /health answer 503.
+func (a *app) backupNote() httpapi.HealthNote {
+	read, interval := a.backupStatus(), a.cfg.BackupInterval.D()
+	return httpapi.HealthNote{Name: "backup", Note: func(ctx context.Context) string {
+		st, err := read(ctx)
+		switch {
+		case err != nil:
+			return backupNoteUnknown
+		case st.Last == nil && interval <= 0:
+			return backupNoteOff
+		case st.Last == nil:
+			return backupNoteNone
+		case !st.Last.OK:
+			return backupNoteFailed
+		case st.Overdue(interval, time.Now()):
+			return backupNoteOverdue
+		}
+		return backupNoteOK
+	}}
+}
