@@ -3,11 +3,13 @@ package backup_test
 import (
 	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -140,4 +142,6 @@ func tableOf(t *testing.T, m *backup.Manifest, name string) backup.Table {
 	return backup.Table{}
 }
 
-var _ = time.Second
+func execLookPath(name string) (string, error) { return exec.LookPath(name) }
+
+func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
