@@ -53,6 +53,23 @@ type snapshot struct {
 	schema []SchemaSet
 }
 
+// prepare checks cfg, fills its defaults and returns the engine of its
+// URL, which must be the engine of m when m is given.
+func prepare(cfg Config, m *Manifest) (Config, engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, err
+	}
+	cfg = cfg.WithDefaults()
+	eng, err := newEngine(cfg)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if m != nil && string(eng.dialect()) != m.Engine {
+		return cfg, nil, fmt.Errorf("backup %s is of a %s database, not %s", m.Name, m.Engine, eng.dialect())
+	}
+	return cfg, eng, nil
+}
+
 func newEngine(cfg Config) (engine, error) {
 	d, err := sqldb.ParseDialect(cfg.URL)
 	if err != nil {
@@ -72,11 +89,7 @@ func newEngine(cfg Config) (engine, error) {
 // application goes on reading and writing, and returns its manifest. On
 // any failure it leaves no backup behind and deletes nothing.
 func Create(ctx context.Context, cfg Config) (*Manifest, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.WithDefaults()
-	eng, err := newEngine(cfg)
+	cfg, eng, err := prepare(cfg, nil)
 	if err != nil {
 		return nil, err
 	}

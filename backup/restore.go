@@ -35,20 +35,10 @@ var ErrServing = errors.New("a kura server is serving this database")
 // its sha256, then compares the restored tables with the manifest. cfg
 // gives the backup folder and the progress callback; its URL is not used.
 func Restore(ctx context.Context, m *Manifest, cfg Config, opts RestoreOptions) error {
-	cfg.URL = opts.To
-	if cfg.ScratchURL == "" {
-		cfg.ScratchURL = opts.To
-	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("restore: --to: %w", err)
-	}
-	cfg = cfg.WithDefaults()
-	eng, err := newEngine(cfg)
+	cfg.URL, cfg.ScratchURL = opts.To, opts.To // a restore makes no scratch database
+	cfg, eng, err := prepare(cfg, m)
 	if err != nil {
-		return err
-	}
-	if string(eng.dialect()) != m.Engine {
-		return fmt.Errorf("restore: backup %s is of a %s database, not %s", m.Name, m.Engine, eng.dialect())
+		return fmt.Errorf("restore: %w", err)
 	}
 	pr := newProgress(cfg.Progress)
 	if err := checkFile(m, pr); err != nil {

@@ -16,16 +16,9 @@ import (
 // says why in Check.Problem. The error is for a verify that could not run
 // (no server, no right to create a database), which records nothing.
 func Verify(ctx context.Context, m *Manifest, cfg Config) (*Check, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	cfg = cfg.WithDefaults()
-	eng, err := newEngine(cfg)
+	cfg, eng, err := prepare(cfg, m)
 	if err != nil {
-		return nil, err
-	}
-	if string(eng.dialect()) != m.Engine {
-		return nil, fmt.Errorf("verify: backup %s is of a %s database; the URL is %s", m.Name, m.Engine, eng.dialect())
+		return nil, fmt.Errorf("verify: %w", err)
 	}
 	start := cfg.Now()
 	pr := newProgress(cfg.Progress)
