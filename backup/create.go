@@ -103,7 +103,7 @@ func Create(ctx context.Context, cfg Config) (*Manifest, error) {
 	}
 	m.File = m.Name + eng.ext()
 	pr := newProgress(cfg.Progress)
-	if err := create(ctx, eng, m, cfg, pr); err != nil {
+	if err := lowPriority(func() error { return create(ctx, eng, m, cfg, pr) }); err != nil {
 		cfg.Logger.Error("backup failed", "backup", m.Name, "err", err)
 		return nil, fmt.Errorf("backup: %w", err)
 	}

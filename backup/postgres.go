@@ -99,7 +99,7 @@ func (e *postgresEngine) dump(ctx context.Context, w io.Writer, pr *progress) (d
 	pr.start("dump", "bytes", 0)
 	go func() {
 		args := []string{"--format=custom", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + conninfo}
-		dumpErr <- run(dctx, prog, args, env, nil, pr.writer(w))
+		dumpErr <- lowPriority(func() error { return run(dctx, prog, args, env, nil, pr.writer(w)) })
 	}()
 	// The checksums read the same snapshot while pg_dump copies it.
 	snap, sumErr := readSnapshot(ctx, tx, sqldb.Postgres, nil)

@@ -57,7 +57,7 @@ func Restore(ctx context.Context, m *Manifest, cfg Config, opts RestoreOptions) 
 			return fmt.Errorf("restore: %w (%s, seen in the last %s): stop it first", ErrServing, strings.Join(existing.serving, ", "), sqldb.ServingWindow)
 		}
 	}
-	if err := eng.restore(ctx, m.Path(), opts.To, len(existing.tables) > 0, pr); err != nil {
+	if err := lowPriority(func() error { return eng.restore(ctx, m.Path(), opts.To, len(existing.tables) > 0, pr) }); err != nil {
 		return fmt.Errorf("restore %s: %w", m.Name, err)
 	}
 	db, closeDB, err := eng.open(ctx, opts.To)

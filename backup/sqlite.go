@@ -34,7 +34,10 @@ func sqliteReadOnly(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
-	db, err := sql.Open("sqlite", u+"?mode=ro&_time_format=sqlite&_pragma=busy_timeout(5000)")
+	// synchronous(OFF): VACUUM INTO writes its copy with the connection's
+	// setting, and the copy is compressed and deleted, never kept: syncing
+	// it would only compete with the application's own syncs.
+	db, err := sql.Open("sqlite", u+"?mode=ro&_time_format=sqlite&_pragma=busy_timeout(5000)&_pragma=synchronous(OFF)")
 	if err != nil {
 		return nil, err
 	}

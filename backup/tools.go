@@ -114,10 +114,27 @@ func run(ctx context.Context, prog program, args, env []string, stdin io.Reader,
 	cmd := exec.CommandContext(ctx, prog.path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = stdin
-	cmd.Stdout = stdout
 	var stderr tail
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	// The output is copied here rather than by a goroutine of os/exec's,
+	// so that what it costs (compression, the checksum) runs at the
+	// caller's priority.
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", prog.name, err)
+	}
+	lowerProcess(cmd.Process.Pid)
+	_, copyErr := io.Copy(stdout, out)
+	if copyErr != nil {
+		out.Close() // the program gets EPIPE rather than blocking on a full pipe
+	}
+	err = cmd.Wait()
+	if copyErr != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: %w", prog.name, copyErr) // such as a full disk
+	}
 	if err == nil {
 		return nil
 	}

@@ -22,7 +22,11 @@ func Verify(ctx context.Context, m *Manifest, cfg Config) (*Check, error) {
 	}
 	start := cfg.Now()
 	pr := newProgress(cfg.Progress)
-	problem, err := verify(ctx, eng, m, cfg, pr)
+	var problem string
+	err = lowPriority(func() (err error) {
+		problem, err = verify(ctx, eng, m, cfg, pr)
+		return err
+	})
 	if err != nil {
 		cfg.Logger.Error("backup verify could not run", "backup", m.Name, "err", err)
 		return nil, fmt.Errorf("verify %s: %w", m.Name, err)
