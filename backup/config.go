@@ -30,8 +30,7 @@ type Config struct {
 
 	// ScratchURL is the server on which Verify makes, and then drops, a
 	// scratch database to restore into (PostgreSQL and MySQL). Its role
-	// must be allowed to create databases. Empty means URL. On MySQL,
-	// Create restores there too, to read the checksums of the dump.
+	// must be allowed to create databases. Empty means URL.
 	ScratchURL string
 
 	// AllowInsecure permits an unencrypted connection to a server that is

@@ -28,8 +28,8 @@ type engine interface {
 	dialect() sqldb.Dialect
 	ext() string
 	format() string
-	// dump writes a consistent snapshot of the database to w. Where it
-	// can, it reads the snapshot's tables from the same snapshot (snap set).
+	// dump writes a consistent snapshot of the database to w, and reads
+	// the snapshot's content (its tables' sums) as it does.
 	dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error)
 	// restore loads the backup in file into the empty database at url.
 	restore(ctx context.Context, file, url string, clean bool, pr *progress) error
@@ -37,6 +37,8 @@ type engine interface {
 	scratch(ctx context.Context, dir string) (url string, drop func(context.Context) error, err error)
 	// open opens the database at url to read it.
 	open(ctx context.Context, url string) (*sql.DB, func() error, error)
+	// read reads the content of the database at url as dump reads it.
+	read(ctx context.Context, url string, pr *progress) (*snapshot, error)
 }
 
 // dumped is what a dump learned of the database it copied.
@@ -127,13 +129,6 @@ func create(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progre
 	}
 	m.Tool, m.ServerVersion, m.Size, m.SHA256 = d.tool, d.server, p.n, p.SHA256()
 	snap := d.snap
-	if snap == nil { // read the content from a restored copy of the file
-		snap, err = restoreAndRead(ctx, eng, m, cfg, pr)
-	}
-	if err != nil {
-		os.Remove(m.Path())
-		return err
-	}
 	m.Tables, m.Schema = snap.tables, snap.schema
 	m.Ended = cfg.Now().UTC()
 	m.Duration = m.Ended.Sub(m.Started).Seconds()
@@ -166,15 +161,29 @@ func readSnapshot(ctx context.Context, q querier, d sqldb.Dialect, pr *progress)
 	if err != nil {
 		return nil, err
 	}
+	schema, err := readSchema(ctx, q, d)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{tables: tables, schema: schema}, nil
+}
+
+// readSchema reads the version of every migration set (goose_db_version
+// and the *_schema_migrations tables) of the database q reads.
+func readSchema(ctx context.Context, q querier, d sqldb.Dialect) ([]SchemaSet, error) {
+	names, err := tableNames(ctx, q, d)
+	if err != nil {
+		return nil, err
+	}
 	var schema []SchemaSet
-	for _, t := range tables {
-		if t.Name != "goose_db_version" && !strings.HasSuffix(t.Name, "_schema_migrations") {
+	for _, name := range names {
+		if name != "goose_db_version" && !strings.HasSuffix(name, "_schema_migrations") {
 			continue
 		}
 		var v sql.NullInt64
-		rows, err := q.QueryContext(ctx, "SELECT MAX(version_id) FROM "+quote(d, t.Name))
+		rows, err := q.QueryContext(ctx, "SELECT MAX(version_id) FROM "+quote(d, name))
 		if err != nil {
-			return nil, fmt.Errorf("read schema version of %s: %w", t.Name, err)
+			return nil, fmt.Errorf("read schema version of %s: %w", name, err)
 		}
 		for rows.Next() {
 			err = rows.Scan(&v)
@@ -183,28 +192,17 @@ func readSnapshot(ctx context.Context, q querier, d sqldb.Dialect, pr *progress)
 		if err != nil {
 			return nil, err
 		}
-		schema = append(schema, SchemaSet{Table: t.Name, Version: v.Int64})
+		schema = append(schema, SchemaSet{Table: name, Version: v.Int64})
 	}
-	return &snapshot{tables: tables, schema: schema}, nil
+	return schema, nil
 }
 
 // restoreAndRead restores m into a scratch database, reads its content and
-// drops it.
+// drops it. A restore that fails is a *restoreError.
 func restoreAndRead(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress) (*snapshot, error) {
-	var snap *snapshot
-	err := inScratch(ctx, eng, m, cfg, pr, func(db querier) (err error) {
-		snap, err = readSnapshot(ctx, db, eng.dialect(), pr)
-		return err
-	})
-	return snap, err
-}
-
-// inScratch restores m into a scratch database, calls read on it and drops
-// it. A restore that fails is an errRestore.
-func inScratch(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress, read func(querier) error) error {
 	url, drop, err := eng.scratch(ctx, cfg.Dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -215,16 +213,22 @@ func inScratch(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *pro
 	}()
 	if err := eng.restore(ctx, m.Path(), url, false, pr); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return &restoreError{err}
+		return nil, &restoreError{err}
 	}
+	return eng.read(ctx, url, pr)
+}
+
+// readOpened reads the content of the database at url through a
+// connection: SQLite's and PostgreSQL's read.
+func readOpened(ctx context.Context, eng engine, url string, pr *progress) (*snapshot, error) {
 	db, closeDB, err := eng.open(ctx, url)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer closeDB()
-	return read(db)
+	return readSnapshot(ctx, db, eng.dialect(), pr)
 }
 
 // restoreError is a backup that does not restore.

@@ -15,8 +15,10 @@ import (
 
 // mysqlEngine backs up with mariadb-dump (or mysqldump)
 // --single-transaction, a consistent InnoDB snapshot that never locks
-// writers, gzip-compressed. The dump's snapshot cannot be shared, so the
-// checksums are read from a scratch database the dump is restored into.
+// writers, gzip-compressed. The dump's snapshot cannot be shared with a
+// transaction of kura's, so the row counts and checksums are read from the
+// dump itself as it is written (dumpSums), and a verify or a restore reads
+// them back from a dump of the restored database.
 type mysqlEngine struct{ cfg Config }
 
 func (e *mysqlEngine) dialect() sqldb.Dialect { return sqldb.MySQL }
@@ -75,13 +77,7 @@ func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dump
 	if err != nil {
 		return dumped{}, err
 	}
-	db, err := openServer(ctx, e.cfg, e.cfg.URL)
-	if err != nil {
-		return dumped{}, err
-	}
-	var server string
-	err = db.Writer().QueryRowContext(ctx, "SELECT VERSION()").Scan(&server)
-	db.Close()
+	server, schema, err := e.serverAndSchema(ctx)
 	if err != nil {
 		return dumped{}, err
 	}
@@ -89,28 +85,67 @@ func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dump
 		return dumped{}, fmt.Errorf("%s %s is older than the %s server: %s at version %s or later",
 			prog.name, prog.version, server, myInstall, strings.Join(strings.SplitN(server, ".", 3)[:2], "."))
 	}
-	opts, database, remove, err := myOptions(e.cfg.URL, e.cfg.Dir)
-	if err != nil {
-		return dumped{}, err
-	}
-	defer remove()
-	if database == "" {
-		return dumped{}, fmt.Errorf("the database URL names no database")
-	}
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return dumped{}, err
 	}
+	sums := newDumpSums()
 	pr.start("dump", "bytes", 0)
-	args := []string{"--defaults-extra-file=" + opts, "--single-transaction", "--quick", "--skip-lock-tables",
-		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--triggers", database}
-	if err := run(ctx, prog, args, nil, nil, pr.writer(zw)); err != nil {
+	if err := e.runDump(ctx, prog, e.cfg.URL, io.MultiWriter(zw, sums, pr.writer(io.Discard))); err != nil {
 		return dumped{}, err
 	}
 	if err := zw.Close(); err != nil {
 		return dumped{}, err
 	}
-	return dumped{tool: prog.name + " " + prog.version, server: server}, nil
+	return dumped{tool: prog.name + " " + prog.version, server: server, snap: &snapshot{tables: sums.sums(), schema: schema}}, nil
+}
+
+// serverAndSchema reads the server's version and the migration sets'
+// versions, just before the dump: a migration does not run during a
+// backup.
+func (e *mysqlEngine) serverAndSchema(ctx context.Context) (string, []SchemaSet, error) {
+	db, err := openServer(ctx, e.cfg, e.cfg.URL)
+	if err != nil {
+		return "", nil, err
+	}
+	defer db.Close()
+	var server string
+	if err := db.Writer().QueryRowContext(ctx, "SELECT VERSION()").Scan(&server); err != nil {
+		return "", nil, err
+	}
+	snap, err := readSchema(ctx, db.Writer(), sqldb.MySQL)
+	if err != nil {
+		return "", nil, err
+	}
+	return server, snap, nil
+}
+
+// runDump dumps the database at rawURL into out.
+func (e *mysqlEngine) runDump(ctx context.Context, prog program, rawURL string, out io.Writer) error {
+	opts, database, remove, err := myOptions(rawURL, e.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer remove()
+	if database == "" {
+		return fmt.Errorf("the database URL names no database")
+	}
+	args := []string{"--defaults-extra-file=" + opts, "--single-transaction", "--quick", "--skip-lock-tables",
+		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--triggers", database}
+	return run(ctx, prog, args, nil, nil, out)
+}
+
+// read dumps the database at url and reads the dump's sums.
+func (e *mysqlEngine) read(ctx context.Context, to string, _ *progress) (*snapshot, error) {
+	prog, err := findProgram(ctx, myInstall, "mariadb-dump", "mysqldump")
+	if err != nil {
+		return nil, err
+	}
+	sums := newDumpSums()
+	if err := e.runDump(ctx, prog, to, sums); err != nil {
+		return nil, fmt.Errorf("read back: %w", err)
+	}
+	return &snapshot{tables: sums.sums()}, nil
 }
 
 func (e *mysqlEngine) restore(ctx context.Context, file, to string, _ bool, pr *progress) error {

@@ -158,6 +158,10 @@ func (e *postgresEngine) scratch(ctx context.Context, _ string) (string, func(co
 		func(name string) string { return `DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)` })
 }
 
+func (e *postgresEngine) read(ctx context.Context, to string, pr *progress) (*snapshot, error) {
+	return readOpened(ctx, e, to, pr)
+}
+
 func (e *postgresEngine) open(ctx context.Context, to string) (*sql.DB, func() error, error) {
 	return openForRead(ctx, e.cfg, to)
 }

@@ -60,12 +60,7 @@ func Restore(ctx context.Context, m *Manifest, cfg Config, opts RestoreOptions) 
 	if err := lowPriority(func() error { return eng.restore(ctx, m.Path(), opts.To, len(existing.tables) > 0, pr) }); err != nil {
 		return fmt.Errorf("restore %s: %w", m.Name, err)
 	}
-	db, closeDB, err := eng.open(ctx, opts.To)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	got, err := readSnapshot(ctx, db, eng.dialect(), pr)
+	got, err := eng.read(ctx, opts.To, pr)
 	if err != nil {
 		return fmt.Errorf("restore %s: read back: %w", m.Name, err)
 	}

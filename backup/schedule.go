@@ -18,8 +18,7 @@ const (
 	// DefaultVerifyEveryServer: on PostgreSQL and MySQL a verify restores
 	// into a scratch database on the production server, doubling the
 	// backup's load on it and needing the right to create databases, so
-	// one backup in seven is verified: weekly with daily backups. (On
-	// MySQL every backup is restored once anyway, to read its checksums.)
+	// one backup in seven is verified: weekly with daily backups.
 	DefaultVerifyEveryServer = 7
 	// JobTimeout bounds one scheduled backup with its verify and prune.
 	JobTimeout = 45 * time.Minute

@@ -255,6 +255,10 @@ func (e *sqliteEngine) scratch(_ context.Context, dir string) (string, func(cont
 	return "sqlite:" + path, func(context.Context) error { removeSQLite(path); return nil }, nil
 }
 
+func (e *sqliteEngine) read(ctx context.Context, to string, pr *progress) (*snapshot, error) {
+	return readOpened(ctx, e, to, pr)
+}
+
 func (e *sqliteEngine) open(_ context.Context, to string) (*sql.DB, func() error, error) {
 	path, err := sqldb.SQLitePath(to)
 	if err != nil {

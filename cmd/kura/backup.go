@@ -122,8 +122,8 @@ var backupCreateDoc = doc{
 	about: `Take a backup now, online, and print its name. On SQLite it is a VACUUM INTO
 snapshot taken from a read connection; on PostgreSQL pg_dump (custom
 format) inside a snapshot kura's checksums read too; on MySQL/MariaDB
-mariadb-dump --single-transaction, restored once into a scratch database
-to read its checksums. The dump programs must be installed and not older
+mariadb-dump --single-transaction, whose rows kura checksums as they are
+written. The dump programs must be installed and not older
 than the server. With KURA_MIGRATE_DATABASE_URL set, the backup is taken as
 that role, which can read every table. A failed backup leaves nothing.`,
 	env: backupEnv,
