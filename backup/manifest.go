@@ -42,7 +42,8 @@ type SchemaSet struct {
 }
 
 // Table is one table's row count and the checksum of its content, read in
-// primary-key order from the same snapshot the backup holds.
+// primary-key order from the same snapshot the backup holds (on MySQL,
+// the checksum of its rows' text in the dump).
 type Table struct {
 	Name     string `json:"name"`
 	Rows     int64  `json:"rows"`
