@@ -242,6 +242,9 @@ func (c *Config) validate() []fieldError {
 	atLeast("KURA_BACKUP_KEEP_DAYS", c.BackupKeepDays, 1)
 	atLeast("KURA_BACKUP_KEEP", c.BackupKeep, 1)
 	atLeast("KURA_BACKUP_VERIFY_EVERY", c.BackupVerifyEvery, 0)
+	if c.BackupInterval > 0 && c.JobRescueAfter.D() <= backup.JobTimeout && c.JobRescueAfter > c.JobTimeout {
+		errs = append(errs, fieldError{"KURA_JOB_RESCUE_AFTER", fmt.Sprintf("%s is too short while scheduled backups are on: want longer than a backup may take (%s), or KURA_BACKUP_INTERVAL=0", c.JobRescueAfter.D(), backup.JobTimeout)})
+	}
 	if c.BackupInterval < 0 {
 		errs = append(errs, fieldError{"KURA_BACKUP_INTERVAL", "negative: want a duration such as 24h, or 0 to turn scheduled backups off"})
 	}

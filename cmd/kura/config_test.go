@@ -138,19 +138,24 @@ func FuzzParseSeconds(f *testing.F) {
 
 func TestLoadConfig_BadValues(t *testing.T) {
 	for kv, want := range map[string]string{
-		"DB_POOL_SIZE=abc":         `DB_POOL_SIZE: "abc" is not a whole number`,
-		"DB_PRE_PING=maybe":        `DB_PRE_PING: "maybe" is not a boolean: want true or false`,
-		"DB_POOL_TIMEOUT=soon":     `DB_POOL_TIMEOUT: "soon" is not a duration: want seconds (600) or a Go duration (10m, 1.5s)`,
-		"DB_CONN_MAX_AGE=-5":       `DB_CONN_MAX_AGE: "-5" is not a number of seconds from 0 to`,
-		"KURA_LOG_LEVEL=loud":      `KURA_LOG_LEVEL: "loud" is not a log level: want debug, info, warn or error`,
-		"KURA_LOG_FORMAT=xml":      `KURA_LOG_FORMAT: "xml" is not a log format: want text or json`,
-		"DB_POOL_SIZE=0":           `DB_POOL_SIZE: 0 is too small: want a whole number of 1 or more`,
-		"KURA_JOB_RESCUE_AFTER=30": `KURA_JOB_RESCUE_AFTER: 30s is too short: want longer than KURA_JOB_TIMEOUT (1m0s)`,
-		"DATABASE_URL=redis://h/0": `DATABASE_URL: the scheme is not one kura knows`,
-		"REDIS_URL=http://h/0":     `REDIS_URL: not a Redis URL: want redis://, rediss:// or unix://`,
-		"KURA_LOGIN_RATE=10":       `KURA_LOGIN_RATE: "10" is not a rate: want EVENTS/PERIOD, such as 10/3m, or off`,
-		"KURA_API_RATE=5/soon":     `KURA_API_RATE: "5/soon" is not a rate: "soon" is not a positive period`,
-		"KURA_TRUSTED_PROXIES=lb":  `KURA_TRUSTED_PROXIES: "lb" is not an IP address or CIDR prefix`,
+		"DB_POOL_SIZE=abc":                 `DB_POOL_SIZE: "abc" is not a whole number`,
+		"DB_PRE_PING=maybe":                `DB_PRE_PING: "maybe" is not a boolean: want true or false`,
+		"DB_POOL_TIMEOUT=soon":             `DB_POOL_TIMEOUT: "soon" is not a duration: want seconds (600) or a Go duration (10m, 1.5s)`,
+		"DB_CONN_MAX_AGE=-5":               `DB_CONN_MAX_AGE: "-5" is not a number of seconds from 0 to`,
+		"KURA_LOG_LEVEL=loud":              `KURA_LOG_LEVEL: "loud" is not a log level: want debug, info, warn or error`,
+		"KURA_LOG_FORMAT=xml":              `KURA_LOG_FORMAT: "xml" is not a log format: want text or json`,
+		"DB_POOL_SIZE=0":                   `DB_POOL_SIZE: 0 is too small: want a whole number of 1 or more`,
+		"KURA_JOB_RESCUE_AFTER=30":         `KURA_JOB_RESCUE_AFTER: 30s is too short: want longer than KURA_JOB_TIMEOUT (1m0s)`,
+		"DATABASE_URL=redis://h/0":         `DATABASE_URL: the scheme is not one kura knows`,
+		"KURA_BACKUP_INTERVAL=-1h":         `KURA_BACKUP_INTERVAL: "-1h" is not`,
+		"KURA_BACKUP_KEEP=0":               `KURA_BACKUP_KEEP: 0 is too small: want a whole number of 1 or more`,
+		"KURA_BACKUP_KEEP_DAYS=x":          `KURA_BACKUP_KEEP_DAYS: "x" is not a whole number`,
+		"KURA_BACKUP_SCRATCH_URL=sqlite:x": `KURA_BACKUP_SCRATCH_URL: want a postgres:// or mysql:// URL`,
+		"KURA_JOB_RESCUE_AFTER=10m":        `KURA_JOB_RESCUE_AFTER: 10m0s is too short while scheduled backups are on`,
+		"REDIS_URL=http://h/0":             `REDIS_URL: not a Redis URL: want redis://, rediss:// or unix://`,
+		"KURA_LOGIN_RATE=10":               `KURA_LOGIN_RATE: "10" is not a rate: want EVENTS/PERIOD, such as 10/3m, or off`,
+		"KURA_API_RATE=5/soon":             `KURA_API_RATE: "5/soon" is not a rate: "soon" is not a positive period`,
+		"KURA_TRUSTED_PROXIES=lb":          `KURA_TRUSTED_PROXIES: "lb" is not an IP address or CIDR prefix`,
 	} {
 		_, err := LoadConfig([]string{kv}, "")
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
