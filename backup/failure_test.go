@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -322,6 +323,41 @@ func TestRestore_RefusesServed(t *testing.T) {
 		db.Close()
 		if err := backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: url, Force: true}); err != nil {
 			t.Fatalf("restore over a database whose server is gone: %v", err)
+		}
+	})
+}
+
+// TestCreate_DiskFull takes backups into a folder on a 64 KiB file system:
+// each fails with the disk's error and leaves nothing there, not even a
+// temporary file. Mounting needs root, which CI has.
+func TestCreate_DiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if testenv.CI() {
+			t.Fatal("this test mounts a small tmpfs and needs root (CI=true: tests must not skip)")
+		}
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	eachEngine(t, func(t *testing.T, e engine) {
+		url := e.url(t)
+		mustOpen(t, url, 20000)
+		dir := t.TempDir()
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+			t.Fatalf("mount a small tmpfs: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", dir).Run() })
+		cfg := config(t, url)
+		cfg.Dir = dir
+		_, err := backup.Create(context.Background(), cfg)
+		if err == nil {
+			t.Fatal("a backup onto a full disk succeeded")
+		}
+		t.Logf("the error: %v", err)
+		entries, _ := os.ReadDir(dir)
+		for _, en := range entries {
+			t.Errorf("left behind on the full disk: %s", en.Name())
+		}
+		if all, _ := backup.List(dir); len(all) > 0 {
+			t.Errorf("a backup is listed: %v", all[0].Name)
 		}
 	})
 }

@@ -133,7 +133,7 @@ func run(ctx context.Context, prog program, args, env []string, stdin io.Reader,
 	}
 	err = cmd.Wait()
 	if copyErr != nil && ctx.Err() == nil {
-		return fmt.Errorf("%s: %w", prog.name, copyErr) // such as a full disk
+		return fmt.Errorf("write %s's output: %w", prog.name, copyErr) // such as a full disk
 	}
 	if err == nil {
 		return nil
