@@ -270,14 +270,10 @@ const pruneBatch = 1000
 func (b *riverBackend) prune(ctx context.Context, finishedBefore, discardedBefore time.Time) (int64, error) {
 	// River stores SQLite times as text in one exact format.
 	var fin, dis any = finishedBefore.UTC(), discardedBefore.UTC()
-	p1, p2 := "$1", "$2"
 	if b.db.Dialect() == sqldb.SQLite {
 		fin, dis = sqliteTime(finishedBefore), sqliteTime(discardedBefore)
-		p1, p2 = "?1", "?2"
 	}
-	q := `DELETE FROM river_job WHERE id IN (SELECT id FROM river_job WHERE
-		(state IN ('completed', 'cancelled') AND finalized_at < ` + p1 + `) OR
-		(state = 'discarded' AND finalized_at < ` + p2 + `) LIMIT ` + fmt.Sprint(pruneBatch) + `)`
+	q := riverPruneQuery(b.db.Dialect())
 	var total int64
 	for {
 		res, err := b.db.Writer().ExecContext(ctx, q, fin, dis)
@@ -305,7 +301,7 @@ func (b *riverBackend) counts(ctx context.Context) (Counts, error) {
 
 // countStates counts the jobs of table in each state, on the reader pool.
 func countStates(ctx context.Context, db DB, table string) (Counts, error) {
-	rows, err := db.Reader().QueryContext(ctx, "SELECT state, COUNT(*) FROM "+table+" GROUP BY state")
+	rows, err := db.Reader().QueryContext(ctx, countQuery(table))
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func (s *NotificationService) CreateNotification(ctx context.Context, n *kura.No
 func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx, n *kura.Notification) (id int64, at time.Time, created bool, err error) {
 	q := "INSERT INTO notifications (user_id, kind, idempotency_key, message) VALUES (?, ?, ?, ?)"
 	args := []any{n.UserID, n.Kind, n.Key, n.Message}
-	existing := "SELECT id, ts(created_at) FROM notifications WHERE idempotency_key = ?"
+	existing := qNotificationByKey
 	if s.db.dialect == MySQL {
 		res, err := tx.ExecContext(ctx, q+" ON DUPLICATE KEY UPDATE id = id", args...)
 		if err != nil {
@@ -107,10 +107,9 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx
 // counts the user's notifications. Errors: EINVALID (bad cursor or sizes),
 // EUNAVAILABLE.
 func (s *NotificationService) ListNotifications(ctx context.Context, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
-	p, err := List(ctx, s.db, opt, NewestFirst[*kura.Notification]{
-		Columns: notificationCols, Table: "notifications", Where: "user_id = ?", Args: []any{userID},
-		Scan: scanNotification, ID: func(n *kura.Notification) int64 { return n.ID },
-	})
+	l := notificationsNewestFirst
+	l.Args = []any{userID}
+	p, err := List(ctx, s.db, opt, l)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}

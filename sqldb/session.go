@@ -76,10 +76,6 @@ func (s *SessionService) findLogin(ctx context.Context, login string) (*kura.Use
 	if strings.Contains(login, "@") {
 		col, val = "email", canonicalLogin(login)
 	}
-	cond := col + " = ?" // case-insensitive by collation on SQLite and MySQL
-	if s.db.dialect == Postgres {
-		cond = "lower(" + col + ") = lower(?)" // served by the unique index on lower()
-	}
 	c, err := s.db.conn(ctx, s.db.reader)
 	if err != nil {
 		return nil, "", err
@@ -87,7 +83,7 @@ func (s *SessionService) findLogin(ctx context.Context, login string) (*kura.Use
 	defer c.Close()
 	var u kura.User
 	var hash string
-	err = c.QueryRowContext(ctx, s.db.rebind("SELECT "+userCols+", password_hash FROM users WHERE "+cond), val).
+	err = c.QueryRowContext(ctx, s.db.rebind(loginQuery(s.db.dialect, col)), val).
 		Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &hash)
 	if err != nil {
 		return nil, "", err
@@ -141,11 +137,7 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 	now := s.db.now()
 	var sess kura.Session
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, `
-		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at)
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, []any{th},
+	err := s.db.queryRow(ctx, s.db.reader, qAuthenticate, []any{th},
 		&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
 		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
@@ -166,7 +158,7 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 	}
 	var n int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE token_hash = ?"), th)
+		res, err := tx.ExecContext(ctx, s.db.rebind(qLogout), th)
 		if err != nil {
 			return err
 		}
@@ -188,7 +180,7 @@ func (s *SessionService) DeleteExpiredSessions(ctx context.Context) (int64, erro
 	now := s.db.now()
 	var n int64
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE expires_at <= ?"), s.db.timeArg(now))
+		res, err := tx.ExecContext(ctx, s.db.rebind(qDeleteExpiredSessions), s.db.timeArg(now))
 		if err != nil {
 			return err
 		}

@@ -149,20 +149,12 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 			return nil, err
 		}
 	}
-	var conds []string
 	args := append([]any(nil), l.Args...)
-	if l.Where != "" {
-		conds = append(conds, l.Where)
-	}
-	from := " FROM " + l.Table
 	p := &kura.Page[T]{}
 	err := db.Read(ctx, func(q Querier) error {
 		if opt.Page > 0 {
-			if len(conds) > 0 {
-				from += " WHERE " + strings.Join(conds, " AND ")
-			}
 			p.Page, p.PerPage = opt.Page, opt.PerPage
-			if err := q.QueryRowContext(ctx, db.rebind("SELECT COUNT(*)"+from), args...).Scan(&p.Total); err != nil {
+			if err := q.QueryRowContext(ctx, db.rebind(l.query(listCount)), args...).Scan(&p.Total); err != nil {
 				return err
 			}
 			offset := int64(opt.Page-1) * int64(opt.PerPage)
@@ -171,16 +163,14 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 				return nil
 			}
 			var err error
-			p.Items, err = QueryAll(ctx, db, q, l.Scan, "SELECT "+l.Columns+from+" ORDER BY id DESC LIMIT ? OFFSET ?", append(args, opt.PerPage, offset)...)
+			p.Items, err = QueryAll(ctx, db, q, l.Scan, l.query(listOffset), append(args, opt.PerPage, offset)...)
 			return err
 		}
+		mode := listFirst
 		if after > 0 {
-			conds, args = append(conds, "id < ?"), append(args, after)
+			mode, args = listAfter, append(args, after)
 		}
-		if len(conds) > 0 {
-			from += " WHERE " + strings.Join(conds, " AND ")
-		}
-		items, err := QueryAll(ctx, db, q, l.Scan, "SELECT "+l.Columns+from+" ORDER BY id DESC LIMIT ?", append(args, opt.Limit+1)...)
+		items, err := QueryAll(ctx, db, q, l.Scan, l.query(mode), append(args, opt.Limit+1)...)
 		if err != nil {
 			return err
 		}
@@ -195,6 +185,40 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 		return nil, err
 	}
 	return p, nil
+}
+
+// listMode is one of the queries of a NewestFirst list.
+type listMode int
+
+const (
+	listFirst  listMode = iota // the first keyset page: ... ORDER BY id DESC LIMIT ?
+	listAfter                  // a later keyset page: ... AND id < ? ORDER BY id DESC LIMIT ?
+	listCount                  // the count of an offset page: SELECT COUNT(*) ...
+	listOffset                 // an offset page: ... ORDER BY id DESC LIMIT ? OFFSET ?
+)
+
+// query returns the text of the list's query in mode, with Where's
+// placeholders first, then the cursor's (listAfter), then the limit and
+// offset.
+func (l NewestFirst[T]) query(mode listMode) string {
+	var conds []string
+	if l.Where != "" {
+		conds = append(conds, l.Where)
+	}
+	if mode == listAfter {
+		conds = append(conds, "id < ?")
+	}
+	from := " FROM " + l.Table
+	if len(conds) > 0 {
+		from += " WHERE " + strings.Join(conds, " AND ")
+	}
+	switch mode {
+	case listCount:
+		return "SELECT COUNT(*)" + from
+	case listOffset:
+		return "SELECT " + l.Columns + from + " ORDER BY id DESC LIMIT ? OFFSET ?"
+	}
+	return "SELECT " + l.Columns + from + " ORDER BY id DESC LIMIT ?"
 }
 
 // userCols are the columns scanned by scanUser, in order (ts: see rebind).

@@ -29,16 +29,12 @@ func (s *StatsService) Stats(ctx context.Context) (*kura.Stats, error) {
 	}
 	defer c.Close()
 	st := &kura.Stats{ComputedAt: now}
-	err = c.QueryRowContext(ctx, s.db.rebind(`
-		SELECT COUNT(*),
-		       COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0),
-		       COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0)
-		FROM users`), s.db.timeArg(now.Add(-24*time.Hour)), s.db.timeArg(now.Add(-7*24*time.Hour))).
+	err = c.QueryRowContext(ctx, s.db.rebind(qStatsUsers), s.db.timeArg(now.Add(-24*time.Hour)), s.db.timeArg(now.Add(-7*24*time.Hour))).
 		Scan(&st.Users, &st.NewUsers24h, &st.NewUsers7d)
 	if err != nil {
 		return nil, fmt.Errorf("stats: users: %w", s.db.Unavailable(err))
 	}
-	err = c.QueryRowContext(ctx, s.db.rebind("SELECT COUNT(*) FROM sessions WHERE expires_at > ?"), s.db.timeArg(now)).
+	err = c.QueryRowContext(ctx, s.db.rebind(qStatsSessions), s.db.timeArg(now)).
 		Scan(&st.ActiveSessions)
 	if err != nil {
 		return nil, fmt.Errorf("stats: sessions: %w", s.db.Unavailable(err))

@@ -81,7 +81,7 @@ func (s *UserService) insertUser(ctx context.Context, tx *sql.Tx, in kura.NewUse
 }
 
 func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, error) {
-	row := q.QueryRowContext(ctx, db.rebind("SELECT "+userCols+" FROM users WHERE id = ?"), id)
+	row := q.QueryRowContext(ctx, db.rebind(qUserByID), id)
 	u, err := scanUser(row)
 	return u, notFound(err, "User")
 }
@@ -90,7 +90,7 @@ func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, err
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, "SELECT "+userCols+" FROM users WHERE id = ?", []any{id},
+	err := s.db.queryRow(ctx, s.db.reader, qUserByID, []any{id},
 		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
@@ -104,7 +104,7 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, e
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, "SELECT id, username, ts(created_at) FROM users WHERE id = ?", []any{id},
+	err := s.db.queryRow(ctx, s.db.reader, qPublicUserByID, []any{id},
 		&u.ID, &u.Username, timeCol{&u.CreatedAt})
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
@@ -181,7 +181,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 // EUNAVAILABLE.
 func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) error {
 	var hash string
-	err := s.db.queryRow(ctx, s.db.reader, "SELECT password_hash FROM users WHERE id = ?", []any{id}, &hash)
+	err := s.db.queryRow(ctx, s.db.reader, qPasswordByID, []any{id}, &hash)
 	if err != nil {
 		return notFound(err, "User")
 	}
@@ -211,10 +211,7 @@ func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64,
 	if h, err := hex.DecodeString(keep); err == nil && len(h) > 0 {
 		cond, args = cond+" AND token_hash <> ?", append(args, h)
 	}
-	q := "DELETE FROM sessions WHERE " + cond + " RETURNING token_hash"
-	if s.db.dialect == MySQL {
-		q = "SELECT token_hash FROM sessions WHERE " + cond + " FOR UPDATE"
-	}
+	q := endSessionsQuery(s.db.dialect, cond)
 	rows, err := tx.QueryContext(ctx, s.db.rebind(q), args...)
 	if err != nil {
 		return nil, err
@@ -241,7 +238,7 @@ func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64,
 // CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind("DELETE FROM users WHERE id = ?"), id)
+		res, err := tx.ExecContext(ctx, s.db.rebind(qDeleteUser), id)
 		if err != nil {
 			return err
 		}
@@ -266,9 +263,7 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 // page exists; offset mode also counts all users.
 // Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
 func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	p, err := List(ctx, s.db, opt, NewestFirst[*kura.User]{
-		Columns: userCols, Table: "users", Scan: scanUser, ID: func(u *kura.User) int64 { return u.ID },
-	})
+	p, err := List(ctx, s.db, opt, usersNewestFirst)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
