@@ -270,10 +270,14 @@ const pruneBatch = 1000
 func (b *riverBackend) prune(ctx context.Context, finishedBefore, discardedBefore time.Time) (int64, error) {
 	// River stores SQLite times as text in one exact format.
 	var fin, dis any = finishedBefore.UTC(), discardedBefore.UTC()
+	p1, p2 := "$1", "$2"
 	if b.db.Dialect() == sqldb.SQLite {
 		fin, dis = sqliteTime(finishedBefore), sqliteTime(discardedBefore)
+		p1, p2 = "?1", "?2"
 	}
-	q := riverPruneQuery(b.db.Dialect())
+	q := `DELETE FROM river_job WHERE id IN (SELECT id FROM river_job WHERE
+		(state IN ('completed', 'cancelled') AND finalized_at < ` + p1 + `) OR
+		(state = 'discarded' AND finalized_at < ` + p2 + `) LIMIT ` + fmt.Sprint(pruneBatch) + `)`
 	var total int64
 	for {
 		res, err := b.db.Writer().ExecContext(ctx, q, fin, dis)

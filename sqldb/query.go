@@ -184,3 +184,18 @@ func List[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirs
 
 // conflictFields are the fields of kura's users that are unique.
 var conflictFields = []string{"username", "email"}
+
+// WithWriter runs fn with a connection of the writer pool (on SQLite the
+// one writer connection), outside any transaction, taken within
+// PoolTimeout like every service call's, so that other callers queue
+// behind it at the pool's gate and meet EUNAVAILABLE, not a wait without
+// end, if it holds the connection long. It is for statements that cannot
+// run in a transaction or that set the session up, such as VACUUM.
+func (db *DB) WithWriter(ctx context.Context, fn func(c *sql.Conn) error) error {
+	c, err := db.conn(ctx, db.writer)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return db.Unavailable(fn(c.Conn))
+}
