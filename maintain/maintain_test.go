@@ -15,8 +15,6 @@ import (
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/maintain"
 	"github.com/kura-dev/kura/sqldb"
-
-	_ "modernc.org/sqlite" // the "sqlite" driver, for CorruptIndex
 )
 
 // exec runs statements on the writer, failing the test on an error.
@@ -184,7 +182,7 @@ func TestRun_SQLiteQuickCheckFails(t *testing.T) {
 	fillItems(t, db, 3000)
 	exec(t, db, "PRAGMA wal_checkpoint(TRUNCATE)")
 	db.Close()
-	CorruptIndex(t, url, "items_b_idx")
+	dbtest.CorruptSQLiteIndex(t, url, "items_b_idx")
 
 	db, err = sqldb.Open(ctx, sqldb.Config{URL: url, Logger: dbtest.Logger(t, 8)})
 	if err != nil {
@@ -308,31 +306,4 @@ func TestOptions_Validate(t *testing.T) {
 // jobsStatements are kura's and the job queue's statements on d.
 func jobsStatements(d sqldb.Dialect) []sqldb.Statement {
 	return append(sqldb.Statements(d), jobs.Statements(d)...)
-}
-
-// CorruptIndex overwrites the page header of the root page of index in
-// the SQLite file at path, damaging it as a failing disk would.
-func CorruptIndex(tb testing.TB, path, index string) {
-	tb.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var root, pageSize int64
-	err = raw.QueryRow("SELECT rootpage FROM sqlite_master WHERE name = ?", index).Scan(&root)
-	if err == nil {
-		err = raw.QueryRow("PRAGMA page_size").Scan(&pageSize)
-	}
-	raw.Close()
-	if err != nil {
-		tb.Fatalf("find %s: %v", index, err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0xee}, 64), (root-1)*pageSize); err != nil {
-		tb.Fatal(err)
-	}
 }

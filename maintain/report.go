@@ -85,6 +85,16 @@ func (s Seconds) MarshalJSON() ([]byte, error) {
 	return []byte(strconv.FormatFloat(time.Duration(s).Round(time.Millisecond).Seconds(), 'f', -1, 64)), nil
 }
 
+// UnmarshalJSON decodes seconds, so that a report read back is the same.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("seconds: %w", err)
+	}
+	*s = Seconds(f * float64(time.Second))
+	return nil
+}
+
 func (s Seconds) String() string { return time.Duration(s).Round(time.Millisecond).String() }
 
 // failure returns an error naming the failed steps, or nil.

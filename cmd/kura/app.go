@@ -105,18 +105,28 @@ func (a *app) migrateUp(ctx context.Context) error {
 	if a.cfg.MigrateDatabaseURL == "" {
 		return a.db.MigrateUp(ctx, schemas...)
 	}
-	dbcfg := a.cfg.DB(a.log)
-	dbcfg.URL = a.cfg.MigrateDatabaseURL
-	mdb, err := sqldb.Open(ctx, dbcfg)
+	mdb, err := a.openMigrator(ctx)
 	if err != nil {
-		return fmt.Errorf("KURA_MIGRATE_DATABASE_URL: %w", err)
+		return err
 	}
-	a.log.Info("migrating as the migration role", "url", sqldb.RedactURL(dbcfg.WithDefaults().URL))
+	a.log.Info("migrating as the migration role", "url", sqldb.RedactURL(a.cfg.MigrateDatabaseURL))
 	err = mdb.MigrateUp(ctx, schemas...)
 	if cerr := mdb.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// openMigrator opens KURA_MIGRATE_DATABASE_URL, the migration role's, with
+// the pool settings of DATABASE_URL. The caller closes it.
+func (a *app) openMigrator(ctx context.Context) (*sqldb.DB, error) {
+	dbcfg := a.cfg.DB(a.log)
+	dbcfg.URL = a.cfg.MigrateDatabaseURL
+	mdb, err := sqldb.Open(ctx, dbcfg)
+	if err != nil {
+		return nil, fmt.Errorf("KURA_MIGRATE_DATABASE_URL: %w", err)
+	}
+	return mdb, nil
 }
 
 // requireMigrated fails, saying to run kura migrate up, when the database

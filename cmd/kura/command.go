@@ -40,6 +40,7 @@ func commands() []entry {
 		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
 		{"backup", "take, list, verify, restore and prune online backups", newGroup("backup", backupAbout, backupCommands)},
 		{"db", "print or apply the SQL of least-privilege database roles", newGroup("db", dbAbout, dbCommands)},
+		{"maintain", "maintain the database while it serves; report unused indexes and the connection budget", func(m *Main) Command { return &maintainCommand{m: m} }},
 		{"doctor", "audit the security checklist against the configuration and database", func(m *Main) Command { return &doctorCommand{m: m} }},
 		{"version", "print the version", func(m *Main) Command { return &versionCommand{m: m} }},
 		{"help", "print a command's synopsis, flags and environment variables", func(m *Main) Command { return &helpCommand{m: m} }},

@@ -107,6 +107,10 @@ type Config struct {
 	// SessionCleanupInterval (KURA_SESSION_CLEANUP_INTERVAL) is how often
 	// expired sessions are deleted.
 	SessionCleanupInterval Seconds
+	// MaintainInterval (KURA_MAINTAIN_INTERVAL) is how often the job
+	// workers run the database's maintenance (see kura maintain); 0 turns
+	// the job off.
+	MaintainInterval Seconds
 
 	// Backups (KURA_BACKUP_*): the folder, the schedule (0 turns it off),
 	// the retention, how often a scheduled backup is verified (0: the
@@ -146,6 +150,7 @@ const (
 	defaultCachePrefix            = "kura:"
 	defaultShutdownTimeout        = 15 * time.Second
 	defaultSessionCleanupInterval = time.Hour
+	defaultMaintainInterval       = 24 * time.Hour
 	defaultLogFlushInterval       = 100 * time.Millisecond
 	minMetricsToken               = 16
 )
@@ -184,6 +189,7 @@ func defaultConfig() Config {
 		JobRetention:           Seconds(jobs.DefaultRetention),
 		JobDiscardedRetention:  Seconds(jobs.DefaultDiscardedRetention),
 		SessionCleanupInterval: Seconds(defaultSessionCleanupInterval),
+		MaintainInterval:       Seconds(defaultMaintainInterval),
 		BackupDir:              backup.DefaultDir,
 		BackupInterval:         Seconds(backup.DefaultInterval),
 		BackupKeepDays:         backup.DefaultKeepDays,

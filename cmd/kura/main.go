@@ -6,6 +6,7 @@
 //	kura jobs list|counts|retry|cancel
 //	kura migrate up|down|status
 //	kura db roles              least-privilege database roles
+//	kura maintain              maintain the database; unused indexes, connection budget
 //	kura doctor                audit the security checklist
 //	kura users create|seed
 //	kura version
