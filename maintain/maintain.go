@@ -223,3 +223,12 @@ func (p *plan) run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// byKey indexes ts by key.
+func byKey[T any](ts []T, key func(T) string) map[string]T {
+	m := make(map[string]T, len(ts))
+	for _, t := range ts {
+		m[key(t)] = t
+	}
+	return m
+}

@@ -24,23 +24,16 @@ type myTable struct {
 	bytes, free  int64
 }
 
-func myReadTables(ctx context.Context, db *sqldb.DB) (map[string]myTable, []string, error) {
+func myReadTables(ctx context.Context, db *sqldb.DB) ([]myTable, error) {
 	rows, err := db.Reader().QueryContext(ctx, myTables)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer rows.Close()
-	tables := map[string]myTable{}
-	var order []string
-	for rows.Next() {
+	return sqldb.ScanAll(rows, func(s sqldb.Scanner) (myTable, error) {
 		var t myTable
-		if err := rows.Scan(&t.name, &t.engine, &t.rows, &t.bytes, &t.free); err != nil {
-			return nil, nil, err
-		}
-		tables[t.name] = t
-		order = append(order, t.name)
-	}
-	return tables, order, rows.Err()
+		err := s.Scan(&t.name, &t.engine, &t.rows, &t.bytes, &t.free)
+		return t, err
+	})
 }
 
 // freeRatio is the share of the table's space that is free.
@@ -59,13 +52,13 @@ func (t myTable) freeRatio() float64 {
 // for those locks, so a long transaction on the table makes the step fail
 // instead of queueing the app's queries behind it.
 func runMySQL(ctx context.Context, db *sqldb.DB, opts Options, r *Report) error {
-	before, order, err := myReadTables(ctx, db)
+	before, err := myReadTables(ctx, db)
 	if err != nil {
 		return fmt.Errorf("maintain: read the tables' sizes: %w", err)
 	}
 	p := &plan{opts: opts, r: r}
-	for _, name := range order {
-		t := before[name]
+	for _, t := range before {
+		name := t.name
 		p.add("analyze", name, func(ctx context.Context) (string, string, error) {
 			if opts.ReportOnly {
 				return skipped(false)
@@ -85,12 +78,13 @@ func runMySQL(ctx context.Context, db *sqldb.DB, opts Options, r *Report) error 
 		})
 	}
 	runErr := p.run(ctx)
-	after, _, err := myReadTables(ctx, db)
+	after, err := myReadTables(ctx, db)
 	if err != nil {
 		return fmt.Errorf("maintain: read the tables' sizes: %w", err)
 	}
-	for _, name := range order {
-		t, a := before[name], after[name]
+	afterByName := byKey(after, func(t myTable) string { return t.name })
+	for _, t := range before {
+		name, a := t.name, afterByName[t.name]
 		row := Table{Name: name, Rows: t.rows, Bytes: t.bytes, FreeBytes: t.free, BytesAfter: a.bytes, FreeBytesAfter: a.free, Action: "none"}
 		switch {
 		case stepDone(r, "optimize_table", name):

@@ -34,25 +34,20 @@ type pgTable struct {
 	mayVacuum    bool
 }
 
-func pgReadTables(ctx context.Context, db *sqldb.DB) (map[string]pgTable, []string, error) {
+func pgReadTables(ctx context.Context, db *sqldb.DB) ([]pgTable, error) {
 	rows, err := db.Reader().QueryContext(ctx, pgTables)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer rows.Close()
-	tables := map[string]pgTable{}
-	var order []string
-	for rows.Next() {
+	return sqldb.ScanAll(rows, func(s sqldb.Scanner) (pgTable, error) {
 		var t pgTable
-		if err := rows.Scan(&t.schema, &t.name, &t.live, &t.dead, &t.bytes, &t.vacuumed, &t.analyzed, &t.mayVacuum); err != nil {
-			return nil, nil, err
-		}
-		key := t.schema + "." + t.name
-		tables[key] = t
-		order = append(order, key)
-	}
-	return tables, order, rows.Err()
+		err := s.Scan(&t.schema, &t.name, &t.live, &t.dead, &t.bytes, &t.vacuumed, &t.analyzed, &t.mayVacuum)
+		return t, err
+	})
 }
+
+// key is the table's qualified name.
+func (t pgTable) key() string { return t.schema + "." + t.name }
 
 // deadRatio is the share of the table's rows that are dead.
 func (t pgTable) deadRatio() float64 {
@@ -68,13 +63,13 @@ func (t pgTable) deadRatio() float64 {
 // for it. lock_timeout bounds its wait for that lock (a migration holding
 // the table), so it never queues the app's queries behind it.
 func runPostgres(ctx context.Context, db *sqldb.DB, opts Options, r *Report) error {
-	before, order, err := pgReadTables(ctx, db)
+	before, err := pgReadTables(ctx, db)
 	if err != nil {
 		return fmt.Errorf("maintain: read the tables' statistics: %w", err)
 	}
 	p := &plan{opts: opts, r: r}
-	for _, key := range order {
-		t := before[key]
+	for _, t := range before {
+		key := t.key()
 		p.add("vacuum_analyze", key, func(ctx context.Context) (string, string, error) {
 			why := fmt.Sprintf("%d dead of %d rows (%.0f%%)", t.dead, t.live+t.dead, 100*t.deadRatio())
 			switch {
@@ -100,12 +95,14 @@ func runPostgres(ctx context.Context, db *sqldb.DB, opts Options, r *Report) err
 		})
 	}
 	runErr := p.run(ctx)
-	after, _, err := pgReadTables(ctx, db)
+	after, err := pgReadTables(ctx, db)
 	if err != nil {
 		return fmt.Errorf("maintain: read the tables' statistics: %w", err)
 	}
-	for _, key := range order {
-		t, a := before[key], after[key]
+	afterByKey := byKey(after, pgTable.key)
+	for _, t := range before {
+		key := t.key()
+		a := afterByKey[key]
 		row := Table{Name: key, Rows: t.live, Bytes: t.bytes, DeadRows: t.dead, DeadRatio: t.deadRatio(),
 			FreeBytes: int64(float64(t.bytes) * t.deadRatio()), DeadRowsAfter: a.dead, BytesAfter: a.bytes,
 			FreeBytesAfter: int64(float64(a.bytes) * a.deadRatio()), LastVacuum: nullTime(a.vacuumed),
