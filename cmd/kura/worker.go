@@ -71,9 +71,9 @@ func (expireSessionsArgs) Kind() string { return "sessions.delete_expired" }
 // newJobs returns the process's job client. With concurrency > 0 it works
 // jobs once started: notification delivery (through m.Notifier, if set),
 // expired-session cleanup every KURA_SESSION_CLEANUP_INTERVAL, backups
-// every KURA_BACKUP_INTERVAL, the
-// database's maintenance every KURA_MAINTAIN_INTERVAL and pruning of
-// finished jobs; with 0 it only enqueues and manages them.
+// every KURA_BACKUP_INTERVAL, the database's maintenance every
+// KURA_MAINTAIN_INTERVAL and pruning of finished jobs; with 0 it only
+// enqueues and manages them.
 func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 	cfg := a.cfg.Jobs(concurrency, a.log)
 	if concurrency > 0 {
@@ -97,9 +97,8 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			Args: func() jobs.Args { return expireSessionsArgs{} },
 		}}
 		cfg.Periodic = append(cfg.Periodic, a.backupSchedule().Add(ws)...)
-		if every := a.cfg.MaintainInterval.D(); every > 0 {
-			jobs.AddWorker(ws, jobs.WorkerFunc[maintainArgs](a.maintainJob))
-			cfg.Periodic = append(cfg.Periodic, jobs.PeriodicJob{Every: every, Args: func() jobs.Args { return maintainArgs{} }})
+		if a.cfg.MaintainInterval > 0 {
+			cfg.Periodic = append(cfg.Periodic, a.addMaintainJob(ws))
 		}
 	}
 	if a.metrics == nil {
