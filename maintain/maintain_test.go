@@ -150,7 +150,7 @@ func TestRun_SQLiteBelowThresholdAndReportOnly(t *testing.T) {
 	}
 }
 
-func TestRun_SQLiteCheckpointBusyWhileReading(t *testing.T) {
+func TestRun_SQLiteVacuumAndCheckpointWhileReading(t *testing.T) {
 	db := dbtest.Open(t, sqldb.SQLite)
 	fillItems(t, db, 200)
 	// A reader in the middle of a read transaction holds the WAL's
@@ -165,10 +165,18 @@ func TestRun_SQLiteCheckpointBusyWhileReading(t *testing.T) {
 	if err := tx.QueryRow("SELECT COUNT(*) FROM items").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	exec(t, db, "UPDATE items SET b = b + 1")
-	r := run(t, db, maintain.Options{BusyTimeout: 1}) // 0 ms: do not wait for the reader
+	exec(t, db, "DELETE FROM items WHERE id > 20")
+	r := run(t, db, maintain.Options{BusyTimeout: 1, VacuumFreeRatio: 0.0001, VacuumMinFree: 1}) // 0 ms: do not wait for the reader
+	if s := step(t, r, "vacuum", ""); s.Status != maintain.StatusDone {
+		t.Fatalf("vacuum while a reader holds a snapshot: %+v, want done: readers do not stop it", s)
+	}
 	if s := step(t, r, "wal_checkpoint", ""); s.Status != maintain.StatusBusy {
 		t.Fatalf("checkpoint while a reader holds a snapshot: %+v, want busy", s)
+	}
+	// The reader still sees its snapshot, whole.
+	var again int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM items").Scan(&again); err != nil || again != n {
+		t.Fatalf("the reader's count after the vacuum: %d, %v; want %d", again, err, n)
 	}
 }
 
