@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -314,4 +315,41 @@ func TestOptions_Validate(t *testing.T) {
 // jobsStatements are kura's and the job queue's statements on d.
 func jobsStatements(d sqldb.Dialect) []sqldb.Statement {
 	return append(sqldb.Statements(d), jobs.Statements(d)...)
+}
+
+func TestRun_PostgresSkipsTablesItMayNotVacuum(t *testing.T) {
+	db := dbtest.Open(t, sqldb.Postgres)
+	fillItems(t, db, 3000)
+	exec(t, db, "ALTER TABLE items SET (autovacuum_enabled = off)", "DELETE FROM items")
+	testenv.Wait(t, 0, "the dead rows in the statistics", func() bool {
+		var dead int64
+		err := db.Reader().QueryRow("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'items'").Scan(&dead)
+		return err == nil && dead >= 3000
+	})
+	// An application role, as kura db roles makes: it owns no table.
+	role := "kura_app_" + testenv.RandomSuffix()
+	exec(t, db, "CREATE ROLE "+role+" LOGIN", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+role)
+	t.Cleanup(func() { exec(t, db, "DROP OWNED BY "+role, "DROP ROLE "+role) })
+	var dbName string
+	if err := db.Reader().QueryRow("SELECT current_database()").Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User, u.Path = url.User(role), "/"+dbName
+	app, err := sqldb.Open(context.Background(), sqldb.Config{URL: u.String(), Logger: dbtest.Logger(t, 8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+
+	r := run(t, app, maintain.Options{})
+	if s := step(t, r, "vacuum_analyze", "public.items"); s.Status != maintain.StatusSkipped || !strings.Contains(s.Detail, "owner") {
+		t.Fatalf("vacuum of a table the role does not own: %+v, want skipped, naming the owner", s)
+	}
+	if it := table(t, r, "items"); it.DeadRowsAfter < 3000 {
+		t.Fatalf("items after: %+v, want its dead rows left", it)
+	}
 }
