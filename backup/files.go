@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -126,14 +127,14 @@ func syncDir(dir string) error {
 
 // fileSHA256 returns the hex sha256 and size of the file at path, reporting
 // progress as it reads.
-func fileSHA256(path string, pr *progress) (string, int64, error) {
+func fileSHA256(ctx context.Context, path string, pr *progress) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, pr.reader(f))
+	n, err := io.Copy(h, pr.reader(&pacedReader{ctx: ctx, r: f}))
 	if err != nil {
 		return "", n, fmt.Errorf("read %s: %w", filepath.Base(path), err)
 	}

@@ -41,7 +41,7 @@ func Restore(ctx context.Context, m *Manifest, cfg Config, opts RestoreOptions) 
 		return fmt.Errorf("restore: %w", err)
 	}
 	pr := newProgress(cfg.Progress)
-	if err := checkFile(m, pr); err != nil {
+	if err := checkFile(ctx, m, pr); err != nil {
 		return fmt.Errorf("restore %s: %w", m.Name, err)
 	}
 	existing, err := targetTables(ctx, eng, cfg, opts.To)

@@ -149,26 +149,13 @@ func gzipFile(ctx context.Context, w io.Writer, path string, pr *progress) error
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(zw, pr.reader(ctxReader{ctx, f})); err != nil {
+	if _, err := io.Copy(zw, pr.reader(&pacedReader{ctx: ctx, r: f})); err != nil {
 		return fmt.Errorf("compress: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("compress: %w", err)
 	}
 	return nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(b []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(b)
 }
 
 // removeSQLite removes a SQLite file and its -wal and -shm files.
@@ -196,7 +183,7 @@ func (e *sqliteEngine) restore(ctx context.Context, file, to string, _ bool, pr 
 		return err
 	}
 	pr.start("restore", "bytes", fi.Size())
-	zr, err := gzip.NewReader(pr.reader(ctxReader{ctx, in}))
+	zr, err := gzip.NewReader(pr.reader(&pacedReader{ctx: ctx, r: in}))
 	if err != nil {
 		return fmt.Errorf("%s is not a gzip file: %w", filepath.Base(file), err)
 	}

@@ -132,23 +132,25 @@ func tableSum(ctx context.Context, q querier, d sqldb.Dialect, table string) (Ta
 	if err != nil {
 		return Table{}, err
 	}
-	vals := make([]any, len(cols))
+	row := &rowBuf{}
 	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
+	for i := range ptrs {
+		ptrs[i] = colScanner{row}
 	}
 	h := sha256.New()
 	var n int64
-	var buf []byte
+	var pace pacer
 	for rows.Next() {
+		if n%256 == 0 {
+			if err := pace.tick(ctx); err != nil {
+				return Table{}, err
+			}
+		}
+		row.b = row.b[:0]
 		if err := rows.Scan(ptrs...); err != nil {
 			return Table{}, err
 		}
-		buf = buf[:0]
-		for _, v := range vals {
-			buf = appendValue(buf, v)
-		}
-		h.Write(buf)
+		h.Write(row.b)
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -179,31 +181,48 @@ func orderBy(ctx context.Context, q querier, d sqldb.Dialect, table string, pk [
 	return strings.Join(quoted, ", "), nil
 }
 
-// appendValue appends v to b as a type tag, a length and its bytes.
+// appendValue appends v to b as a type tag, a length and its bytes,
+// allocating nothing for the types drivers return.
 func appendValue(b []byte, v any) []byte {
-	var tag byte
+	var tmp [64]byte
 	var p []byte
+	var tag byte
 	switch v := v.(type) {
 	case nil:
 		return append(b, 'N')
-	case int64:
-		tag, p = 'i', strconv.AppendInt(nil, v, 10)
-	case float64:
-		tag, p = 'f', binary.BigEndian.AppendUint64(nil, math.Float64bits(v))
-	case bool:
-		tag, p = 'b', strconv.AppendBool(nil, v)
-	case []byte:
-		tag, p = 's', v
 	case string:
-		tag, p = 's', []byte(v)
+		b = append(b, 's')
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		return append(b, v...)
+	case []byte:
+		b = append(b, 's')
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		return append(b, v...)
+	case int64:
+		tag, p = 'i', strconv.AppendInt(tmp[:0], v, 10)
+	case float64:
+		tag, p = 'f', binary.BigEndian.AppendUint64(tmp[:0], math.Float64bits(v))
+	case bool:
+		tag, p = 'b', strconv.AppendBool(tmp[:0], v)
 	case time.Time:
-		tag, p = 't', v.UTC().AppendFormat(nil, time.RFC3339Nano)
+		tag, p = 't', v.UTC().AppendFormat(tmp[:0], time.RFC3339Nano)
 	default:
 		tag, p = 'x', fmt.Appendf(nil, "%v", v)
 	}
 	b = append(b, tag)
 	b = binary.AppendUvarint(b, uint64(len(p)))
 	return append(b, p...)
+}
+
+// rowBuf is the encoding of the row being read; its columns' scanners
+// append to it, in column order, straight from the driver's values.
+type rowBuf struct{ b []byte }
+
+type colScanner struct{ r *rowBuf }
+
+func (c colScanner) Scan(src any) error {
+	c.r.b = appendValue(c.r.b, src)
+	return nil
 }
 
 // compareSums says how got differs from want, or "" when they agree.

@@ -127,7 +127,7 @@ func run(ctx context.Context, prog program, args, env []string, stdin io.Reader,
 		return fmt.Errorf("%s: %w", prog.name, err)
 	}
 	lowerProcess(cmd.Process.Pid)
-	_, copyErr := io.Copy(stdout, out)
+	_, copyErr := io.Copy(stdout, &pacedReader{ctx: ctx, r: out})
 	if copyErr != nil {
 		out.Close() // the program gets EPIPE rather than blocking on a full pipe
 	}

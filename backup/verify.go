@@ -49,9 +49,9 @@ func Verify(ctx context.Context, m *Manifest, cfg Config) (*Check, error) {
 var errBadFile = errors.New("the data file does not match the manifest")
 
 // checkFile compares the data file's size and sha256 with the manifest.
-func checkFile(m *Manifest, pr *progress) error {
+func checkFile(ctx context.Context, m *Manifest, pr *progress) error {
 	pr.start("sha256", "bytes", m.Size)
-	sum, n, err := fileSHA256(m.Path(), pr)
+	sum, n, err := fileSHA256(ctx, m.Path(), pr)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %v", errBadFile, err)
@@ -66,7 +66,7 @@ func checkFile(m *Manifest, pr *progress) error {
 // verify returns what is wrong with the backup, "" if nothing, or an error
 // when it cannot tell.
 func verify(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progress) (string, error) {
-	if err := checkFile(m, pr); err != nil {
+	if err := checkFile(ctx, m, pr); err != nil {
 		return err.Error(), nil
 	}
 	got, err := restoreAndRead(ctx, eng, m, cfg, pr)

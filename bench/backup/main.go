@@ -66,10 +66,20 @@ func main() {
 	base := runLoad(ctx, *rate, *phase, write, nil)
 
 	fmt.Fprintf(os.Stderr, "phase 2: %d writes/s, a backup 2s in\n", *rate)
-	cfg := backup.Config{URL: *dbURL, Dir: *dir}
+	var window [2]time.Time
+	// The backup's steps and when each began, to tell which one costs the
+	// writes most.
+	var steps []step
+	var stepsMu sync.Mutex
+	cfg := backup.Config{URL: *dbURL, Dir: *dir, Progress: func(p backup.Progress) {
+		stepsMu.Lock()
+		defer stepsMu.Unlock()
+		if (len(steps) == 0 || steps[len(steps)-1].name != p.Step) && window[1].IsZero() {
+			steps = append(steps, step{p.Step, time.Now()})
+		}
+	}}
 	var m *backup.Manifest
 	var backupErr error
-	var window [2]time.Time
 	during := runLoad(ctx, *rate, 0, write, func() {
 		time.Sleep(2 * time.Second)
 		window[0] = time.Now()
@@ -94,6 +104,13 @@ func main() {
 	fmt.Printf("| phase | writes | writes/s | p50 ms | p99 ms | max ms | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	base.row("no backup", *phase)
 	in.row("during the backup", window[1].Sub(window[0]))
+	for i, st := range steps {
+		end := window[1]
+		if i+1 < len(steps) {
+			end = steps[i+1].at
+		}
+		during.between(st.at, end).row("· "+st.name, end.Sub(st.at))
+	}
 	fmt.Printf("p99 during / p99 without: %.2f×\n", in.pct(99).Seconds()/base.pct(99).Seconds())
 	fmt.Printf("backup: %s, %.1f MiB (%s); restore: %s\n", time.Duration(m.Duration*float64(time.Second)).Round(time.Millisecond),
 		float64(m.Size)/(1<<20), m.Format, restore.Round(time.Millisecond))
@@ -102,6 +119,12 @@ func main() {
 	if base.failed+during.failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// step is a step of the backup and when it began.
+type step struct {
+	name string
+	at   time.Time
 }
 
 // seed fills the database up to n users and returns the range of ids.
