@@ -14,6 +14,7 @@ import (
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/jsonlog"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/ratelimit"
@@ -396,7 +397,7 @@ func (c *Config) Cache(ttl time.Duration, kind string) cache.Config {
 func (c *Config) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(jsonlog.New(w, opts)) // slog's JSON lines, cheaper (see package jsonlog)
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
