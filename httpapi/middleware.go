@@ -117,12 +117,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		var sw *statusWriter
-		if st, _ := r.Context().Value(stateKey{}).(*requestState); st != nil {
-			sw = &st.sw // saves an allocation
-		} else {
-			sw = new(statusWriter)
+		st, _ := r.Context().Value(stateKey{}).(*requestState)
+		if st == nil { // not behind requestID: no id to log
+			st = new(requestState)
 		}
+		sw := &st.sw // allocated with the request's state
 		sw.ResponseWriter = w
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
@@ -139,16 +138,22 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		if !logging {
 			return
 		}
-		// r.Pattern was set by the ServeMux on this same *Request.
-		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		// r.Pattern was set by the ServeMux on this same *Request. The
+		// record goes to the handler as Logger.LogAttrs would send it, but
+		// without the caller's program counter: LogAttrs unwinds the stack
+		// for it on every call, and the access log's source is always this
+		// line.
+		rec := slog.NewRecord(start.Add(took), slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(
 			slog.String("method", r.Method),
 			slog.String("route", r.Pattern),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Duration("duration", took),
 			slog.Int64("bytes", sw.bytes),
-			slog.String("request_id", RequestID(r.Context())),
+			slog.String("request_id", st.id),
 		)
+		_ = s.logger.Handler().Handle(r.Context(), rec)
 	})
 }
 
