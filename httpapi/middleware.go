@@ -19,12 +19,24 @@ const maxRequestIDLen = 64
 type stateKey struct{}
 
 // requestState is what the middleware keeps per request, allocated once:
-// the request id, the backing array of its response header value and the
-// access log's status writer.
+// the request's context, which it extends with itself under stateKey (one
+// allocation where context.WithValue would add a second), the request id,
+// the backing array of its response header value and the access log's
+// status writer.
 type requestState struct {
+	context.Context
 	id  string
 	hdr [1]string
 	sw  statusWriter
+}
+
+// Value returns the state itself for stateKey, and asks the request's
+// context for any other key.
+func (st *requestState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return st
+	}
+	return st.Context.Value(key)
 }
 
 // RequestID returns the request id carried by ctx, or "".
@@ -39,13 +51,13 @@ func RequestID(ctx context.Context) string {
 // echoes it in the response and puts it in the request's context.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &requestState{id: r.Header.Get(RequestIDHeader)}
+		st := &requestState{Context: r.Context(), id: r.Header.Get(RequestIDHeader)}
 		if !validRequestID(st.id) {
 			st.id = newRequestID()
 		}
 		st.hdr[0] = st.id
 		w.Header()[RequestIDHeader] = st.hdr[:]
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		next.ServeHTTP(w, r.WithContext(st))
 	})
 }
 
@@ -119,7 +131,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		st, _ := r.Context().Value(stateKey{}).(*requestState)
 		if st == nil { // not behind requestID: no id to log
-			st = new(requestState)
+			st = &requestState{Context: r.Context()}
 		}
 		sw := &st.sw // allocated with the request's state
 		sw.ResponseWriter = w

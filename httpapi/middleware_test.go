@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kura-dev/kura/httpapi"
 )
@@ -53,6 +55,38 @@ func TestRequestID(t *testing.T) {
 			t.Errorf("two requests share id %q", a)
 		}
 	})
+}
+
+// TestRequestID_Context checks the context a handler gets: it carries the
+// request id and everything of the request's own context, its values and
+// its cancellation, and contexts derived from it are cancelled with it.
+func TestRequestID_Context(t *testing.T) {
+	e := newEnv(t)
+	id := e.mustRegister("ann")
+	type key struct{}
+	var (
+		gotID, gotValue any
+		derivedErr      error
+	)
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "from the request"))
+	e.store.findHook = func(ctx context.Context, _ int64) error {
+		gotID, gotValue = httpapi.RequestID(ctx), ctx.Value(key{})
+		derived, stop := context.WithTimeout(ctx, time.Hour)
+		defer stop()
+		cancel() // the client goes away
+		<-derived.Done()
+		derivedErr = derived.Err()
+		return nil
+	}
+	req := httptest.NewRequestWithContext(parent, "GET", fmt.Sprintf("/api/users/%d", id), nil)
+	req.Header.Set("X-Request-Id", "req-7")
+	e.serve(req)
+	if gotID != "req-7" || gotValue != "from the request" || !errors.Is(derivedErr, context.Canceled) {
+		t.Errorf("request id %q, value %q, derived context's error %v", gotID, gotValue, derivedErr)
+	}
+	if httpapi.RequestID(context.Background()) != "" {
+		t.Error("RequestID of a context without one is not empty")
+	}
 }
 
 // logLine is one access log record.
