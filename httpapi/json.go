@@ -34,22 +34,42 @@ const maxPooledBuf = 64 << 10
 // writeJSON encodes v into a pooled buffer and writes it with the status,
 // so that an encoding failure can still become a clean 500.
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if u, ok := v.(userJSON); ok {
+		writeUser(w, status, u)
+		return
+	}
 	e := encoders.Get().(*encoder)
-	defer func() {
-		if e.buf.Cap() <= maxPooledBuf {
-			encoders.Put(e)
-		}
-	}()
+	defer putEncoder(e)
 	e.buf.Reset()
-	if u, ok := v.(userJSON); ok { // the hot path: no reflection
-		e.buf.Write(append(u.appendJSON(e.buf.AvailableBuffer()), '\n'))
-	} else if err := e.enc.Encode(v); err != nil {
+	if err := e.enc.Encode(v); err != nil {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "encode response",
 			slog.String("request_id", RequestID(r.Context())), slog.Any("err", err))
 		e.buf.Reset()
 		e.buf.WriteString(`{"error":{"code":"internal","message":"Internal error."}}` + "\n")
 		status = http.StatusInternalServerError
 	}
+	writeBody(w, status, e.buf.Bytes())
+}
+
+// writeUser writes a user view, the hot path: no reflection, and no
+// interface value to allocate for it.
+func writeUser(w http.ResponseWriter, status int, u userJSON) {
+	e := encoders.Get().(*encoder)
+	defer putEncoder(e)
+	e.buf.Reset()
+	e.buf.Write(append(u.appendJSON(e.buf.AvailableBuffer()), '\n'))
+	writeBody(w, status, e.buf.Bytes())
+}
+
+func putEncoder(e *encoder) {
+	if e.buf.Cap() <= maxPooledBuf {
+		encoders.Put(e)
+	}
+}
+
+// writeBody writes a JSON body with the status and the headers every JSON
+// answer carries.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
 	h["X-Content-Type-Options"] = nosniff
@@ -59,10 +79,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	if status == http.StatusRequestEntityTooLarge {
 		// The body is drained after this answer (drainBody): a length
 		// lets the client read it whole without waiting for the end.
-		h["Content-Length"] = []string{strconv.Itoa(e.buf.Len())}
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	w.WriteHeader(status)
-	w.Write(e.buf.Bytes())
+	w.Write(body)
 }
 
 // Shared header values; net/http never modifies them.

@@ -81,7 +81,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	if !v.private {
 		w.Header()["Cache-Control"] = noCache
 	}
-	s.writeJSON(w, r, http.StatusOK, v)
+	writeUser(w, http.StatusOK, v)
 }
 
 type updateUserRequest struct {
