@@ -9,8 +9,8 @@
 //
 // A kura access log line took about 10,000 instructions through
 // slog.JSONHandler, a third of them escaping strings one byte at a time
-// through closures and another third formatting the time through
-// time.Time.AppendFormat's layout parser (docs/BENCHMARKS.md).
+// through closures, the rest in the generic handler's state, groups and
+// value resolution (docs/BENCHMARKS.md).
 package jsonlog
 
 import (
@@ -171,94 +171,16 @@ func appendAttr(b []byte, a slog.Attr) ([]byte, bool) {
 	return b, true
 }
 
-// appendTime appends t as slog does, quoted, in time.RFC3339Nano's layout,
-// without going through time.Time.AppendFormat's layout parser. Years
+// appendTime appends t as slog does, quoted, in time.RFC3339Nano's layout
+// (which time.Time.AppendFormat writes without its layout parser). Years
 // outside 0 to 9999, which slog reports as an error, report false.
 func appendTime(b []byte, t time.Time) ([]byte, bool) {
-	_, offset := t.Zone()
-	local := t.Unix() + int64(offset)
-	days, secs := local/86400, local%86400
-	if secs < 0 {
-		days, secs = days-1, secs+86400
-	}
-	year, month, day := civil(days)
-	if year < 0 || year > 9999 {
+	if y := t.Year(); y < 0 || y > 9999 {
 		return b, false
 	}
 	b = append(b, '"')
-	b = appendDigits(b, int(year), 4)
-	b = append(b, '-')
-	b = appendDigits(b, month, 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, int(secs/3600), 2)
-	b = append(b, ':')
-	b = appendDigits(b, int(secs/60%60), 2)
-	b = append(b, ':')
-	b = appendDigits(b, int(secs%60), 2)
-	if ns := t.Nanosecond(); ns != 0 { // .999999999: trailing zeros dropped
-		digits := 9
-		for ns%10 == 0 {
-			ns /= 10
-			digits--
-		}
-		b = append(b, '.')
-		b = appendDigits(b, ns, digits)
-	}
-	if offset == 0 {
-		b = append(b, 'Z')
-	} else { // as time's Z07:00: whole minutes, seconds dropped
-		zone := offset / 60
-		if zone < 0 {
-			b = append(b, '-')
-			zone = -zone
-		} else {
-			b = append(b, '+')
-		}
-		b = appendDigits(b, zone/60, 2)
-		b = append(b, ':')
-		b = appendDigits(b, zone%60, 2)
-	}
+	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"'), true
-}
-
-// civil returns the proleptic Gregorian date of a count of days since
-// 1970-01-01 (H. Hinnant's days-to-civil algorithm).
-func civil(days int64) (year int64, month, day int) {
-	z := days + 719468
-	era := z
-	if era < 0 {
-		era -= 146096
-	}
-	era /= 146097
-	doe := z - era*146097                                  // day of the era, 0 to 146096
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // year of the era, 0 to 399
-	doy := doe - (365*yoe + yoe/4 - yoe/100)               // day of the year from March 1st
-	mp := (5*doy + 2) / 153                                // month from March, 0 to 11
-	day = int(doy - (153*mp+2)/5 + 1)
-	month = int(mp + 3)
-	if month > 12 {
-		month -= 12
-	}
-	year = yoe + era*400
-	if month <= 2 {
-		year++
-	}
-	return year, month, day
-}
-
-// appendDigits appends the non-negative v in exactly width digits,
-// zero-padded (v must fit).
-func appendDigits(b []byte, v, width int) []byte {
-	for i := 0; i < width; i++ {
-		b = append(b, '0')
-	}
-	for i := len(b) - 1; v > 0; i-- {
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return b
 }
 
 const hex = "0123456789abcdef"

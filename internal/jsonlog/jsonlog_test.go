@@ -173,52 +173,6 @@ func TestHandler_Concurrent(t *testing.T) {
 	}
 }
 
-// TestAppendTime compares the time format with time.RFC3339Nano in zones
-// east and west, with offsets that are not whole minutes, and at every
-// count of fractional digits.
-func TestAppendTime(t *testing.T) {
-	zones := []*time.Location{time.UTC, time.FixedZone("", 0), time.FixedZone("", 5*3600+45*60),
-		time.FixedZone("", -(9*3600 + 30*60)), time.FixedZone("", 59), time.FixedZone("", -59), time.FixedZone("", -3661),
-		time.FixedZone("", 14*3600)}
-	if paris, err := time.LoadLocation("Europe/Paris"); err == nil {
-		zones = append(zones, paris) // its LMT offset, in 1890, is +00:09:21
-	}
-	base := []time.Time{at, time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
-		time.Date(1890, 6, 1, 12, 0, 0, 0, time.UTC), time.Unix(0, 0)}
-	for ns := 1; ns < 1e9; ns *= 10 {
-		base = append(base, time.Date(2026, 3, 4, 5, 6, 7, ns, time.UTC), time.Date(2026, 3, 4, 5, 6, 7, 1e9-ns, time.UTC))
-	}
-	for _, z := range zones {
-		for _, tm := range base {
-			tm = tm.In(z)
-			if y := tm.Year(); y < 0 || y > 9999 {
-				continue
-			}
-			got, ok := appendTime(nil, tm)
-			want := `"` + tm.Format(time.RFC3339Nano) + `"`
-			if !ok || string(got) != want {
-				t.Errorf("appendTime(%v) = %s, %v; want %s", tm, got, ok, want)
-			}
-		}
-	}
-}
-
-// TestCivil compares the date of every day from year 0 to 9999 with
-// package time's.
-func TestCivil(t *testing.T) {
-	start := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
-	for d := start.Unix() / 86400; ; d++ {
-		tm := time.Unix(d*86400, 0).UTC()
-		if tm.Year() > 9999 {
-			break
-		}
-		y, m, day := civil(d)
-		if int(y) != tm.Year() || m != int(tm.Month()) || day != tm.Day() {
-			t.Fatalf("civil(%d) = %d-%d-%d, want %s", d, y, m, day, tm.Format(time.DateOnly))
-		}
-	}
-}
-
 // FuzzHandler compares lines of fuzzed strings, numbers and times with
 // slog's own handler, and checks that each is valid JSON.
 func FuzzHandler(f *testing.F) {
