@@ -40,8 +40,11 @@ const unavailableMessage = "The database is unavailable; try again shortly."
 // connection lost); on SQLite SQLITE_BUSY and SQLITE_LOCKED, which reach
 // the caller only once busy_timeout has passed.
 func (db *DB) Unavailable(err error) error {
+	if err == nil {
+		return nil // before errors.As, whose target escapes: no allocation per call
+	}
 	var ke *kura.Error
-	if err == nil || errors.As(err, &ke) || !isOutage(err) ||
+	if errors.As(err, &ke) || !isOutage(err) ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err // a call whose caller gave up is not an outage
 	}
