@@ -16,7 +16,7 @@ const maxTokenLen = 512
 // header. present is false when there is no Authorization header at all;
 // ok is false when there is one but it is not a usable bearer token.
 func bearerToken(r *http.Request) (token string, present, ok bool) {
-	h := r.Header.Get("Authorization")
+	h := header(r, "Authorization")
 	if h == "" {
 		return "", false, false
 	}

@@ -37,7 +37,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Add("Vary", "Origin") // the answer depends on it, whatever it is
-		origin := r.Header.Get("Origin")
+		origin := header(r, "Origin")
 		if origin == "" || !allowed[origin] {
 			next.ServeHTTP(w, r)
 			return

@@ -51,7 +51,7 @@ func RequestID(ctx context.Context) string {
 // echoes it in the response and puts it in the request's context.
 func (s *Server) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := &requestState{Context: r.Context(), id: r.Header.Get(RequestIDHeader)}
+		st := &requestState{Context: r.Context(), id: header(r, RequestIDHeader)}
 		if !validRequestID(st.id) {
 			st.id = newRequestID()
 		}
@@ -59,6 +59,17 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 		w.Header()[RequestIDHeader] = st.hdr[:]
 		next.ServeHTTP(w, r.WithContext(st))
 	})
+}
+
+// header returns the first value of r's header of the canonical name key
+// (such as "X-Request-Id"), as r.Header.Get does, without canonicalising
+// key again on every call: net/http canonicalised the names it read, and
+// Header.Set and Add do too.
+func header(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // validRequestID reports whether id is 1 to 64 characters of [A-Za-z0-9._-].

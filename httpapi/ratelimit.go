@@ -169,7 +169,7 @@ func (s *Server) limitAnonWrite(r *http.Request) error {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return nil
 	}
-	if r.Header.Get("Authorization") != "" {
+	if header(r, "Authorization") != "" {
 		return nil
 	}
 	return s.limit(r.Context(), "anon-write:"+s.ClientAddr(r), s.limits.AnonWrite)
