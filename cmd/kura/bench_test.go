@@ -15,12 +15,15 @@ import (
 	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/metrics"
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 // BenchmarkGetUser measures GET /api/users/{id} with random ids in one
-// process, without the network: kura's whole handler chain and service over
-// a real database, against the tuned bare handler (package bare: the same
+// process, without the network: kura's whole handler chain (the JSON
+// access log as serve writes it, to io.Discard, and the metrics hook) and
+// service over a real database, against the tuned bare handler (package bare: the same
 // query by hand, prepared per connection, on a pool of its own). Their
 // ratio is what kura costs on top of what a careful engineer writes.
 //
@@ -38,8 +41,13 @@ func BenchmarkGetUser(b *testing.B) {
 		b.Run(e.name, func(b *testing.B) {
 			url := e.url(b)
 			db, logger := benchDB(b, url, users)
+			m, err := metrics.New(metrics.Config{Logger: logger})
+			if err != nil {
+				b.Fatal(err)
+			}
 			kura := httpapi.NewServer(httpapi.Config{
 				Users: sqldb.NewUserService(db), Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
+				OnRequest: m.ObserveRequest, Limiter: ratelimit.None{},
 			}).Handler()
 			for _, h := range []struct {
 				name string
@@ -77,11 +85,12 @@ func bareHandler(b *testing.B, url string) http.Handler {
 }
 
 // benchDB opens, migrates and seeds the database at url for a benchmark,
-// closed when it ends, and returns it with a logger that discards.
+// closed when it ends, and returns it with a logger that discards, made
+// as serve makes its JSON log.
 func benchDB(b *testing.B, url string, users int) (*sqldb.DB, *slog.Logger) {
 	b.Helper()
 	ctx := context.Background()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := (&Config{LogFormat: "json", LogLevel: slog.LevelInfo}).Logger(io.Discard)
 	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: logger})
 	if err != nil {
 		b.Fatal(err)
