@@ -6,7 +6,7 @@
 // backup's and the restore's time and size: kura's RPO and RTO figures.
 //
 //	go run ./bench/backup -url sqlite:/tmp/bench.db -users 1000000
-//	go run ./bench/backup -url postgres://postgres@127.0.0.1/kura_bench?sslmode=disable
+//	go run ./bench/backup -url postgres://postgres@127.0.0.1/kura_backup_bench?sslmode=disable   # load.sh uses kura_bench
 //
 // The database is seeded up to -users once and reused by later runs.
 // Latency is measured from each write's scheduled time, so a stall shows
