@@ -22,5 +22,6 @@
 // with pg_dump inside an exported snapshot that the checksums read too,
 // MySQL with mysqldump --single-transaction. The dump programs get their
 // credentials through a temporary file readable by the owner only, never on
-// their command line.
+// their command line. A backup's work runs at the lowest CPU priority and
+// rests twice as long as it works, so that the application keeps the CPU.
 package backup

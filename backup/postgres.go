@@ -93,24 +93,17 @@ func (e *postgresEngine) dump(ctx context.Context, w io.Writer, pr *progress) (d
 	}
 	defer remove()
 
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	dumpErr := make(chan error, 1)
+	// pg_dump copies the snapshot, then the checksums read it: one after
+	// the other, so that the backup keeps at most one of the server's
+	// cores busy, and the application the rest.
 	pr.start("dump", "bytes", 0)
-	go func() {
-		args := []string{"--format=custom", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + conninfo}
-		dumpErr <- lowPriority(func() error { return run(dctx, prog, args, env, nil, pr.writer(w)) })
-	}()
-	// The checksums read the same snapshot while pg_dump copies it.
-	snap, sumErr := readSnapshot(ctx, tx, sqldb.Postgres, nil)
-	if sumErr != nil {
-		cancel()
-	}
-	if err := <-dumpErr; err != nil {
+	args := []string{"--format=custom", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + conninfo}
+	if err := run(ctx, prog, args, env, nil, pr.writer(w)); err != nil {
 		return dumped{}, err
 	}
-	if sumErr != nil {
-		return dumped{}, sumErr
+	snap, err := readSnapshot(ctx, tx, sqldb.Postgres, pr)
+	if err != nil {
+		return dumped{}, err
 	}
 	return dumped{tool: "pg_dump " + prog.version, server: server, snap: snap}, nil
 }
