@@ -25,6 +25,9 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /health", s.handleHealth)
 	s.handle("GET /health/live", s.handleLive)
+	if s.cfg.Index != nil {
+		s.handle("GET /{$}", s.handleIndex)
+	}
 	s.mux.HandleFunc("/", s.handleNoRoute)
 }
 

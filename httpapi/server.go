@@ -104,6 +104,12 @@ type Config struct {
 	// browser lets call the API and read its answers. None, the default,
 	// means no cross-origin access: no CORS header is ever sent.
 	CORSOrigins []string
+
+	// Index, if set, is answered to GET /: the service's name, version and
+	// links, so that a person who opens the base URL learns where to go.
+	// Nil leaves / to the catch-all (404), for an application that serves
+	// its own page there.
+	Index *Index
 }
 
 // WithDefaults returns c with every zero field set to its default: the
@@ -237,14 +243,26 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Open listens on the configured address and serves in a goroutine. It
 // returns once the listener is ready, so Addr and URL are valid.
 func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if err := s.Serve(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	return nil
+}
+
+// Serve is Open on a listener the caller has bound already, such as one
+// bound before a slow start (migrations) so that a taken port fails at
+// once: connections made meanwhile wait in its backlog and are served
+// from now on. Config.Addr is then unused. Close closes ln.
+func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		return errors.New("httpapi: server already open")
-	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return err
 	}
 	s.ln = ln
 	serveErr := make(chan error, 1)
