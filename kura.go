@@ -40,8 +40,12 @@ import "context"
 // -ldflags "-X github.com/kura-dev/kura.Version=v1.2.3".
 var Version = "dev"
 
-// Commit is the source commit kura was built from, set at build time.
+// Commit is the source commit kura was built from, set at build time
+// (the Makefile's release target sets it, Version and BuildDate).
 var Commit = ""
+
+// BuildDate is when kura was built, in RFC 3339, set at build time.
+var BuildDate = ""
 
 // Pinger is anything that can prove it is reachable, such as a database pool.
 type Pinger interface {

@@ -54,6 +54,22 @@ type app struct {
 
 	backupsOnce sync.Once
 	backupsRead func(ctx context.Context) (backup.Status, error) // see backupStatus
+
+	notify func(state string) error // tells systemd (NOTIFY_SOCKET): Main.sdNotify
+}
+
+// ready tells systemd, under Type=notify, that the process serves.
+func (a *app) ready() { a.sdNotify("READY=1") }
+
+// sdNotify sends state to systemd, logging a failure: the service works
+// without it.
+func (a *app) sdNotify(state string) {
+	if a.notify == nil {
+		return
+	}
+	if err := a.notify(state); err != nil {
+		a.log.Warn("cannot tell systemd "+state, "err", err.Error())
+	}
 }
 
 // open loads the configuration from cf's sources, makes the logger and
@@ -64,7 +80,16 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: cfg.Logger(m.Stderr)}
+	return m.openConfig(ctx, cfg, policy)
+}
+
+// openConfig is open with the configuration loaded already. serve and
+// worker (schemaAutoMigrate) wait for a database that does not answer yet,
+// up to KURA_DB_CONNECT_TIMEOUT; the other commands fail at once. Either
+// way a failure to connect says what to check.
+func (m *Main) openConfig(ctx context.Context, cfg Config, policy schemaPolicy) (*app, error) {
+	var err error
+	a := &app{cfg: cfg, log: cfg.Logger(m.Stderr), notify: m.sdNotify}
 	if policy == schemaAutoMigrate && cfg.LogFlushInterval > 0 {
 		// serve and worker, the commands that run for long: their access
 		// log and job lines are buffered (see logWriter).
@@ -75,14 +100,20 @@ func (m *Main) open(ctx context.Context, cf *configFlags, policy schemaPolicy) (
 	if policy == schemaMigrator && cfg.MigrateDatabaseURL != "" {
 		dbcfg.URL = cfg.MigrateDatabaseURL
 	}
-	if a.db, err = sqldb.Open(ctx, dbcfg); err != nil {
+	wait := time.Duration(0)
+	if policy == schemaAutoMigrate {
+		wait = cfg.DBConnectTimeout.D()
+	}
+	if a.db, err = openDB(ctx, dbcfg, wait, a.log); err != nil {
 		a.closeLog()
 		return nil, err
 	}
 	a.log.Info("database open", "engine", string(a.db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),
 		"pool_size", cfg.PoolSize, "max_overflow", cfg.MaxOverflow)
 	switch {
-	case policy == schemaRequired:
+	case policy == schemaRequired, policy == schemaAutoMigrate && !cfg.AutoMigrate:
+		// serve --migrate=false on a database that lacks migrations says
+		// to run them, instead of failing later on a missing table.
 		err = a.requireMigrated(ctx)
 	case policy == schemaMigrate, policy == schemaAutoMigrate && cfg.AutoMigrate:
 		if err = a.migrateUp(ctx); err != nil {
@@ -173,6 +204,7 @@ func (a *app) closeLog() {
 // serve (the HTTP server, then the job workers) and worker (the workers).
 func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) error) error {
 	<-ctx.Done()
+	a.sdNotify("STOPPING=1")
 	a.log.Info("shutting down", "deadline", a.cfg.ShutdownTimeout.D().String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout.D())
 	defer cancel()
@@ -191,14 +223,27 @@ func (a *app) stopOnSignal(ctx context.Context, stops ...func(context.Context) e
 // signal, begin: parse their flags (they take no arguments), open the
 // database as KURA_AUTO_MIGRATE says, and make the metrics. The caller
 // closes the app.
-func (m *Main) openServing(ctx context.Context, cmd Command, cf *configFlags, fs *flag.FlagSet, args []string, name string) (*app, error) {
+//
+// before, if set, runs once the configuration is loaded and before the
+// database is opened: serve binds its port there, so that a taken port
+// fails at once and touches nothing.
+func (m *Main) openServing(ctx context.Context, cmd Command, cf *configFlags, fs *flag.FlagSet, args []string, name string, before func(*Config) error) (*app, error) {
 	if err := m.parseFlags(cmd, fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, m.usageErr(cmd, name+" takes no arguments")
 	}
-	a, err := m.open(ctx, cf, schemaAutoMigrate)
+	cfg, err := loadConfig(cf.source(m))
+	if err != nil {
+		return nil, err
+	}
+	if before != nil {
+		if err := before(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	a, err := m.openConfig(ctx, cfg, schemaAutoMigrate)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,8 @@ func commands() []entry {
 		{"db", "print or apply the SQL of least-privilege database roles", newGroup("db", dbAbout, dbCommands)},
 		{"maintain", "maintain the database while it serves; report unused indexes and the connection budget", func(m *Main) Command { return &maintainCommand{m: m} }},
 		{"doctor", "audit the security checklist against the configuration and database", func(m *Main) Command { return &doctorCommand{m: m} }},
-		{"version", "print the version", func(m *Main) Command { return &versionCommand{m: m} }},
+		{"healthcheck", "exit 0 if the server at KURA_ADDR is healthy (for Docker's HEALTHCHECK)", func(m *Main) Command { return &healthcheckCommand{m: m} }},
+		{"version", "print the version, commit and build date", func(m *Main) Command { return &versionCommand{m: m} }},
 		{"help", "print a command's synopsis, flags and environment variables", func(m *Main) Command { return &helpCommand{m: m} }},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +50,11 @@ type Config struct {
 	PoolTimeout   Seconds
 	PrePing       bool
 	AllowInsecure bool
+	// DBConnectTimeout (KURA_DB_CONNECT_TIMEOUT) is how long serve and
+	// worker wait, retrying with backoff, for a database that does not
+	// answer at start (a container started beside its database); 0 fails
+	// at once, as the other commands do.
+	DBConnectTimeout Seconds
 
 	// CacheTTL (CACHE_TTL) is how long a user read is cached; 0 turns
 	// caching off.
@@ -153,6 +159,8 @@ const (
 	defaultSessionCleanupInterval = time.Hour
 	defaultMaintainInterval       = 24 * time.Hour
 	defaultLogFlushInterval       = 100 * time.Millisecond
+	defaultDBConnectTimeout       = 30 * time.Second
+	maxWorkers                    = 10_000 // River's most workers per queue
 	minMetricsToken               = 16
 )
 
@@ -170,6 +178,7 @@ func defaultConfig() Config {
 		ConnMaxAge:             Seconds(sqldb.DefaultConnMaxAge),
 		PoolTimeout:            Seconds(sqldb.DefaultPoolTimeout),
 		PrePing:                true,
+		DBConnectTimeout:       Seconds(defaultDBConnectTimeout),
 		CacheTTL:               Seconds(cache.DefaultTTL),
 		StatsCacheTTL:          Seconds(defaultStatsCacheTTL),
 		CacheSize:              cache.DefaultSize,
@@ -237,6 +246,12 @@ func (c *Config) validate() []fieldError {
 		errs = append(errs, fieldError{"KURA_SESSION_TTL", fmt.Sprintf("%s is too short: want a minute or more", c.SessionTTL.D())})
 	}
 	atLeast("KURA_WORKERS", c.Workers, 0)
+	if c.Workers > maxWorkers {
+		errs = append(errs, fieldError{"KURA_WORKERS", fmt.Sprintf("%d is too many: want %d or fewer (more jobs at once need more processes: kura worker)", c.Workers, maxWorkers)})
+	}
+	if err := checkListenAddr(c.Addr); err != nil {
+		errs = append(errs, fieldError{"KURA_ADDR", err.Error()})
+	}
 	positive("KURA_JOB_TIMEOUT", c.JobTimeout)
 	if c.JobRescueAfter <= c.JobTimeout {
 		errs = append(errs, fieldError{"KURA_JOB_RESCUE_AFTER", fmt.Sprintf("%s is too short: want longer than KURA_JOB_TIMEOUT (%s)", c.JobRescueAfter.D(), c.JobTimeout.D())})
@@ -276,7 +291,7 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	if c.MetricsAddr != "" {
-		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+		if checkListenAddr(c.MetricsAddr) != nil {
 			errs = append(errs, fieldError{"KURA_METRICS_ADDR", fmt.Sprintf("%q is not host:port: want such as 127.0.0.1:9464, or empty to turn the listener off", c.MetricsAddr)})
 		}
 	}
@@ -423,4 +438,21 @@ func (c *Config) corsOrigins() []string {
 		}
 	}
 	return origins
+}
+
+// checkListenAddr checks that addr is a host:port a server can listen on
+// (the host may be empty, for every interface).
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = errors.New("bad port")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: want such as 127.0.0.1:8080, or 0.0.0.0:8080 for every interface", addr)
+	}
+	return nil
 }

@@ -435,12 +435,12 @@ func checkAdmin(ctx context.Context, e *doctorEnv) checkResult {
 	if e.db == nil {
 		return warn("check DATABASE_URL", "cannot tell: the database did not open (%v)", e.dbErr)
 	}
-	var n int
-	if err := e.db.Reader().QueryRowContext(ctx, "SELECT count(*) FROM users WHERE role = 'admin'").Scan(&n); err != nil {
+	n, err := countAdmins(ctx, e.db)
+	if err != nil {
 		return warn("run kura migrate up if the database is new", "cannot count admin accounts: %v", err)
 	}
 	if n == 0 {
-		return warn("kura users create --email ADDRESS --username NAME --admin", "no admin account")
+		return warn("kura "+createAdminArgs, "no admin account")
 	}
 	return ok("%d admin account(s)", n)
 }
@@ -522,4 +522,14 @@ func checkMetrics(_ context.Context, e *doctorEnv) checkResult {
 	}
 	return fail("set KURA_METRICS_ADDR to a loopback address such as 127.0.0.1:9464, or set KURA_METRICS_TOKEN",
 		"the metrics listener at %s answers anyone who reaches it, without a token", addr)
+}
+
+// createAdminArgs is the command, after "kura ", that makes the first admin.
+const createAdminArgs = "users create --email ADDRESS --username NAME --admin"
+
+// countAdmins returns the number of admin accounts.
+func countAdmins(ctx context.Context, db *sqldb.DB) (int, error) {
+	var n int
+	err := db.Reader().QueryRowContext(ctx, "SELECT count(*) FROM users WHERE role = 'admin'").Scan(&n)
+	return n, err
 }

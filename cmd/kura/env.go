@@ -34,6 +34,7 @@ const (
 	envMigrator // the migration role's URL: the commands that migrate
 	envRoles    // the role passwords of db roles --apply
 	envBackup   // the backup folder, schedule and retention
+	envStart    // how serve and worker start: the wait for the database
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -63,6 +64,7 @@ var variables = []variable{
 	{"DB_POOL_TIMEOUT", envDB, "seconds a caller waits for a free connection", func(c *Config) any { return &c.PoolTimeout }, ""},
 	{"DB_PRE_PING", envDB, "check a connection that sat idle before using it", func(c *Config) any { return &c.PrePing }, ""},
 	{"KURA_DB_ALLOW_INSECURE", envDB, "allow a connection without TLS off loopback", func(c *Config) any { return &c.AllowInsecure }, ""},
+	{"KURA_DB_CONNECT_TIMEOUT", envStart, "seconds serve and worker retry a database that does not answer at start; 0: fail at once", func(c *Config) any { return &c.DBConnectTimeout }, ""},
 	{"CACHE_TTL", envCache, "seconds users and sessions are cached; 0 turns the cache off", func(c *Config) any { return &c.CacheTTL }, ""},
 	{"STATS_CACHE_TTL", envCache, "seconds /api/stats figures are reused", func(c *Config) any { return &c.StatsCacheTTL }, ""},
 	{"CACHE_SIZE", envCache, "entries kept in the in-process cache", func(c *Config) any { return &c.CacheSize }, ""},

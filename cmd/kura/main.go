@@ -9,6 +9,7 @@
 //	kura maintain              maintain the database; unused indexes, connection budget
 //	kura doctor                audit the security checklist
 //	kura users create|seed
+//	kura healthcheck           exit 0 if the local server answers /health with 200
 //	kura version
 //	kura help [command]        a command's flags and the variables it reads
 //
@@ -79,6 +80,10 @@ type Main struct {
 	// notification and logs it) of the job workers: a sender that emails
 	// or posts a webhook and then calls next, say.
 	Notifier func(next kura.Notifier) kura.Notifier
+
+	// isTerminal, if set, replaces the check of whether a stream is a
+	// terminal (where serve prints its banner): for tests.
+	isTerminal func(io.Writer) bool
 }
 
 // usageError is a mistake in the command line, reported with exit status 2.

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/kura-dev/kura"
@@ -33,7 +35,7 @@ var serveDoc = doc{
 pending migrations first. On the signal it stops accepting, drains in-flight
 requests, stops the job workers (running jobs finish, or are handed back to
 run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -46,11 +48,27 @@ func (c *serveCommand) flags() *flag.FlagSet {
 func (c *serveCommand) Usage(w io.Writer) { printUsage(w, serveDoc, c.flags()) }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
-	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "serve")
+	// The port is bound before the database is opened or migrated: a
+	// port another process holds fails at once and changes nothing.
+	var ln net.Listener
+	bind := func(cfg *Config) (err error) {
+		ln, err = listen(cfg.Addr)
+		return err
+	}
+	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "serve", bind)
 	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
 		return err
 	}
 	defer a.Close()
+	serving := false
+	defer func() {
+		if !serving {
+			ln.Close()
+		}
+	}()
 	jc, err := a.newJobs(c.m, a.cfg.Workers)
 	if err != nil {
 		return err
@@ -79,6 +97,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		TrustedProxies: a.cfg.trustedProxies(),
 		Logger:         a.log,
 		CORSOrigins:    a.cfg.corsOrigins(),
+		Index:          index(),
 	})
 	a.metricsRoute(srv)
 	if err := a.listenMetrics(); err != nil {
@@ -90,12 +109,17 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if err := srv.Open(); err != nil {
+	if err := srv.Serve(ln); err != nil {
 		jc.Stop(ctx)
 		return err
 	}
 	retire := a.announce(ctx, srv.URL())
+	serving = true
 	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
+	if c.m.terminal(c.m.Stdout) {
+		c.m.banner(ctx, a, srv.URL(), &c.cf)
+	}
+	a.ready()
 	if c.m.Listening != nil {
 		c.m.Listening(srv.URL())
 	}
@@ -179,4 +203,32 @@ func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	return c, nil
+}
+
+// listen binds the API's address, KURA_ADDR, saying which variable to
+// change when it cannot.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("KURA_ADDR (--addr) %s is in use by another process: stop it, or choose another address", addr)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("KURA_ADDR (--addr) %s: not allowed to listen on a port below 1024: choose a port such as 8080, and put a proxy or load balancer on 80 and 443", addr)
+	case err != nil:
+		return nil, fmt.Errorf("KURA_ADDR (--addr): %w", err)
+	}
+	return ln, nil
+}
+
+// docsURL is where kura's documentation is read.
+const docsURL = "https://github.com/kura-dev/kura#readme"
+
+// index is what GET / answers: kura's name and version, and where to go.
+func index() *httpapi.Index {
+	return &httpapi.Index{Name: "kura", Version: kura.Version, Links: map[string]string{
+		"health": "/health",
+		"live":   "/health/live",
+		"api":    "/api/users",
+		"docs":   docsURL,
+	}}
 }

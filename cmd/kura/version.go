@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 type versionCommand struct{ m *Main }
 
 func (c *versionCommand) Usage(w io.Writer) {
-	printUsage(w, doc{synopsis: "version", about: "Print kura's version, the commit it was built from and the Go version."}, newFlagSet("version", nil))
+	printUsage(w, doc{synopsis: "version", about: "Print kura's version, the commit it was built from, its build date and the Go version."}, newFlagSet("version", nil))
 }
 
 func (c *versionCommand) Run(ctx context.Context, args []string) error {
@@ -25,17 +26,17 @@ func (c *versionCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return c.m.usageErr(c, "version takes no arguments")
 	}
-	commit := kura.Commit
-	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
+	commit, date := kura.Commit, kura.BuildDate
+	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
+			switch {
+			case s.Key == "vcs.revision" && commit == "":
 				commit = s.Value
+			case s.Key == "vcs.time" && date == "":
+				date = s.Value // the commit's time: the best a plain go build knows
 			}
 		}
 	}
-	if commit == "" {
-		commit = "unknown"
-	}
-	_, err := fmt.Fprintf(c.m.Stdout, "kura %s (commit %s, %s)\n", kura.Version, commit, runtime.Version())
+	_, err := fmt.Fprintf(c.m.Stdout, "kura %s (commit %s, built %s, %s)\n", kura.Version, cmp.Or(commit, "unknown"), cmp.Or(date, "unknown"), runtime.Version())
 	return err
 }

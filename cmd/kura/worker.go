@@ -25,7 +25,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
@@ -38,7 +38,7 @@ func (c *workerCommand) flags() *flag.FlagSet {
 func (c *workerCommand) Usage(w io.Writer) { printUsage(w, workerDoc, c.flags()) }
 
 func (c *workerCommand) Run(ctx context.Context, args []string) error {
-	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "worker")
+	a, err := c.m.openServing(ctx, c, &c.cf, c.flags(), args, "worker", nil)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,7 @@ func (c *workerCommand) Run(ctx context.Context, args []string) error {
 	}
 	retire := a.announce(ctx, "worker")
 	a.log.Info("kura worker running", "engine", string(a.db.Dialect()), "concurrency", concurrency, "version", kura.Version)
+	a.ready()
 	return a.stopOnSignal(ctx, jc.Stop, retire)
 }
 

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// terminal reports whether w is a terminal, where serve prints its banner
+// for a person; under systemd, Docker or a pipe the logs say it all.
+func (m *Main) terminal(w io.Writer) bool {
+	if m.isTerminal != nil {
+		return m.isTerminal(w)
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// banner writes to Stdout what a person who just ran kura serve needs: the
+// URL, the engine and where the data is, where the docs are, and, while no
+// admin exists, the command that makes one.
+func (m *Main) banner(ctx context.Context, a *app, url string, cf *configFlags) {
+	dbURL := a.cfg.DB(nil).WithDefaults().URL
+	where := sqldb.RedactURL(dbURL)
+	if a.db.Dialect() == sqldb.SQLite {
+		if p, err := sqldb.SQLitePath(dbURL); err == nil {
+			where = p
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nkura %s is serving %s\n\n", kura.Version, url)
+	fmt.Fprintf(&b, "  engine   %s, data in %s\n", a.db.Dialect(), where)
+	fmt.Fprintf(&b, "  health   %s/health\n", url)
+	fmt.Fprintf(&b, "  docs     %s (kura help lists the commands)\n", docsURL)
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	n, err := countAdmins(cctx, a.db)
+	cancel()
+	if err == nil && n == 0 {
+		envFile := ""
+		if cf.envFileSet && cf.envFile != "" {
+			envFile = " --env-file " + cf.envFile
+		}
+		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  kura %s%s\n", createAdminArgs, envFile)
+	}
+	b.WriteString("\nStop with Ctrl-C.\n\n")
+	io.WriteString(m.Stdout, b.String())
+}
