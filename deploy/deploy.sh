@@ -105,13 +105,16 @@ restart() {
 
 # 1. The pre-deploy backup, with the new binary (the one that migrates).
 backup_json=$(kura_new backup create --json) || die "the pre-deploy backup failed (above): nothing was changed"
-backup_name=$(printf '%s\n' "$backup_json" | sed -n 's/.*"name"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' | head -n 1)
+# The manifest's own "name" comes first (its tables' names follow).
+backup_name=$(printf '%s\n' "$backup_json" | grep -o '"name": *"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/' || true)
 [ -n "$backup_name" ] || die "kura backup create --json gave no name: $backup_json"
 say "pre-deploy backup: $backup_name"
 
 restore_hint() {
-  say "if a migration must be undone, restore the pre-deploy backup (it replaces the database):"
+  say "if a migration must be undone, restore the pre-deploy backup: stop the service (kura refuses to"
+  say "restore under a running server), then, with the database's URL in DATABASE_URL:"
   say "  $1 backup restore --env-file $env_file --to \"\$DATABASE_URL\" --force $backup_name"
+  say "and start the service again (docs/DEPLOY.md, Rolling back)"
 }
 
 # 2. Migrations, before the swap: a failure leaves the old binary serving.

@@ -1,0 +1,134 @@
+package deploy_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kura-dev/kura/internal/testenv"
+)
+
+// TestDockerfiles_SameFinalStage: the image built from source and the
+// one built from a prebuilt binary differ only in where the files come
+// from.
+func TestDockerfiles_SameFinalStage(t *testing.T) {
+	final := func(file string) []string {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		i := strings.LastIndex(s, "\nFROM scratch\n")
+		if i < 0 {
+			t.Fatalf("%s has no final stage FROM scratch", file)
+		}
+		var lines []string
+		for _, l := range strings.Split(s[i:], "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "COPY ") {
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	src, rel := final("Dockerfile"), final("Dockerfile.release")
+	if strings.Join(src, "\n") != strings.Join(rel, "\n") {
+		t.Fatalf("the final stages differ:\nDockerfile:\n%s\n\nDockerfile.release:\n%s", strings.Join(src, "\n"), strings.Join(rel, "\n"))
+	}
+	for _, want := range []string{"USER 65532:65532", `VOLUME ["/data"]`, `HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["/kura", "healthcheck"]`} {
+		if !strings.Contains(strings.Join(src, "\n"), want) {
+			t.Errorf("the final stage lacks %s", want)
+		}
+	}
+}
+
+// TestCompose_Config: docker-compose reads the file with the secrets of an
+// .env file, which the file itself never holds, and refuses to start
+// without them.
+func TestCompose_Config(t *testing.T) {
+	dc := testenv.Tool(t, "docker-compose", "docker-compose")
+	pg, redis := "pg"+testenv.RandomSuffix(), "rd"+testenv.RandomSuffix()
+	envFile := filepath.Join(t.TempDir(), "compose.env")
+	if err := os.WriteFile(envFile, []byte("POSTGRES_PASSWORD="+pg+"\nREDIS_PASSWORD="+redis+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-f", "docker-compose.yml", "--env-file", envFile, "--profile", "sqlite", "--profile", "backup"}
+	services := strings.Fields(runTool(t, ".", dc, append(base, "config", "--services")...))
+	for _, want := range []string{"kura", "postgres", "redis", "kura-sqlite", "backup"} {
+		if !strings.Contains(" "+strings.Join(services, " ")+" ", " "+want+" ") {
+			t.Errorf("docker-compose config --services lacks %s: %v", want, services)
+		}
+	}
+	cfg := runTool(t, ".", dc, append(base, "config")...)
+	for _, want := range []string{
+		"DB_PASSWORD: " + pg, "redis://:" + redis + "@redis:6379/0", // the secrets reach kura from .env
+		"condition: service_healthy", "pg_isready", "redis-cli ping", "restart: unless-stopped",
+		"pgdata:", "backups:", "kura-data:", "stop_grace_period: 30s",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("docker-compose config lacks %q", want)
+		}
+	}
+	file, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every password is interpolated from the environment, never written.
+	for _, line := range regexp.MustCompile(`(?m)^.*(PASSWORD|AUTH|redis://).*$`).FindAllString(string(file), -1) {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if strings.Contains(line, ":") && !strings.Contains(line, "${") && !strings.Contains(line, "$$REDIS_PASSWORD") {
+			t.Errorf("docker-compose.yml writes a secret instead of reading it from .env: %s", line)
+		}
+	}
+	// Without the .env file's secrets, docker-compose refuses, naming them.
+	empty := filepath.Join(t.TempDir(), "empty.env")
+	os.WriteFile(empty, nil, 0o600)
+	cmd := exec.Command(dc, "-f", "docker-compose.yml", "--env-file", empty, "config")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "set POSTGRES_PASSWORD in deploy/.env") {
+		t.Errorf("docker-compose config without secrets: want a failure naming POSTGRES_PASSWORD, got %v:\n%s", err, out)
+	}
+}
+
+// TestSystemd_Verify: systemd-analyze verify finds nothing to say about
+// the units. It checks that ExecStart's program exists, so the units are
+// verified with their /opt/kura/bin/kura replaced by a built kura.
+func TestSystemd_Verify(t *testing.T) {
+	sa := testenv.Tool(t, "systemd-analyze", "systemd")
+	bin := kuraBinary(t, "v0.0.0-systemd")
+	dir := t.TempDir()
+	var units []string
+	for _, name := range []string{"kura.service", "kura-backup.service", "kura-backup.timer"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "kura.service" {
+			for _, want := range []string{"Type=notify", "DynamicUser=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/kura",
+				"NoNewPrivileges=yes", "PrivateTmp=yes", "EnvironmentFile=/etc/kura/kura.env", "Restart=on-failure"} {
+				if !strings.Contains(string(b), "\n"+want+"\n") {
+					t.Errorf("kura.service lacks %s", want)
+				}
+			}
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(b), "/opt/kura/bin/kura", bin)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		units = append(units, p)
+	}
+	cmd := exec.Command(sa, append([]string{"verify"}, units...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestShellcheck: deploy.sh is shellcheck-clean.
+func TestShellcheck(t *testing.T) {
+	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh")
+}

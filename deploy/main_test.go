@@ -1,0 +1,78 @@
+// Package deploy_test checks the deployment files of this folder with the
+// tools their users run: the image is built and run on a real Docker
+// engine, docker-compose reads the compose file, systemd-analyze verifies
+// the units, shellcheck reads deploy.sh, and deploy.sh deploys real kura
+// binaries to a temporary "server".
+package deploy_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/kura-dev/kura/internal/testenv"
+)
+
+// binDir holds the kura binaries the tests build, for the whole run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kura-deploy-test")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	testenv.VerifyNoLeaks(m, goleak.Cleanup(func(code int) {
+		os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// kuraBinary returns a static linux kura binary (CGO_ENABLED=0, as the
+// Makefile builds it) that reports version, built once per run. Builds of
+// other versions only link again.
+func kuraBinary(t *testing.T, version string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[version]; ok {
+		return p
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	out := filepath.Join(binDir, "kura-"+version)
+	cmd := exec.Command(goTool, "build", "-trimpath",
+		"-ldflags", "-s -w -X github.com/kura-dev/kura.Version="+version+" -X github.com/kura-dev/kura.Commit=test",
+		"-o", out, "../cmd/kura")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build kura %s: %v\n%s", version, err, b)
+	}
+	built[version] = out
+	return out
+}
+
+// runTool runs a command-line tool and fails the test with its output
+// unless it succeeds.
+func runTool(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, b)
+	}
+	return string(b)
+}
