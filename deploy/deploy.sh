@@ -100,17 +100,26 @@ wait_healthy() {
 
 restart() {
   say "restarting: $restart_cmd"
-  bash -c "$restart_cmd"
+  # Not handing the lock's descriptor on: a service the command starts
+  # would hold the lock for as long as it runs.
+  bash -c "$restart_cmd" 9>&-
 }
 
 # 1. The pre-deploy backup, with the new binary (the one that migrates).
-backup_json=$(kura_new backup create --json) || die "the pre-deploy backup failed (above): nothing was changed"
-# The manifest's own "name" comes first (its tables' names follow).
-backup_name=$(printf '%s\n' "$backup_json" | grep -o '"name": *"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/' || true)
-[ -n "$backup_name" ] || die "kura backup create --json gave no name: $backup_json"
-say "pre-deploy backup: $backup_name"
+# A first install (no kura under the prefix yet) has nothing to back up.
+backup_name=
+if [ -e "$current" ]; then
+  backup_json=$(kura_new backup create --json) || die "the pre-deploy backup failed (above): nothing was changed"
+  # The manifest's own "name" comes first (its tables' names follow).
+  backup_name=$(printf '%s\n' "$backup_json" | grep -o '"name": *"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/' || true)
+  [ -n "$backup_name" ] || die "kura backup create --json gave no name: $backup_json"
+  say "pre-deploy backup: $backup_name"
+else
+  say "first install: no kura in $bin yet, so no pre-deploy backup"
+fi
 
 restore_hint() {
+  [ -n "$backup_name" ] || return 0
   say "if a migration must be undone, restore the pre-deploy backup: stop the service (kura refuses to"
   say "restore under a running server), then, with the database's URL in DATABASE_URL:"
   say "  $1 backup restore --env-file $env_file --to \"\$DATABASE_URL\" --force $backup_name"
@@ -140,7 +149,7 @@ mv -f "$bin/.kura.new" "$current"
 restart || say "the restart command failed; waiting for /health all the same"
 if wait_healthy; then
   say "deployed: $new_version is healthy"
-  say "previous binary kept as $previous; pre-deploy backup $backup_name"
+  if $had_previous; then say "previous binary kept as $previous; pre-deploy backup $backup_name"; fi
   exit 0
 fi
 

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -54,7 +55,7 @@ func kuraBinary(t *testing.T, version string) string {
 	}
 	out := filepath.Join(binDir, "kura-"+version)
 	cmd := exec.Command(goTool, "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/kura-dev/kura.Version="+version+" -X github.com/kura-dev/kura.Commit=test",
+		"-ldflags", "-s -w -X github.com/kura-dev/kura.Version="+version+" -X github.com/kura-dev/kura.Commit=test -X github.com/kura-dev/kura.BuildDate="+time.Now().UTC().Format(time.RFC3339),
 		"-o", out, "../cmd/kura")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
