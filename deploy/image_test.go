@@ -116,6 +116,12 @@ func TestImage(t *testing.T) {
 		c := runContainer(t, docker, tag, nil, "-v", vol+":/data")
 		roundTrip(t, c.base, true)
 		c.waitHealthy(t)
+		// A backup, online, into the volume, as the image's user.
+		var b struct{ Name, Path string }
+		json.Unmarshal([]byte(runStdout(t, docker, "exec", c.name, "/kura", "backup", "create", "--json")), &b)
+		if !strings.HasPrefix(b.Path, "/data/backups/") {
+			t.Errorf("backup create in the container: %+v, want a file under /data/backups", b)
+		}
 		c.stop(t)
 		// The data outlives the container: a new one on the volume knows ann.
 		c = runContainer(t, docker, tag, nil, "-v", vol+":/data")
@@ -151,8 +157,7 @@ func runContainer(t *testing.T, docker, tag string, env []string, args ...string
 	runTool(t, ".", docker, append(append([]string{"run", "-d", "--network", "host", "--name", c.name,
 		"--env-file", envFile, "--health-interval", "1s", "--health-start-period", "30s"}, args...), tag)...)
 	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := exec.Command(docker, "logs", c.name).CombinedOutput()
+		if out, err := exec.Command(docker, "logs", c.name).CombinedOutput(); t.Failed() && err == nil {
 			t.Logf("container logs:\n%s", out)
 		}
 		exec.Command(docker, "rm", "-f", c.name).Run()

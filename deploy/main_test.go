@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,6 +75,20 @@ func runTool(t *testing.T, dir, name string, args ...string) string {
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, b)
+	}
+	return string(b)
+}
+
+// runStdout is runTool for a command whose standard output is read alone
+// (its logs go to standard error).
+func runStdout(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
 	}
 	return string(b)
 }
