@@ -249,6 +249,11 @@ func (c *Config) validate() []fieldError {
 	if c.Workers > maxWorkers {
 		errs = append(errs, fieldError{"KURA_WORKERS", fmt.Sprintf("%d is too many: want %d or fewer (more jobs at once need more processes: kura worker)", c.Workers, maxWorkers)})
 	}
+	if c.DatabaseURL == "" && c.DBHost != "" && !strings.HasPrefix(c.DBHost, "/") {
+		if n, err := strconv.Atoi(c.DBPort); err != nil || n < 1 || n > 65535 {
+			errs = append(errs, fieldError{"DB_PORT", fmt.Sprintf("%q is not a port: want a number from 1 to 65535, such as 5432", c.DBPort)})
+		}
+	}
 	if err := checkListenAddr(c.Addr); err != nil {
 		errs = append(errs, fieldError{"KURA_ADDR", err.Error()})
 	}

@@ -93,7 +93,10 @@ func missingDatabase(err error) bool {
 func explainOpen(err error, rawURL string, waited time.Duration) error {
 	d, _ := sqldb.ParseDialect(rawURL)
 	server, addr, name := serverOf(rawURL)
+	var parseErr *pgconn.ParseConfigError
 	switch {
+	case errors.As(err, &parseErr):
+		return fmt.Errorf("DATABASE_URL: %w", err)
 	case d == sqldb.SQLite:
 		return err
 	case missingDatabase(err) && d == sqldb.Postgres:

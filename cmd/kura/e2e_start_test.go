@@ -299,8 +299,14 @@ func TestConfig_NamesTheVariable(t *testing.T) {
 		{"KURA_ADDR=127.0.0.1:99999", "KURA_ADDR"},
 		{"KURA_WORKERS=100000", "KURA_WORKERS"},
 		{"KURA_DB_CONNECT_TIMEOUT=soon", "KURA_DB_CONNECT_TIMEOUT"},
+		{"DB_PORT=abc", "DB_PORT"},
+		{"DATABASE_URL=postgres://%zz", "DATABASE_URL"},
 	} {
-		_, _, err := runKura(t, []string{noMetricsListener, tc.env, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}, "", "serve")
+		env := []string{noMetricsListener, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}
+		if strings.HasPrefix(tc.env, "DB_") {
+			env = []string{noMetricsListener, "DB_HOST=127.0.0.1"}
+		}
+		_, _, err := runKura(t, append(env, tc.env), "", "serve")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want+":") {
 			t.Errorf("%s: want an error starting %s:, got %v", tc.env, tc.want, err)
 		}
