@@ -30,6 +30,22 @@ func startServe(t *testing.T, m *Main) string {
 // serveUntilEnd is startServe for any goroutine: it returns serve's error
 // when it fails to start.
 func serveUntilEnd(t *testing.T, m *Main) (string, error) {
+	u, stop, err := launchServe(m)
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve did not stop cleanly: %v", err)
+		}
+	})
+	return u, nil
+}
+
+// launchServe runs `kura serve` as m on 127.0.0.1:0 and returns its URL
+// once it listens, and stop, which ends it as SIGTERM does and returns
+// its error; or the error it failed to start with.
+func launchServe(m *Main) (url string, stop func() error, err error) {
 	ready := make(chan string, 1)
 	m.Listening = func(u string) { ready <- u }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -37,16 +53,10 @@ func serveUntilEnd(t *testing.T, m *Main) (string, error) {
 	go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()
 	select {
 	case u := <-ready:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-errc; err != nil {
-				t.Errorf("serve did not stop cleanly: %v", err)
-			}
-		})
-		return u, nil
+		return u, func() error { cancel(); return <-errc }, nil
 	case err := <-errc:
 		cancel()
-		return "", err
+		return "", nil, err
 	}
 }
 
@@ -59,7 +69,7 @@ func TestServe_PortTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	dbPath := filepath.Join(t.TempDir(), "kura.db")
-	_, _, err = runKura(t, []string{noMetricsListener, "DATABASE_URL=sqlite:" + dbPath}, "", "serve", "--addr", ln.Addr().String())
+	_, _, err = runKura(t, []string{noMetricsListener, noBackups, "DATABASE_URL=sqlite:" + dbPath}, "", "serve", "--addr", ln.Addr().String())
 	if err == nil || !strings.Contains(err.Error(), "KURA_ADDR") || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("want an error naming KURA_ADDR and the port in use, got %v", err)
 	}
@@ -78,7 +88,7 @@ func TestServe_WaitsForDatabase(t *testing.T) {
 	u.Host = proxy.Addr()
 	logs := &syncBuffer{}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &syncBuffer{}, Stderr: logs,
-		Environ: []string{noMetricsListener, "DATABASE_URL=" + u.String(), "KURA_DB_CONNECT_TIMEOUT=60", "KURA_LOG_FLUSH_INTERVAL=0"}}
+		Environ: []string{noMetricsListener, noBackups, "DATABASE_URL=" + u.String(), "KURA_DB_CONNECT_TIMEOUT=60", "KURA_LOG_FLUSH_INTERVAL=0"}}
 	done := make(chan error, 1)
 	go func() {
 		_, err := serveUntilEnd(t, m)
@@ -107,7 +117,7 @@ func TestServe_DatabaseDown(t *testing.T) {
 	proxy := testenv.StartProxy(t, "127.0.0.1:1")
 	proxy.Refuse()
 	const secret = "s3cret-pass-word"
-	env := []string{noMetricsListener, "DATABASE_URL=postgres://kura:" + secret + "@" + proxy.Addr() + "/kura?sslmode=disable", "KURA_DB_CONNECT_TIMEOUT=1"}
+	env := []string{noMetricsListener, noBackups, "DATABASE_URL=postgres://kura:" + secret + "@" + proxy.Addr() + "/kura?sslmode=disable", "KURA_DB_CONNECT_TIMEOUT=1"}
 	start := time.Now()
 	_, logs, err := runKura(t, env, "", "serve", "--addr", "127.0.0.1:0")
 	if err == nil || !strings.Contains(err.Error(), "is PostgreSQL running at "+proxy.Addr()+"?") {
@@ -142,7 +152,7 @@ func TestServe_MissingDatabase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			u, _ := url.Parse(tc.server(t))
 			u.Path = "/kura_no_such_" + testenv.RandomSuffix()
-			_, _, err := runKura(t, []string{noMetricsListener, "DATABASE_URL=" + u.String()}, "", "serve", "--addr", "127.0.0.1:0")
+			_, _, err := runKura(t, []string{noMetricsListener, noBackups, "DATABASE_URL=" + u.String()}, "", "serve", "--addr", "127.0.0.1:0")
 			if err == nil || !strings.Contains(err.Error(), "does not exist") || !strings.Contains(err.Error(), tc.fix) {
 				t.Fatalf("want an error saying the database does not exist and %s, got %v", tc.fix, err)
 			}
@@ -153,7 +163,7 @@ func TestServe_MissingDatabase(t *testing.T) {
 // TestServe_MigrateFalse: serve --migrate=false on a new database says to
 // run kura migrate up, and serves once that is done.
 func TestServe_MigrateFalse(t *testing.T) {
-	env := []string{noMetricsListener, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}
+	env := []string{noMetricsListener, noBackups, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}
 	_, _, err := runKura(t, env, "", "serve", "--addr", "127.0.0.1:0", "--migrate=false")
 	if err == nil || !strings.Contains(err.Error(), `run "kura migrate up"`) {
 		t.Fatalf("want an error saying to run kura migrate up, got %v", err)
@@ -170,23 +180,16 @@ func TestServe_MigrateFalse(t *testing.T) {
 // one; not on a pipe.
 func TestServe_Banner(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "kura.db")
-	env := []string{noMetricsListener, "DATABASE_URL=sqlite:" + dbPath}
-	serveOnce := func(terminal bool) (base, out string) {
+	env := []string{noMetricsListener, noBackups, "DATABASE_URL=sqlite:" + dbPath}
+	serveOnce := func(terminal bool) (string, string) {
 		stdout := &syncBuffer{}
 		m := &Main{Stdin: strings.NewReader(""), Stdout: stdout, Stderr: &syncBuffer{}, Environ: env,
 			isTerminal: func(io.Writer) bool { return terminal }}
-		ready := make(chan string, 1)
-		m.Listening = func(u string) { ready <- u }
-		ctx, cancel := context.WithCancel(context.Background())
-		errc := make(chan error, 1)
-		go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()
-		select {
-		case base = <-ready:
-		case err := <-errc:
+		base, stop, err := launchServe(m)
+		if err != nil {
 			t.Fatalf("serve: %v", err)
 		}
-		cancel()
-		if err := <-errc; err != nil {
+		if err := stop(); err != nil {
 			t.Fatalf("serve did not stop cleanly: %v", err)
 		}
 		return base, stdout.String()
@@ -243,26 +246,20 @@ func TestServe_NotifySocket(t *testing.T) {
 		return string(b[:n])
 	}
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &syncBuffer{}, Stderr: &syncBuffer{},
-		Environ: []string{noMetricsListener, "NOTIFY_SOCKET=" + sock, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}}
-	ready := make(chan string, 1)
-	m.Listening = func(u string) { ready <- u }
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()
-	if got := read(); got != "READY=1" {
-		t.Fatalf("first notification %q, want READY=1", got)
-	}
-	select {
-	case <-ready:
-	case err := <-errc:
+		Environ: []string{noMetricsListener, noBackups, "NOTIFY_SOCKET=" + sock, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}}
+	_, stop, err := launchServe(m)
+	if err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	cancel()
+	if got := read(); got != "READY=1" {
+		stop()
+		t.Fatalf("first notification %q, want READY=1", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve did not stop cleanly: %v", err)
+	}
 	if got := read(); got != "STOPPING=1" {
 		t.Fatalf("notification at shutdown %q, want STOPPING=1", got)
-	}
-	if err := <-errc; err != nil {
-		t.Fatalf("serve did not stop cleanly: %v", err)
 	}
 }
 
@@ -302,9 +299,9 @@ func TestConfig_NamesTheVariable(t *testing.T) {
 		{"DB_PORT=abc", "DB_PORT"},
 		{"DATABASE_URL=postgres://%zz", "DATABASE_URL"},
 	} {
-		env := []string{noMetricsListener, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}
+		env := []string{noMetricsListener, noBackups, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db")}
 		if strings.HasPrefix(tc.env, "DB_") {
-			env = []string{noMetricsListener, "DB_HOST=127.0.0.1"}
+			env = []string{noMetricsListener, noBackups, "DB_HOST=127.0.0.1"}
 		}
 		_, _, err := runKura(t, append(env, tc.env), "", "serve")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want+":") {

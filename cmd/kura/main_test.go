@@ -86,26 +86,12 @@ type server struct {
 func startKura(t *testing.T, env ...string) *server {
 	t.Helper()
 	logs := &syncBuffer{}
-	ready := make(chan string, 1)
-	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener, noBackups}, env...),
-		Listening: func(u string) { ready <- u }}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()
-	select {
-	case u := <-ready:
-		t.Cleanup(func() {
-			cancel()
-			if err := <-errc; err != nil {
-				t.Errorf("serve did not stop cleanly: %v", err)
-			}
-		})
-		return &server{URL: u, logs: logs}
-	case err := <-errc:
-		cancel()
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener, noBackups}, env...)}
+	u, err := serveUntilEnd(t, m)
+	if err != nil {
 		t.Fatalf("serve failed to start: %v\n%s", err, logs.String())
 	}
-	return nil
+	return &server{URL: u, logs: logs}
 }
 
 // response is a decoded API answer.
