@@ -19,13 +19,15 @@ PLATFORMS := linux/amd64 linux/arm64
 
 .PHONY: build install release checksums image-context image clean
 
+# OUT is where build writes the binary.
+OUT ?= kura
 build:
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_RELEASE) -o kura ./cmd/kura
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_RELEASE) -o $(OUT) ./cmd/kura
 
 # install puts kura in $(PREFIX)/bin (default /usr/local/bin).
 PREFIX ?= /usr/local
 install: build
-	install -D -m 0755 kura $(DESTDIR)$(PREFIX)/bin/kura
+	install -D -m 0755 $(OUT) $(DESTDIR)$(PREFIX)/bin/kura
 
 release: $(foreach p,$(PLATFORMS),$(DIST)/kura-$(VERSION)-$(subst /,-,$(p))) checksums
 

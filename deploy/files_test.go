@@ -132,3 +132,20 @@ func TestSystemd_Verify(t *testing.T) {
 func TestShellcheck(t *testing.T) {
 	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh")
 }
+
+// TestMakefile: kura version prints what make build set with -ldflags,
+// and make release builds both platforms with their checksums (read, as
+// make -n prints it, not run: two full builds are too slow for CI).
+func TestMakefile(t *testing.T) {
+	out, err := exec.Command(kuraBinary(t, "v0.0.0-make"), "version").CombinedOutput()
+	if err != nil || !regexp.MustCompile(`^kura v0\.0\.0-make \(commit test, built \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, go`).Match(out) {
+		t.Fatalf("kura version: %q %v", out, err)
+	}
+	plan := runTool(t, "..", testenv.Tool(t, "make", "make"), "-n", "release", "VERSION=v9.9.9", "DIST="+t.TempDir())
+	for _, want := range []string{"CGO_ENABLED=0 GOOS=linux GOARCH=amd64", "CGO_ENABLED=0 GOOS=linux GOARCH=arm64",
+		"-X github.com/kura-dev/kura.Version=v9.9.9", "-X github.com/kura-dev/kura.BuildDate=", "sha256sum kura-v9.9.9-* > SHA256SUMS"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("make -n release lacks %q:\n%s", want, plan)
+		}
+	}
+}

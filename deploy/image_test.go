@@ -160,7 +160,7 @@ func runContainer(t *testing.T, docker, tag string, env []string, args ...string
 		if out, err := exec.Command(docker, "logs", c.name).CombinedOutput(); t.Failed() && err == nil {
 			t.Logf("container logs:\n%s", out)
 		}
-		exec.Command(docker, "rm", "-f", c.name).Run()
+		exec.Command(docker, "rm", "-f", "-v", c.name).Run()
 	})
 	testenv.Wait(t, time.Minute, "the container's /health to answer 200", func() bool {
 		res, err := http.Get(c.base + "/health")
@@ -204,7 +204,7 @@ func (c *container) stop(t *testing.T) {
 	if !bytes.Contains(logs, []byte(`"msg":"stopped"`)) {
 		t.Errorf("no stopped line in the logs:\n%s", logs)
 	}
-	exec.Command(c.docker, "rm", "-f", c.name).Run()
+	exec.Command(c.docker, "rm", "-f", "-v", c.name).Run()
 }
 
 // roundTrip registers ann (when register is set), logs her in and reads

@@ -55,12 +55,12 @@ func kuraBinary(t *testing.T, version string) string {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(binDir, "kura-"+version)
-	cmd := exec.Command(goTool, "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/kura-dev/kura.Version="+version+" -X github.com/kura-dev/kura.Commit=test -X github.com/kura-dev/kura.BuildDate="+time.Now().UTC().Format(time.RFC3339),
-		"-o", out, "../cmd/kura")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	// The Makefile's own build target: its -ldflags are what is tested.
+	cmd := exec.Command(testenv.Tool(t, "make", "make"), "-s", "-C", "..", "build", "GO="+goTool, "OUT="+out,
+		"VERSION="+version, "COMMIT=test", "BUILD_DATE="+time.Now().UTC().Format(time.RFC3339))
+	cmd.Env = append(os.Environ(), "GOOS=linux")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build kura %s: %v\n%s", version, err, b)
+		t.Fatalf("make build %s: %v\n%s", version, err, b)
 	}
 	built[version] = out
 	return out
