@@ -60,6 +60,7 @@ func newServer(t *testing.T) *server {
 		"KURA_ADDR=127.0.0.1:" + port,
 		"KURA_METRICS_ADDR=",
 		"KURA_LOG_FLUSH_INTERVAL=0",
+		"KURA_BACKUP_INTERVAL=0", // only deploy.sh's backups, to count them
 	}, "\n") + "\n"
 	if err := os.WriteFile(s.envFile, []byte(env), 0o600); err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func TestSystemd_Verify(t *testing.T) {
 	bin := kuraBinary(t, "v0.0.0-systemd")
 	dir := t.TempDir()
 	var units []string
-	for _, name := range []string{"kura.service", "kura-backup.service", "kura-backup.timer"} {
+	for _, name := range []string{"kura.service"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

@@ -43,6 +43,10 @@ func buildImage(t *testing.T, docker, version string) string {
 			t.Fatal(err)
 		}
 	}
+	if err := os.Mkdir(filepath.Join(rootfs, "tmp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(rootfs, "tmp"), 0o1777)
 	copyFile(t, kuraBinary(t, version), filepath.Join(rootfs, "kura"), 0o755)
 	copyFile(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(rootfs, "etc/ssl/certs/ca-certificates.crt"), 0o644)
 	tag := "kura-test:" + testenv.RandomSuffix()
@@ -122,6 +126,8 @@ func TestImage(t *testing.T) {
 		if !strings.HasPrefix(b.Path, "/data/backups/") {
 			t.Errorf("backup create in the container: %+v, want a file under /data/backups", b)
 		}
+		// Its verify restores into a temporary file: the image has a /tmp.
+		runStdout(t, docker, "exec", c.name, "/kura", "backup", "verify", b.Name)
 		c.stop(t)
 		// The data outlives the container: a new one on the volume knows ann.
 		c = runContainer(t, docker, tag, nil, "-v", vol+":/data")
