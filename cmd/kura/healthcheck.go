@@ -25,8 +25,9 @@ var healthcheckDoc = doc{
 	about: `Ask the kura serve at KURA_ADDR (a wildcard host such as 0.0.0.0 is asked on
 127.0.0.1), or at --url, for GET /health. Exit 0 when it answers 200
 (healthy), 1 otherwise, printing the answer's status either way. Docker's
-HEALTHCHECK of kura's image runs it.`,
-	env: envHTTP,
+HEALTHCHECK of kura's image runs it. It reads the configuration as serve
+does (and refuses what serve would refuse), for KURA_ADDR.`,
+	env: envHTTP | envDB,
 }
 
 // defaultHealthcheckTimeout bounds the whole check.

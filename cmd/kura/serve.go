@@ -113,8 +113,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		jc.Stop(ctx)
 		return err
 	}
+	serving = true // srv.Close closes ln from now on
 	retire := a.announce(ctx, srv.URL())
-	serving = true
 	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
 	if c.m.terminal(c.m.Stdout) {
 		c.m.banner(ctx, a, srv.URL(), &c.cf)
