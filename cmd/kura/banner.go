@@ -51,5 +51,8 @@ func (m *Main) banner(ctx context.Context, a *app, url string, cf *configFlags) 
 		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  kura %s%s\n", createAdminArgs, envFile)
 	}
 	b.WriteString("\nStop with Ctrl-C.\n\n")
+	if a.logw != nil {
+		a.logw.Flush() // the start's log lines first, then the banner below them
+	}
 	io.WriteString(m.Stdout, b.String())
 }
