@@ -380,6 +380,9 @@ func (c *Config) DB(logger *slog.Logger) sqldb.Config {
 // schema's owner reads every table), else as DATABASE_URL's.
 func (c *Config) Backup(logger *slog.Logger) backup.Config {
 	url := c.URL()
+	if url == "" {
+		url = sqldb.DefaultURL // no DATABASE_URL: the default SQLite file, as serve opens it
+	}
 	if c.MigrateDatabaseURL != "" {
 		url = c.MigrateDatabaseURL
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 // startServe runs `kura serve` as m on 127.0.0.1:0 until the test ends,
@@ -314,5 +315,18 @@ func TestVersion_BuildDate(t *testing.T) {
 	out, _, err := runKura(t, nil, "", "version")
 	if err != nil || !strings.Contains(out, "(commit ") || !strings.Contains(out, ", built ") {
 		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+// TestConfig_BackupDefaultURL: without DATABASE_URL, backups (serve's
+// scheduled ones on a first run too) are of the default SQLite file, the
+// one serve opens.
+func TestConfig_BackupDefaultURL(t *testing.T) {
+	cfg, err := LoadConfig(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Backup(nil).URL; got != sqldb.DefaultURL {
+		t.Fatalf("backup URL %q, want %q", got, sqldb.DefaultURL)
 	}
 }
