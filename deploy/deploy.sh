@@ -70,11 +70,17 @@ mkdir -p "$bin"
 exec 9>"$bin/.deploy.lock"
 flock -n 9 || die "another deploy is running (it holds $bin/.deploy.lock)"
 
-# The new binary must at least run here (right architecture, not
-# truncated) before anything changes.
-chmod 0755 "$new"
-new_version=$("$new" version 2>&1) || die "$new does not run on this host: $new_version"
+# The new binary is staged beside the current one (the same file system,
+# so that the swap is one rename), and must at least run here (the right
+# architecture, not truncated) before anything changes.
+staged=$bin/.kura.new
+trap 'rm -f "$staged"' EXIT
+cp "$new" "$staged"
+chmod 0755 "$staged"
+new_version=$("$staged" version 2>&1) || die "$new does not run on this host: $new_version"
 say "deploying $new_version"
+given=$new
+new=$staged
 
 kura_new() { "$new" "$1" --env-file "$env_file" "${@:2}"; }
 
@@ -129,21 +135,19 @@ restore_hint() {
 # 2. Migrations, before the swap: a failure leaves the old binary serving.
 if ! kura_new migrate up; then
   say "migrations failed: the previous binary still serves, unchanged"
-  restore_hint "$new"
+  restore_hint "$given"
   exit 1
 fi
 
-# 3. The swap: the new binary is copied next to the current one and renamed
-# over it (atomic); the current one stays as kura.previous (a hard link
-# made first, so that kura always exists).
-cp "$new" "$bin/.kura.new"
-chmod 0755 "$bin/.kura.new"
+# 3. The swap: the staged binary is renamed over the current one (atomic);
+# the current one stays as kura.previous (a hard link made first, so that
+# kura always exists).
 had_previous=false
 if [ -e "$current" ]; then
   ln -f "$current" "$previous"
   had_previous=true
 fi
-mv -f "$bin/.kura.new" "$current"
+mv -f "$staged" "$current"
 
 # 4. Restart and wait for health.
 restart || say "the restart command failed; waiting for /health all the same"
@@ -161,8 +165,8 @@ if ! $had_previous; then
   exit 2
 fi
 mv -f "$current" "$bin/kura.failed"
-cp "$previous" "$bin/.kura.new"
-mv -f "$bin/.kura.new" "$current"
+cp "$previous" "$staged"
+mv -f "$staged" "$current"
 say "the failed binary is kept as $bin/kura.failed"
 restart || true
 if wait_healthy; then
