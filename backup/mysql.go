@@ -6,7 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"net/url"
+	"net"
 	"os"
 	"strings"
 
@@ -28,48 +28,45 @@ func (e *mysqlEngine) format() string         { return "sql+gzip" }
 const myInstall = "install MariaDB's client programs (Debian: apt-get install mariadb-client) or MySQL's"
 
 // myOptions writes the client options of rawURL (account, password,
-// server, TLS) to a file only its owner reads, for the programs'
-// --defaults-extra-file; remove deletes it.
+// server, TLS), as sqldb reads them, to a file only its owner reads, for
+// the programs' --defaults-extra-file; remove deletes it.
 func myOptions(rawURL, dir string) (path string, database string, remove func(), err error) {
-	u, err := url.Parse(rawURL)
+	mc, err := sqldb.MySQLConfig(rawURL)
 	if err != nil {
-		return "", "", nil, fmt.Errorf("the database URL cannot be parsed")
+		return "", "", nil, err
 	}
-	q := u.Query()
 	quoted := func(s string) string {
 		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
 	}
 	var b strings.Builder
 	b.WriteString("[client]\n")
-	if u.User != nil {
-		fmt.Fprintf(&b, "user=%s\n", quoted(u.User.Username()))
-		if pw, ok := u.User.Password(); ok {
-			fmt.Fprintf(&b, "password=%s\n", quoted(pw))
-		}
+	if mc.User != "" {
+		fmt.Fprintf(&b, "user=%s\n", quoted(mc.User))
 	}
-	if s := q.Get("socket"); s != "" {
-		fmt.Fprintf(&b, "socket=%s\n", quoted(s))
+	if mc.Passwd != "" {
+		fmt.Fprintf(&b, "password=%s\n", quoted(mc.Passwd))
+	}
+	if mc.Net == "unix" {
+		fmt.Fprintf(&b, "socket=%s\n", quoted(mc.Addr))
 	} else {
-		host, port := u.Hostname(), u.Port()
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		if port == "" {
-			port = "3306"
+		host, port, err := net.SplitHostPort(mc.Addr)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("the database URL's address: %w", err)
 		}
 		fmt.Fprintf(&b, "host=%s\nport=%s\nprotocol=TCP\n", quoted(host), port)
 	}
-	switch strings.ToLower(q.Get("tls")) {
-	case "true", "custom":
-		b.WriteString("ssl\nssl-verify-server-cert\n")
+	switch strings.ToLower(mc.TLSConfig) {
+	case "", "false":
 	case "skip-verify", "preferred":
 		b.WriteString("ssl\n")
+	default: // true, or a registered configuration: verify the server
+		b.WriteString("ssl\nssl-verify-server-cert\n")
 	}
 	path, remove, err = secretFile(dir, b.String())
 	if err != nil {
 		return "", "", nil, err
 	}
-	return path, strings.TrimPrefix(u.Path, "/"), remove, nil
+	return path, mc.DBName, remove, nil
 }
 
 func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error) {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -36,15 +35,6 @@ func withDatabase(rawURL, name string) (string, error) {
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String(), nil
-}
-
-// databaseName is the database a server URL names.
-func databaseName(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(u.Path, "/")
 }
 
 // scratchName is a fresh name for a scratch database.

@@ -9,11 +9,6 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// RunsTable is the table (kura's migration 5) where the outcome of every
-// backup and verify is recorded, so that every instance's /health, doctor
-// and metrics see the last backup wherever it ran.
-const RunsTable = "backup_runs"
-
 // keepRuns is how many rows of backup_runs Record keeps.
 const keepRuns = 500
 
@@ -52,8 +47,9 @@ func (s Status) Overdue(interval time.Duration, now time.Time) bool {
 	return now.Sub(s.LastSuccess.Ended) > 2*interval
 }
 
-// Record adds a backup's outcome to the run log (m is nil when the backup
-// failed) and trims the log to its last 500 rows.
+// Record adds a backup's outcome to the run log, the table backup_runs of
+// kura's migration 5, which every instance's /health, doctor and metrics
+// read, wherever the backup ran (m is nil when the backup failed) and trims the log to its last 500 rows.
 func Record(ctx context.Context, db *sqldb.DB, started time.Time, m *Manifest, failure error) error {
 	r := Run{Started: started.UTC(), Ended: db.Timestamp(), OK: failure == nil}
 	if m != nil {

@@ -117,6 +117,12 @@ func (db *DB) openMySQL() error {
 	return nil
 }
 
+// MySQLConfig returns the driver configuration kura connects with for a
+// mysql:// URL, for tools that connect to the same server another way
+// (such as the dump programs of package backup): account, password,
+// network and address, database and TLS setting, parsed once for both.
+func MySQLConfig(rawURL string) (*mysql.Config, error) { return mysqlConfig(rawURL) }
+
 // mysqlConfig converts mysql://user:pass@host:port/db?params (or
 // ?socket=/path for a unix socket) into a driver config: parseTime on, times
 // in UTC on both sides, server-side parameters, found (not changed) rows.
