@@ -12,8 +12,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/backup"
-	"github.com/kura-dev/kura/internal/testenv"
-	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -21,14 +20,19 @@ import (
 // per call of url.
 type engine struct {
 	name string
-	url  func(t *testing.T) string
+	d    sqldb.Dialect
 }
 
-var engines = []engine{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "kura.db") }},
-	{"postgres", func(t *testing.T) string { return testenv.PostgresDatabase(t) }},
-	{"mysql", func(t *testing.T) string { return testenv.MySQLDatabase(t) }},
-}
+func (e engine) url(t *testing.T) string { return dbtest.URL(t, e.d) }
+
+// engines are dbtest's, in its order: SQLite, PostgreSQL, MySQL.
+var engines = func() []engine {
+	var out []engine
+	for _, d := range dbtest.Engines {
+		out = append(out, engine{string(d), d})
+	}
+	return out
+}()
 
 func eachEngine(t *testing.T, fn func(t *testing.T, e engine)) {
 	for _, e := range engines {
@@ -45,7 +49,7 @@ func mustOpen(t *testing.T, url string, n int) *sqldb.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+	if err := db.MigrateUp(ctx, dbtest.Schemas...); err != nil {
 		t.Fatal(err)
 	}
 	if n > 0 {
