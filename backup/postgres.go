@@ -14,7 +14,7 @@ import (
 
 // postgresEngine backs up with pg_dump in its custom (compressed) format,
 // inside a snapshot exported from a repeatable-read transaction of kura's
-// own, from which the checksums are read at the same time.
+// own, from which the checksums are read once pg_dump is done.
 type postgresEngine struct{ cfg Config }
 
 func (e *postgresEngine) dialect() sqldb.Dialect { return sqldb.Postgres }
