@@ -281,8 +281,16 @@ func TestRestore_Force(t *testing.T) {
 		if n := countUsers(t, target.Reader()); n != 25 {
 			t.Fatalf("a refused restore changed the target: %d users", n)
 		}
+		// Another database (another identity) needs leave of its own.
+		err = backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true})
+		if !errors.Is(err, backup.ErrOtherDatabase) {
+			t.Fatalf("restore over another database with Force only: %v; want ErrOtherDatabase", err)
+		}
+		if n := countUsers(t, target.Reader()); n != 25 {
+			t.Fatalf("a refused restore changed the target: %d users", n)
+		}
 		target.Close()
-		if err := backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true}); err != nil {
+		if err := backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true, OtherDatabase: true}); err != nil {
 			t.Fatal(err)
 		}
 		again := mustOpen(t, to, 0)
