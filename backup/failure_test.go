@@ -200,26 +200,7 @@ func TestCreate_SecretsStayOut(t *testing.T) {
 			e := engines[map[string]int{"postgres": 1, "mysql": 2}[c.engine]]
 			raw := e.url(t)
 			mustOpen(t, raw, 5)
-			u, _ := url.Parse(raw)
-			if c.engine == "mysql" {
-				// A MySQL account with a password, for this test only.
-				admin := mustOpen(t, raw, 0)
-				name := "kura_pw_" + testenv.RandomSuffix()
-				for _, q := range []string{
-					"CREATE USER '" + name + "'@'%' IDENTIFIED BY '" + secret + "'",
-					"GRANT ALL ON " + strings.TrimPrefix(u.Path, "/") + ".* TO '" + name + "'@'%'",
-					"GRANT ALL ON `kura\\_verify\\_%`.* TO '" + name + "'@'%'",
-				} {
-					if _, err := admin.Writer().Exec(q); err != nil {
-						t.Fatal(err)
-					}
-				}
-				t.Cleanup(func() { admin.Writer().Exec("DROP USER '" + name + "'@'%'") })
-				u.User = url.UserPassword(name, secret)
-			} else {
-				u.User = url.UserPassword(u.User.Username(), secret) // trust auth ignores it
-			}
-			withSecret := u.String()
+			withSecret := withPassword(t, e, raw, secret)
 			// A wrapper before the real program records its command line.
 			real, err := execLookPath(c.program)
 			if err != nil {
@@ -368,4 +349,31 @@ func TestCreate_DiskFull(t *testing.T) {
 			t.Errorf("a backup is listed: %v", all[0].Name)
 		}
 	})
+}
+
+// withPassword returns raw with the password secret: on MySQL the URL of
+// an account of its own with that password, for this test only, allowed
+// the database and scratch databases; on PostgreSQL the same URL with a
+// password that the local server's trust authentication ignores.
+func withPassword(t *testing.T, e engine, raw, secret string) string {
+	t.Helper()
+	u, _ := url.Parse(raw)
+	if e.d != sqldb.MySQL {
+		u.User = url.UserPassword(u.User.Username(), secret)
+		return u.String()
+	}
+	admin := mustOpen(t, raw, 0)
+	name := "kura_pw_" + testenv.RandomSuffix()
+	for _, q := range []string{
+		"CREATE USER '" + name + "'@'%' IDENTIFIED BY '" + secret + "'",
+		"GRANT ALL ON " + strings.TrimPrefix(u.Path, "/") + ".* TO '" + name + "'@'%'",
+		"GRANT ALL ON `kura\\_verify\\_%`.* TO '" + name + "'@'%'",
+	} {
+		if _, err := admin.Writer().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { admin.Writer().Exec("DROP USER '" + name + "'@'%'") })
+	u.User = url.UserPassword(name, secret)
+	return u.String()
 }

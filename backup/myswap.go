@@ -262,11 +262,15 @@ func saveState(ctx context.Context, conn *sql.Conn, name, target string, undo, r
 	for _, r := range redo {
 		steps = append(steps, step{"redo", r})
 	}
+	// One statement: the steps are recorded whole or not at all.
+	var values []string
+	var args []any
 	for i, st := range steps {
-		if _, err := conn.ExecContext(ctx, "INSERT INTO "+table+" VALUES (?, ?, ?, ?, ?, ?)",
-			i+1, st.phase, target, st.row.sqlMode, st.row.view, st.row.stmt); err != nil {
-			return fmt.Errorf("record the restore's steps: %w", err)
-		}
+		values = append(values, "(?, ?, ?, ?, ?, ?)")
+		args = append(args, i+1, st.phase, target, st.row.sqlMode, st.row.view, st.row.stmt)
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+table+" VALUES "+strings.Join(values, ", "), args...); err != nil {
+		return fmt.Errorf("record the restore's steps: %w", err)
 	}
 	return nil
 }
@@ -278,7 +282,11 @@ func saveState(ctx context.Context, conn *sql.Conn, name, target string, undo, r
 func replay(ctx context.Context, conn *sql.Conn, name, state, phase string) error {
 	ctx = context.WithoutCancel(ctx) // half an undo is worse than a late one
 	var target string
-	if err := conn.QueryRowContext(ctx, "SELECT target FROM "+myIdent(name)+"."+state+" WHERE phase = 'target'").Scan(&target); err != nil {
+	err := conn.QueryRowContext(ctx, "SELECT target FROM "+myIdent(name)+"."+state+" WHERE phase = 'target'").Scan(&target)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // killed before its steps were recorded, so before it changed anything
+	}
+	if err != nil {
 		return fmt.Errorf("read the restore's steps: %w", err)
 	}
 	rows, err := conn.QueryContext(ctx, "SELECT sql_mode, is_view, stmt FROM "+myIdent(name)+"."+state+" WHERE phase = ? ORDER BY seq", phase)

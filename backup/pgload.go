@@ -137,10 +137,7 @@ func (e *postgresEngine) runScript(ctx context.Context, prog program, conn *sql.
 	pipeR.CloseWithError(errors.New("the script was not run to its end")) // pg_restore stops
 	runErr := <-ran
 	if execErr != nil {
-		if runErr != nil && !errors.Is(execErr, runErr) {
-			return fmt.Errorf("%w (%v)", runErr, execErr)
-		}
-		return execErr
+		return execErr // pg_restore's own failure, if first, reached it through the pipe
 	}
 	if runErr != nil {
 		return runErr

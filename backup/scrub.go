@@ -45,17 +45,39 @@ var (
 // failed, without the data they quote, or "" when none does.
 func toolMessage(stderr string) string {
 	var kept []string
+	last := ""
 	for _, line := range strings.Split(stderr, "\n") {
 		line = strings.TrimSpace(line)
+		if line != "" {
+			last = line
+		}
 		if !isMessage(line) {
 			continue
 		}
 		kept = append(kept, bound(scrubLine(line), maxToolLine))
 	}
+	if len(kept) == 0 && plain(last) {
+		return last // a short line of words, such as "out of memory"
+	}
 	if len(kept) > maxToolLines {
 		kept = append(kept[:maxToolLines-1], kept[len(kept)-1]) // the first lines and the last
 	}
 	return strings.Join(kept, "; ")
+}
+
+// plainRE is a short line of words: no quotes, no @, no long token.
+var plainRE = regexp.MustCompile(`^[\p{L}\p{N} ,.:;()_/-]{1,80}$`)
+
+func plain(line string) bool {
+	if !plainRE.MatchString(line) {
+		return false
+	}
+	for _, f := range strings.Fields(line) {
+		if len(f) > 32 {
+			return false
+		}
+	}
+	return true
 }
 
 func isMessage(line string) bool {

@@ -240,6 +240,7 @@ func (e *sqliteEngine) replace(ctx context.Context, m *Manifest, to string, pr *
 	if err != nil {
 		return unchanged(err)
 	}
+	sweepPartials(filepath.Dir(path), tempPrefix+filepath.Base(path)+"-", e.cfg)
 	p, err := e.decompress(ctx, m.Path(), path, pr)
 	if err != nil {
 		return unchanged(err)

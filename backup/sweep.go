@@ -124,8 +124,10 @@ func isDead(path string, e fs.DirEntry, now time.Time) bool {
 		f, ok := tryLock(path)
 		if ok {
 			f.Close()
+			return true
 		}
-		return ok
+		_, err := os.Stat(path)
+		return errors.Is(err, fs.ErrNotExist) // gone already (a companion's file)
 	}
 	fi, err := e.Info()
 	return err == nil && now.Sub(fi.ModTime()) > staleAfter
@@ -156,5 +158,34 @@ func sweepLogged(cfg Config) {
 	}
 	if err != nil {
 		cfg.Logger.Warn("backup: could not sweep the backup folder", "err", err)
+	}
+}
+
+// sweepPartials removes the dead temporary files named prefix… in dir (a
+// SQLite restore's partial copies beside its target, left by a restore
+// that was killed), and logs them.
+func sweepPartials(dir, prefix string, cfg Config) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if base, ok := sqliteCompanion(name); ok && strings.HasPrefix(base, prefix) {
+			name = base
+		}
+		if !isDead(filepath.Join(dir, name), e, cfg.Now()) {
+			continue
+		}
+		if err := removeDead(filepath.Join(dir, e.Name())); err == nil {
+			removed = append(removed, e.Name())
+		}
+	}
+	if len(removed) > 0 {
+		cfg.Logger.Warn("backup: removed what a killed restore left beside its target", "files", removed)
 	}
 }
