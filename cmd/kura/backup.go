@@ -367,9 +367,9 @@ kura_instances when it starts and every 10 s, and deletes it when it stops;
 a row seen in the last 30 s means serving, unless it is of this machine and
 its process is gone (killed). Stop the servers first.
 
-Run it as the migration role (KURA_MIGRATE_DATABASE_URL's account in
---to). On MySQL that account also needs every privilege on the scratch
-databases: GRANT ALL PRIVILEGES ON ` + "`kura\\_restore\\_%`" + `.* TO it. What a killed
+Run it as the migration role: --to with the account of
+KURA_MIGRATE_DATABASE_URL. On MySQL that account also needs every
+privilege on the scratch databases: GRANT ALL PRIVILEGES ON ` + "`kura\\_restore\\_%`" + `.* TO it. What a killed
 restore left there is finished or undone and dropped by the next backup
 command on that server. Ownership and grants are not restored: on a server
 with least-privilege roles, run "kura db roles --apply" after restoring.`,

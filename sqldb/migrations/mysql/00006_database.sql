@@ -2,9 +2,10 @@
 -- migration runs (on a new database with the others, on an older one at its
 -- next migration). A backup records it as its source, and a restore refuses
 -- to replace a database of another identity unless told so; a restored copy
--- keeps the identity of the database it was taken from. The column "one" holds the
--- table to one row. MySQL has no random bytes function on every version kura
--- supports: the id is a hash of a UUID, a random number and the moment.
+-- keeps the identity of the database it was taken from. The column "one"
+-- holds the table to one row. MySQL has no random bytes function on every
+-- version kura supports: the id is a hash of a UUID, a random number and the
+-- moment.
 
 -- +goose Up
 CREATE TABLE kura_database (
