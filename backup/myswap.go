@@ -412,7 +412,7 @@ func finishRestore(ctx context.Context, conn *sql.Conn, name string) (string, er
 // privilegeHint adds what to grant to an error of missing privileges.
 func privilegeHint(err error) error {
 	var me *mysql.MySQLError
-	if errors.As(err, &me) && (me.Number == 1044 || me.Number == 1142 || me.Number == 1227 || me.Number == 1045) {
+	if errors.As(err, &me) && (me.Number == 1044 || me.Number == 1142 || me.Number == 1227) {
 		return fmt.Errorf("%w: a restore loads the backup into a scratch database kura_restore_… on the target's server, then swaps the tables in; its account needs every privilege there (%s)", err, myRestoreGrant)
 	}
 	return err

@@ -2,12 +2,14 @@ package backup_test
 
 import (
 	"context"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -160,5 +162,53 @@ func TestRestore_MySQLTriggersAndViews(t *testing.T) {
 	}
 	if dead := deadRestores(t, to); len(dead) > 0 {
 		t.Errorf("the restore left %v", dead)
+	}
+}
+
+// TestRestore_MySQLPrivileges: an account with every right on its own
+// database only (the migration role of kura db roles) cannot make the
+// scratch database a MySQL restore loads into: the restore says which
+// grant it needs and changes nothing; with the grant it works.
+func TestRestore_MySQLPrivileges(t *testing.T) {
+	e := engines[2]
+	ctx := context.Background()
+	srcURL := e.url(t)
+	mustOpen(t, srcURL, 5).Close()
+	cfg := config(t, srcURL)
+	m, err := backup.Create(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := e.url(t)
+	admin := mustOpen(t, to, 3)
+	u, _ := url.Parse(to)
+	name := "kura_mig_" + testenv.RandomSuffix()
+	for _, q := range []string{
+		"CREATE USER '" + name + "'@'%' IDENTIFIED BY 'pw-" + name + "'",
+		"GRANT ALL PRIVILEGES ON " + strings.TrimPrefix(u.Path, "/") + ".* TO '" + name + "'@'%'",
+	} {
+		if _, err := admin.Writer().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { admin.Writer().Exec("DROP USER '" + name + "'@'%'") })
+	u.User = url.UserPassword(name, "pw-"+name)
+	opts := backup.RestoreOptions{To: u.String(), Force: true, OtherDatabase: true}
+	err = backup.Restore(ctx, m, cfg, opts)
+	if err == nil || !strings.Contains(err.Error(), "GRANT ALL PRIVILEGES ON `kura\\_restore\\_%`.*") || !strings.Contains(err.Error(), "as it was") {
+		t.Fatalf("restore without the scratch databases' grant: %v; want the grant it needs", err)
+	}
+	t.Logf("without the grant: %v", err)
+	if n := countUsers(t, admin.Reader()); n != 3 {
+		t.Fatalf("the refused restore changed the target: %d users", n)
+	}
+	if _, err := admin.Writer().ExecContext(ctx, "GRANT ALL PRIVILEGES ON `kura\\_restore\\_%`.* TO '"+name+"'@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := backup.Restore(ctx, m, cfg, opts); err != nil {
+		t.Fatalf("restore with the grant: %v", err)
+	}
+	if n := countUsers(t, admin.Reader()); n != 5 {
+		t.Fatalf("restored %d users, want 5", n)
 	}
 }
