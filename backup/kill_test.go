@@ -152,6 +152,7 @@ func TestRestore_KilledAnywhere(t *testing.T) {
 			t.Fatalf("a restore not killed: %v\n%s", err, p.stderr.String())
 		}
 		took := time.Since(start)
+		t.Logf("a whole restore of %d rows, in a process of its own: %s", m.Rows(), took.Round(time.Millisecond))
 		if got := contentOf(t, to, old, m.Tables); got != "new" {
 			t.Fatalf("after a whole restore the target holds %s", got)
 		}
