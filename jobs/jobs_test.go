@@ -1033,3 +1033,46 @@ func TestClient_HeartbeatUntilStop(t *testing.T) {
 		}
 	})
 }
+
+// A running job whose holder left no heartbeat (a version before
+// heartbeats) and whose worker ignores its deadline is rescued after
+// RescueAfter, as before heartbeats: by River's rescuer, which looks every
+// 30 seconds, or the MySQL queue's.
+func TestClient_RescueAfterWithoutHeartbeat(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		end := make(chan struct{})
+		var first atomic.Bool
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if first.CompareAndSwap(false, true) {
+				<-end // deaf to its deadline
+			}
+			return nil
+		}))
+		cfg := beatConfig(t, ws, 100*time.Millisecond)
+		cfg.Concurrency = 1
+		cfg.JobTimeout = 500 * time.Millisecond
+		cfg.RescueAfter = time.Second
+		old := newClient(t, db, cfg)
+		t.Cleanup(func() { close(end) })
+		job, err := old.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitRunning(t, old, job.ID, old)
+		jobs.StopBeating(old)
+		if _, err := db.Writer().ExecContext(ctx, db.Rebind("DELETE FROM kura_job_clients WHERE id = ?"), old.ID()); err != nil {
+			t.Fatal(err)
+		}
+		other := newClient(t, db, cfg)
+		var row *jobs.Row
+		testenv.Wait(t, time.Minute, "the job to be rescued and run again", func() bool {
+			row, err = other.Get(ctx, job.ID)
+			return err == nil && row.State == jobs.StateCompleted
+		})
+		if row.Attempt != 2 || len(row.Errors) != 1 || !strings.Contains(strings.ToLower(row.LastError()), "rescued") {
+			t.Errorf("rescued job: attempt %d, errors %+v; want a second attempt after a rescue", row.Attempt, row.Errors)
+		}
+	})
+}
