@@ -203,12 +203,14 @@ func allCompleted(n int) func([]*jobs.Row) bool {
 func TestCrash_NothingLost(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
 		env := []string{"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=info", "KURA_RATE_LIMIT=false", "KURA_JOB_POLL_INTERVAL=100ms"}
-		first := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=1500ms")...)
+		// Deliveries slow enough for a queue to build however slowly a
+		// busy machine registers (a password hash each).
+		first := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=5s")...)
 		jc, store := jobsOf(t, dbURL)
-		load := startRegistering(first.srv.URL, "crash", 2)
-		waitJobs(t, jc, time.Minute, "running and queued", func(rows []*jobs.Row) bool {
+		load := startRegistering(first.srv.URL, "crash", 4)
+		waitJobs(t, jc, 2*time.Minute, "20 users, deliveries running and queued", func(rows []*jobs.Row) bool {
 			s := byState(rows)
-			return s[jobs.StateRunning] > 0 && s[jobs.StateAvailable] >= 4
+			return len(rows) >= 20 && s[jobs.StateRunning] > 0 && s[jobs.StateAvailable] > 0
 		})
 		if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
