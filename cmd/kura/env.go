@@ -83,7 +83,7 @@ var variables = []variable{
 	{"KURA_SHUTDOWN_TIMEOUT", envShutdown, "seconds to drain requests and jobs on SIGTERM", func(c *Config) any { return &c.ShutdownTimeout }, ""},
 	{"KURA_WORKERS", envJobs, "background jobs worked at once; 0: serve only enqueues", func(c *Config) any { return &c.Workers }, ""},
 	{"KURA_JOB_TIMEOUT", envJobs, "seconds one attempt of a job may run", func(c *Config) any { return &c.JobTimeout }, ""},
-	{"KURA_JOB_RESCUE_AFTER", envJobs, "seconds running before a job is taken for lost and retried", func(c *Config) any { return &c.JobRescueAfter }, ""},
+	{"KURA_JOB_RESCUE_AFTER", envJobs, "seconds running before a job whose process still beats is retried", func(c *Config) any { return &c.JobRescueAfter }, ""},
 	{"KURA_JOB_MAX_ATTEMPTS", envJobs, "attempts before a failing job is discarded", func(c *Config) any { return &c.JobMaxAttempts }, ""},
 	{"KURA_JOB_POLL_INTERVAL", envJobs, "seconds between idle workers' looks for due jobs", func(c *Config) any { return &c.JobPollInterval }, ""},
 	{"KURA_JOB_RETENTION", envJobs, "how long completed and cancelled jobs are kept", func(c *Config) any { return &c.JobRetention }, ""},
