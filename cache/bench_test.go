@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -21,6 +22,21 @@ func BenchmarkLocalHit(b *testing.B) {
 				c.GetOrLoad(ctx, "k", load)
 			}
 		})
+	})
+	b.Run("strict", func(b *testing.B) { // a Strict cache with Redis: the lease is checked on every hit
+		cfg := RedisConfig(b)
+		cfg.Strict = true
+		c := MustNew(b, cfg)
+		testenv.Wait(b, 0, "the cache to trust its tiers", c.Trusted)
+		MustGet(b, c, "k", load, "value")
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c.GetOrLoad(ctx, "k", load)
+			}
+		})
+		if s := c.Stats(); s.Untrusted != 0 {
+			b.Fatalf("the lease lapsed during the benchmark: %+v", s)
+		}
 	})
 	b.Run("otter-expiry", func(b *testing.B) { // bare otter with the same per-entry TTL
 		o := otter.Must(&otter.Options[string, string]{
