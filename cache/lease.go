@@ -40,6 +40,8 @@ type lease struct {
 	renewed chan struct{} // a heartbeat came back
 	kick    chan struct{} // subscribed: send a heartbeat now
 
+	runID string // of the Redis last trusted; owned by watch
+
 	trustMu       sync.Mutex // orders changes of trusted and their reports
 	subs          uint64     // subscriptions lost so far
 	trustReported int        // last state given to cfg.trustHook: -1 none
@@ -164,15 +166,17 @@ func (r *redisTier) lost() {
 
 // regain makes the tiers coherent again after the lease lapsed, then
 // trusts them: it drops the in-process tier (entries kept meanwhile may
-// have missed invalidations), applies the deletions Redis missed here and
-// those any instance recorded in the Fallback, and trusts only if the
-// subscription held and the lease still runs. It reports whether it did.
+// have missed invalidations), applies the deletions Redis missed here,
+// empties the cache in Redis if Redis restarted meanwhile (see
+// checkRestart), applies the deletions any instance recorded in the
+// Fallback, and trusts only if the subscription held and the lease still
+// runs. It reports whether it did.
 func (r *redisTier) regain(ctx context.Context) bool {
 	r.trustMu.Lock()
 	subs := r.subs
 	r.trustMu.Unlock()
 	r.reset()
-	if !r.flushPending(ctx) {
+	if !r.flushPending(ctx) || !r.checkRestart(ctx) {
 		return false
 	}
 	if fb := r.cfg.Fallback; fb != nil {

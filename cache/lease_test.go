@@ -228,15 +228,16 @@ func (f *memFallback) Recent(_ context.Context, prefix string) ([]string, error)
 	return slices.Clone(f.keys[prefix]), nil
 }
 
-// TestCache_StrictFallbackOnRecovery restarts Redis with the data it had,
-// holding a value an instance deleted while Redis was down, and that
-// instance never comes back to delete it in Redis: the other applies what
-// the Fallback recorded before trusting Redis again, so it never reads the
-// stale value.
+// TestCache_StrictFallbackOnRecovery cuts two instances off from a Redis
+// that keeps running; one deletes a key Redis holds and never comes back
+// to delete it there: the other applies what the Fallback recorded before
+// trusting Redis again, so it never reads the stale value.
 func TestCache_StrictFallbackOnRecovery(t *testing.T) {
 	srv := testenv.StartRedis(t)
+	target := net.JoinHostPort("127.0.0.1", srv.Port)
+	pa, pb := testenv.StartProxy(t, target), testenv.StartProxy(t, target)
 	fb := &memFallback{}
-	cfg := cache.Config{RedisURL: srv.URL(), Prefix: "t:", Fallback: fb, Strict: true}
+	cfg := cache.Config{RedisURL: throughProxy(t, srv.URL(), pa), Prefix: "t:", Fallback: fb, Strict: true}
 	trustA := make(Trust, 64)
 	a, err := cache.New[string](cache.WithTrustHook(cfg, func(ok bool) { trustA <- TrustChange{ok, time.Now()} }), nil)
 	if err != nil {
@@ -244,11 +245,14 @@ func TestCache_StrictFallbackOnRecovery(t *testing.T) {
 	}
 	defer a.Close() // closed below already, unless the test failed first
 	trustA.Wait(t, true)
+	cfg.RedisURL = throughProxy(t, srv.URL(), pb)
 	b, trustB := MustNewStrict(t, cfg)
 	l := NewLoader("v1")
 	MustGet(t, a, "k", l.Load, "v1") // in Redis now
 
-	srv.ShutdownSave()
+	pa.Refuse()
+	pb.Refuse()
+	trustA.Wait(t, false)
 	trustB.Wait(t, false)
 	l.Set("v2")
 	MustDeleteDegraded(t, a, "k")
@@ -257,7 +261,7 @@ func TestCache_StrictFallbackOnRecovery(t *testing.T) {
 	}
 	a.Close() // gone for good, its own retry with it
 
-	srv.Start() // with v1 under k
+	pb.Resume() // the same Redis, still holding v1 under k
 	trustB.Wait(t, true)
 	MustGet(t, b, "k", l.Load, "v2")
 	if s := b.Stats(); s.RedisHits != 0 {
@@ -279,4 +283,32 @@ func TestCache_StrictForget(t *testing.T) {
 	MustGet(t, b, "k", l.Load, "v2")
 	wantLoads(t, l, 2)
 	b.Forget(context.Background())
+}
+
+// TestCache_StrictRedisRestoredFromOldSnapshot restarts Redis from a
+// snapshot taken before a Delete it confirmed, so that it holds the deleted
+// value again: an instance that knew the Redis before empties the cache's
+// keys in the new one before trusting it.
+func TestCache_StrictRedisRestoredFromOldSnapshot(t *testing.T) {
+	srv := testenv.StartRedis(t)
+	a, _ := MustNewStrict(t, cache.Config{RedisURL: srv.URL()})
+	b, trustB := MustNewStrict(t, cache.Config{RedisURL: srv.URL()})
+	l := NewLoader("v1")
+	MustGet(t, a, "k", l.Load, "v1") // in Redis now
+	if rc := MustRedis(t, srv.URL()); rc.Do(context.Background(), rc.B().Save().Build()).Error() != nil {
+		t.Fatal("SAVE failed")
+	}
+	l.Set("v2")
+	if err := a.Delete(context.Background(), "k"); err != nil {
+		t.Fatalf("Delete with Redis up = %v", err)
+	}
+
+	srv.Kill()
+	trustB.Wait(t, false)
+	srv.Start() // from the snapshot: k holds v1 again
+	trustB.Wait(t, true)
+	MustGet(t, b, "k", l.Load, "v2")
+	if s := b.Stats(); s.RedisHits != 0 {
+		t.Fatalf("b stats = %+v: read the restored value", s)
+	}
 }
