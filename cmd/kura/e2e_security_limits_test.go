@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -244,36 +245,43 @@ func anonymousReads(t *testing.T, servers []*server) {
 }
 
 // parallelGuesses has 10 clients at 10 addresses guess one account's
-// password at once, through both servers, for 8 seconds, with an
+// password at once, through both servers, for 6 seconds, with an
 // allowance of 5 in 20 s (one more every 4 s, a check waiting its turn up
 // to 3 s: slower than the hashing of a loaded machine, so that the limit
-// is what holds the guesses back). However many connections guess, the passwords checked (401)
-// are at most the burst and one per interval of the run, plus the turn a
-// check could reserve at its start; meanwhile the owner, at home, logs
-// in. The run's length sets how much is tried; the bound is computed
-// from the time measured.
+// is what holds the guesses back). However many connections guess, the
+// passwords checked (401) are at most the burst and one per interval of
+// the run, plus the turn a check could reserve at its start (per server,
+// if one had to count in process); meanwhile the owner, at home, logs in. The run's length sets how much is tried;
+// the bound is computed from the time measured.
 func parallelGuesses(t *testing.T, servers []*server) {
 	const home = "192.0.2.60"
 	signUp(t, servers[0], home, "eve@example.com", "eve")
-	logIn(t, servers[1], home, "eve") // 1 event of the account's allowance; home is known
+	// The owner logs in through each server, as a balancer would spread
+	// them: a server that finds Redis slow on a loaded machine then still
+	// knows home from its own count.
+	logIn(t, servers[0], home, "eve")
+	logIn(t, servers[1], home, "eve")
 	const clients = 10
 	var checked, refused atomic.Int64
 	var wg sync.WaitGroup
 	defer wg.Wait() // no guess outlives the test, even one that failed
 	start := time.Now()
-	deadline := start.Add(8 * time.Second)
+	deadline := start.Add(6 * time.Second)
 	for c := range clients {
 		wg.Go(func() {
 			for i := 0; i == 0 || time.Now().Before(deadline); i++ {
-				r := servers[(c+i)%2].from(t, fmt.Sprintf("203.0.113.%d", 100+c), "POST", "/api/auth/login",
-					map[string]string{"login": "eve@example.com", "password": fmt.Sprintf("guess %d.%d", c, i)})
-				switch r.Status {
-				case http.StatusUnauthorized:
+				status, err := servers[(c+i)%2].tryLogin(fmt.Sprintf("203.0.113.%d", 100+c), "eve@example.com", fmt.Sprintf("guess %d.%d", c, i))
+				switch {
+				case err != nil:
+					t.Errorf("guess: %v", err)
+					return
+				case status == http.StatusUnauthorized:
 					checked.Add(1)
-				case http.StatusTooManyRequests:
+				case status == http.StatusTooManyRequests:
 					refused.Add(1)
+					time.Sleep(50 * time.Millisecond) // spare the machine's cores; the other clients go on
 				default:
-					t.Errorf("guess: %d %s", r.Status, r.Raw)
+					t.Errorf("guess: status %d", status)
 					return
 				}
 			}
@@ -285,10 +293,43 @@ func parallelGuesses(t *testing.T, servers []*server) {
 	elapsed := time.Since(start)
 	const burst, interval = 5, 4 * time.Second
 	most := int64(burst + elapsed/interval + 1)
-	if n := checked.Load(); n > most {
-		t.Fatalf("%d parallel guesses checked and %d refused in %s; want at most %d checked (%d + %s / %s + 1)",
-			n, refused.Load(), elapsed.Round(time.Millisecond), most, burst, elapsed.Round(time.Millisecond), interval)
+	// A server that found Redis slower than its timeout (a loaded
+	// machine) counted in process for a while, as in an outage: then each
+	// server holds the bound on its own, and the two together twice it.
+	degraded := 0
+	for _, s := range servers {
+		if strings.Contains(s.logs.String(), "counting in process") {
+			degraded++
+		}
 	}
-	t.Logf("%d clients for %s: %d guesses checked (at most %d allowed), %d refused (429)",
-		clients, elapsed.Round(time.Millisecond), checked.Load(), most, refused.Load())
+	alone := int64(1)
+	if degraded > 0 {
+		alone = int64(len(servers))
+	}
+	most *= alone
+	if n := checked.Load(); n > most {
+		t.Fatalf("%d parallel guesses checked and %d refused in %s; want at most %d checked ((%d + %s / %s + 1) × %d)",
+			n, refused.Load(), elapsed.Round(time.Millisecond), most, burst, elapsed.Round(time.Millisecond), interval, alone)
+	}
+	t.Logf("%d clients for %s: %d guesses checked (at most %d allowed; %d servers counted in process for a while), %d refused (429)",
+		clients, elapsed.Round(time.Millisecond), checked.Load(), most, degraded, refused.Load())
+}
+
+// tryLogin sends a login from addr, through the proxy, and returns the
+// status: for goroutines, which must not stop the test.
+func (s *server) tryLogin(addr, login, password string) (int, error) {
+	raw, _ := json.Marshal(map[string]string{"login": login, "password": password})
+	req, err := http.NewRequest("POST", s.URL+"/api/auth/login", bytes.NewReader(raw))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", addr)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	return res.StatusCode, nil
 }
