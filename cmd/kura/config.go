@@ -90,9 +90,10 @@ type Config struct {
 	// turns them all off, for benchmarks.
 	RateLimit bool
 	// The API's rate limits (KURA_LOGIN_RATE, KURA_LOGIN_FAILURE_RATE,
-	// KURA_REGISTER_RATE, KURA_API_RATE); see httpapi.RateLimits. Shared
-	// between instances through REDIS_URL when it is set.
-	LoginRate, LoginFailureRate, RegisterRate, APIRate ratelimit.Limit
+	// KURA_REGISTER_RATE, KURA_ANON_READ_RATE, KURA_API_RATE); see
+	// httpapi.RateLimits. Shared between instances through REDIS_URL when
+	// it is set.
+	LoginRate, LoginFailureRate, RegisterRate, AnonReadRate, APIRate ratelimit.Limit
 	// TrustedProxies (KURA_TRUSTED_PROXIES) are the proxies, IPs and CIDR
 	// prefixes, comma-separated, whose X-Forwarded-For names the client
 	// the rate limits count; "" means the socket's peer is the client.
@@ -189,6 +190,7 @@ func defaultConfig() Config {
 		LoginRate:              httpapi.DefaultLoginLimit,
 		LoginFailureRate:       httpapi.DefaultLoginFailureLimit,
 		RegisterRate:           httpapi.DefaultAnonWriteLimit,
+		AnonReadRate:           httpapi.DefaultAnonReadLimit,
 		APIRate:                httpapi.DefaultTokenLimit,
 		ShutdownTimeout:        Seconds(defaultShutdownTimeout),
 		Workers:                jobs.DefaultConcurrency,
