@@ -105,8 +105,8 @@ type Config struct {
 	// means no cross-origin access: no CORS header is ever sent.
 	CORSOrigins []string
 
-	// Index, if set, is answered to GET /: the service's name, version and
-	// links, so that a person who opens the base URL learns where to go.
+	// Index, if set, is answered to GET /: the service's name and links
+	// (and a version, only if its Version is set), so that a person who opens the base URL learns where to go.
 	// Nil leaves / to the catch-all (404), for an application that serves
 	// its own page there.
 	Index *Index
