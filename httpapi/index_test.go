@@ -24,7 +24,9 @@ func TestIndex(t *testing.T) {
 			t.Fatalf("index = %+v", got)
 		}
 		// Without a Version, the answer has none.
-		e = newEnv(t, func(c *httpapi.Config) { c.Index = &httpapi.Index{Name: "kura", Links: map[string]string{"health": "/health"}} })
+		e = newEnv(t, func(c *httpapi.Config) {
+			c.Index = &httpapi.Index{Name: "kura", Links: map[string]string{"health": "/health"}}
+		})
 		if w := e.do("GET", "/", nil, ""); strings.Contains(w.Body.String(), "version") {
 			t.Fatalf("GET / without a Version = %s", w.Body)
 		}
