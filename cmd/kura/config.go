@@ -304,7 +304,7 @@ func (c *Config) validate() []fieldError {
 	}
 	for _, o := range c.corsOrigins() {
 		if err := httpapi.ValidateOrigin(o); err != nil {
-			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", fmt.Sprintf("%q is not an origin: want scheme://host[:port] in lower case, such as https://app.example.com, comma-separated", o)})
+			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", strings.TrimPrefix(err.Error(), "CORSOrigins: ") + " (entries comma-separated)"})
 		}
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
