@@ -8,6 +8,8 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/redis/rueidis"
+
+	"github.com/kura-dev/kura/internal/credurl"
 )
 
 // Defaults filled by Config.WithDefaults into zero fields.
@@ -189,6 +191,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cache: Jitter must be a fraction below 1 (0.1 is ±10%%), negative for none, or zero for the default; got %v", c.Jitter)
 	}
 	if c.RedisURL != "" {
+		if err := credurl.Check(c.RedisURL); err != nil {
+			return fmt.Errorf("cache: RedisURL: %w", err)
+		}
 		if _, err := rueidis.ParseURL(c.RedisURL); err != nil {
 			return errors.New("cache: RedisURL must be a redis://, rediss:// or unix:// URL, such as redis://127.0.0.1:6379/0")
 		}

@@ -113,7 +113,9 @@ func (s *Server) Caller(r *http.Request) (*kura.User, error) {
 // ReadJSON decodes the request body, one JSON object of at most
 // Config.MaxBodyBytes without unknown fields or trailing data, into dst.
 // Errors: ETOOLARGE, EBADREQUEST (naming the field of an unknown field or
-// a value of the wrong type).
+// a value of the wrong type), EINVALID (naming the top-level field of a
+// string that is not valid UTF-8 as sent, such as a lone surrogate escape
+// \udc80, which encoding/json would quietly turn into U+FFFD).
 func (s *Server) ReadJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return readJSON(w, r, s.cfg.MaxBodyBytes, dst)
 }

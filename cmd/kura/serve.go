@@ -223,9 +223,11 @@ func listen(addr string) (net.Listener, error) {
 // docsURL is where kura's documentation is read.
 const docsURL = "https://github.com/kura-dev/kura#readme"
 
-// index is what GET / answers: kura's name and version, and where to go.
+// index is what GET / answers: kura's name and where to go. The version
+// is not shown to anonymous callers (kura version and the metrics'
+// kura_build_info give it to operators).
 func index() *httpapi.Index {
-	return &httpapi.Index{Name: "kura", Version: kura.Version, Links: map[string]string{
+	return &httpapi.Index{Name: "kura", Links: map[string]string{
 		"health": "/health",
 		"live":   "/health/live",
 		"api":    "/api/users",
