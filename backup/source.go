@@ -19,7 +19,7 @@ import (
 // engine, its server's address and its name. It never holds the URL, the
 // user or the password.
 type Source struct {
-	// ID is the identity kura's migration 6 stores in the table
+	// ID is the identity kura's migration 7 stores in the table
 	// kura_database: 32 hex digits, made once per database and carried by
 	// its backups into the databases restored from them. Empty when the
 	// database has none (not migrated since kura recorded identities).

@@ -8,14 +8,14 @@ import (
 )
 
 // DatabaseTable holds the database's identity: one row with a random id,
-// made by kura's migration 6 (on a database migrated before it, at its next
+// made by kura's migration 7 (on a database migrated before it, at its next
 // migration). Backups record it as their source; a restore compares it with
 // its target's.
 const DatabaseTable = "kura_database"
 
 // ErrNoIdentity is returned by Identity for a database without one: kura's
-// migration 6 has not run on it.
-var ErrNoIdentity = errors.New("the database has no identity yet: kura's migration 6 makes one (kura migrate up)")
+// migration 7 has not run on it.
+var ErrNoIdentity = errors.New("the database has no identity yet: kura's migration 7 makes one (kura migrate up)")
 
 // ReadIdentity returns the identity recorded in kura_database of the
 // database q reads, which must have the table; ErrNoIdentity when it is

@@ -22,7 +22,7 @@ type dbIdentityCommand struct {
 var dbIdentityDoc = doc{
 	synopsis: "db identity [--json] [--env-file FILE]",
 	about: `Print the identity of the database backups are taken of (KURA_MIGRATE_DATABASE_URL's,
-else DATABASE_URL's): the random id kura's migration 6 stores in it (table
+else DATABASE_URL's): the random id kura's migration 7 stores in it (table
 kura_database), its engine, its server's address and its name; never its URL,
 user or password. A backup's manifest records the same as its "source" (kura
 backup create --json, kura backup list --json): a script compares the two to
