@@ -31,8 +31,16 @@ type engine interface {
 	// dump writes a consistent snapshot of the database to w, and reads
 	// the snapshot's content (its tables' sums) as it does.
 	dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error)
-	// restore loads the backup in file into the empty database at url.
-	restore(ctx context.Context, file, url string, clean bool, pr *progress) error
+	// load loads the backup in file into the empty database at url: a
+	// verify's scratch database.
+	load(ctx context.Context, file, url string, pr *progress) error
+	// replace makes the database at to hold the backup m, all or
+	// nothing: it loads the backup apart from the target's data, checks
+	// it against the manifest (checkLoaded), deletes the kura_instances
+	// rows it holds, and only then replaces the target's tables with the
+	// backup's in one step. A failure before that step is an
+	// unchangedError: the target is as it was.
+	replace(ctx context.Context, m *Manifest, to string, pr *progress) error
 	// scratch makes an empty database to restore into, and its drop.
 	scratch(ctx context.Context, dir string) (url string, drop func(context.Context) error, err error)
 	// open opens the database at url to read it.
@@ -48,11 +56,12 @@ type dumped struct {
 	snap   *snapshot // the snapshot's content, when read in the same snapshot
 }
 
-// snapshot is the content of a database at one moment: its tables' sums
-// and its migration sets' versions.
+// snapshot is the content of a database at one moment: its tables' sums,
+// its migration sets' versions and its identity ("" when it has none).
 type snapshot struct {
-	tables []Table
-	schema []SchemaSet
+	tables   []Table
+	schema   []SchemaSet
+	identity string
 }
 
 // prepare checks cfg, fills its defaults and returns the engine of its
@@ -98,10 +107,15 @@ func Create(ctx context.Context, cfg Config) (*Manifest, error) {
 	if err := makeDir(cfg.Dir); err != nil {
 		return nil, err
 	}
+	sweepLogged(cfg)
+	src, err := sourceOf(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
 	start := cfg.Now().UTC()
 	m := &Manifest{
 		Name: uniqueName(cfg.Dir, start, eng), Engine: string(eng.dialect()), KuraVersion: cfg.KuraVersion,
-		Format: eng.format(), Started: start, dir: cfg.Dir,
+		Source: src, Format: eng.format(), Started: start, dir: cfg.Dir,
 	}
 	m.File = m.Name + eng.ext()
 	pr := newProgress(cfg.Progress)
@@ -129,7 +143,7 @@ func create(ctx context.Context, eng engine, m *Manifest, cfg Config, pr *progre
 	}
 	m.Tool, m.ServerVersion, m.Size, m.SHA256 = d.tool, d.server, p.n, p.SHA256()
 	snap := d.snap
-	m.Tables, m.Schema = snap.tables, snap.schema
+	m.Tables, m.Schema, m.Source.ID = snap.tables, snap.schema, snap.identity
 	m.Ended = cfg.Now().UTC()
 	m.Duration = m.Ended.Sub(m.Started).Seconds()
 	if err := m.write(); err != nil {
@@ -154,8 +168,8 @@ func uniqueName(dir string, t time.Time, eng engine) string {
 	}
 }
 
-// readSnapshot reads the tables' sums and the migration sets' versions of
-// the database q reads.
+// readSnapshot reads the tables' sums, the migration sets' versions and
+// the identity of the database q reads.
 func readSnapshot(ctx context.Context, q querier, d sqldb.Dialect, pr *progress) (*snapshot, error) {
 	tables, err := tableSums(ctx, q, d, pr)
 	if err != nil {
@@ -165,7 +179,15 @@ func readSnapshot(ctx context.Context, q querier, d sqldb.Dialect, pr *progress)
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{tables: tables, schema: schema}, nil
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Name
+	}
+	id, err := readIdentity(ctx, q, names)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{tables: tables, schema: schema, identity: id}, nil
 }
 
 // readSchema reads the version of every migration set (goose_db_version
@@ -211,7 +233,7 @@ func restoreAndRead(ctx context.Context, eng engine, m *Manifest, cfg Config, pr
 			cfg.Logger.Warn("backup: could not drop the scratch database", "err", err)
 		}
 	}()
-	if err := eng.restore(ctx, m.Path(), url, false, pr); err != nil {
+	if err := eng.load(ctx, m.Path(), url, pr); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

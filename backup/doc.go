@@ -21,7 +21,16 @@
 // read connection of its own (a WAL snapshot, writers go on), PostgreSQL
 // with pg_dump inside an exported snapshot that the checksums read too,
 // MySQL with mysqldump --single-transaction. The dump programs get their
-// credentials through a temporary file readable by the owner only, never on
-// their command line. A backup's work runs at the lowest CPU priority and
-// rests twice as long as it works, so that the application keeps the CPU.
+// credentials as a file in no folder (an anonymous memory file on Linux),
+// never on their command line, in their environment or in the backup
+// folder, and their errors reach kura's without the rows they quote. A
+// backup's work runs at the lowest CPU priority and rests twice as long as
+// it works, so that the application keeps the CPU.
+//
+// The manifest records the backup's Source: the identity kura keeps in the
+// database, its engine, address and name. Restore is all or nothing on
+// every engine: it loads the backup apart from the target, checks it
+// against the manifest and only then replaces the target's tables in one
+// step, and it refuses a target that holds another database unless told
+// so (RestoreOptions).
 package backup

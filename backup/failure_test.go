@@ -200,26 +200,7 @@ func TestCreate_SecretsStayOut(t *testing.T) {
 			e := engines[map[string]int{"postgres": 1, "mysql": 2}[c.engine]]
 			raw := e.url(t)
 			mustOpen(t, raw, 5)
-			u, _ := url.Parse(raw)
-			if c.engine == "mysql" {
-				// A MySQL account with a password, for this test only.
-				admin := mustOpen(t, raw, 0)
-				name := "kura_pw_" + testenv.RandomSuffix()
-				for _, q := range []string{
-					"CREATE USER '" + name + "'@'%' IDENTIFIED BY '" + secret + "'",
-					"GRANT ALL ON " + strings.TrimPrefix(u.Path, "/") + ".* TO '" + name + "'@'%'",
-					"GRANT ALL ON `kura\\_verify\\_%`.* TO '" + name + "'@'%'",
-				} {
-					if _, err := admin.Writer().Exec(q); err != nil {
-						t.Fatal(err)
-					}
-				}
-				t.Cleanup(func() { admin.Writer().Exec("DROP USER '" + name + "'@'%'") })
-				u.User = url.UserPassword(name, secret)
-			} else {
-				u.User = url.UserPassword(u.User.Username(), secret) // trust auth ignores it
-			}
-			withSecret := u.String()
+			withSecret := withPassword(t, e, raw, secret)
 			// A wrapper before the real program records its command line.
 			real, err := execLookPath(c.program)
 			if err != nil {
@@ -281,8 +262,16 @@ func TestRestore_Force(t *testing.T) {
 		if n := countUsers(t, target.Reader()); n != 25 {
 			t.Fatalf("a refused restore changed the target: %d users", n)
 		}
+		// Another database (another identity) needs leave of its own.
+		err = backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true})
+		if !errors.Is(err, backup.ErrOtherDatabase) {
+			t.Fatalf("restore over another database with Force only: %v; want ErrOtherDatabase", err)
+		}
+		if n := countUsers(t, target.Reader()); n != 25 {
+			t.Fatalf("a refused restore changed the target: %d users", n)
+		}
 		target.Close()
-		if err := backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true}); err != nil {
+		if err := backup.Restore(ctx, m, cfg, backup.RestoreOptions{To: to, Force: true, OtherDatabase: true}); err != nil {
 			t.Fatal(err)
 		}
 		again := mustOpen(t, to, 0)
@@ -360,6 +349,33 @@ func TestCreate_DiskFull(t *testing.T) {
 			t.Errorf("a backup is listed: %v", all[0].Name)
 		}
 	})
+}
+
+// withPassword returns raw with the password secret: on MySQL the URL of
+// an account of its own with that password, for this test only, allowed
+// the database and scratch databases; on PostgreSQL the same URL with a
+// password that the local server's trust authentication ignores.
+func withPassword(t *testing.T, e engine, raw, secret string) string {
+	t.Helper()
+	u, _ := url.Parse(raw)
+	if e.d != sqldb.MySQL {
+		u.User = url.UserPassword(u.User.Username(), secret)
+		return u.String()
+	}
+	admin := mustOpen(t, raw, 0)
+	name := "kura_pw_" + testenv.RandomSuffix()
+	for _, q := range []string{
+		"CREATE USER '" + name + "'@'%' IDENTIFIED BY '" + secret + "'",
+		"GRANT ALL ON " + strings.TrimPrefix(u.Path, "/") + ".* TO '" + name + "'@'%'",
+		"GRANT ALL ON `kura\\_verify\\_%`.* TO '" + name + "'@'%'",
+	} {
+		if _, err := admin.Writer().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { admin.Writer().Exec("DROP USER '" + name + "'@'%'") })
+	u.User = url.UserPassword(name, secret)
+	return u.String()
 }
 
 // TestConfig_MalformedURLRefused: a URL whose password holds an unescaped

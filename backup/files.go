@@ -44,19 +44,14 @@ type partial struct {
 	done  bool
 }
 
-// tempPrefix starts the names of files still being written; Prune removes
-// stale ones.
+// tempPrefix starts the names of files still being written; Sweep removes
+// those whose writer is gone.
 const tempPrefix = ".tmp-"
 
 func createPartial(final string) (*partial, error) {
-	f, err := os.CreateTemp(filepath.Dir(final), tempPrefix+filepath.Base(final)+"-*")
+	f, err := createTemp(filepath.Dir(final), tempPrefix+filepath.Base(final)+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create backup file: %w", err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
 	}
 	return &partial{f: f, final: final, sum: sha256.New()}, nil
 }

@@ -13,10 +13,12 @@ import (
 )
 
 // Manifest describes one backup. It is stored beside the data file as
-// NAME.json and holds no secret: no URL, password or host credentials.
+// NAME.json and holds no secret: no URL, user, password or host
+// credentials. Source says which database it is of.
 type Manifest struct {
 	Name          string      `json:"name"`           // such as kura-20261201T120000Z-postgres
 	Engine        string      `json:"engine"`         // sqlite, postgres or mysql
+	Source        Source      `json:"source"`         // the database it was taken of: its identity, address and name
 	ServerVersion string      `json:"server_version"` // as the server reports it
 	KuraVersion   string      `json:"kura_version"`
 	Schema        []SchemaSet `json:"schema"`  // the version of every migration set found

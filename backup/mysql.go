@@ -27,13 +27,14 @@ func (e *mysqlEngine) format() string         { return "sql+gzip" }
 
 const myInstall = "install MariaDB's client programs (Debian: apt-get install mariadb-client) or MySQL's"
 
-// myOptions writes the client options of rawURL (account, password,
-// server, TLS), as sqldb reads them, to a file only its owner reads, for
-// the programs' --defaults-extra-file; remove deletes it.
-func myOptions(rawURL, dir string) (path string, database string, remove func(), err error) {
+// myOptions returns the client options of rawURL (account, password,
+// server, TLS), as sqldb reads them, as a secret for the programs'
+// --defaults-extra-file, and the URL's database. Close the secret once the
+// program has exited.
+func myOptions(rawURL string) (s *secret, database string, err error) {
 	mc, err := sqldb.MySQLConfig(rawURL)
 	if err != nil {
-		return "", "", nil, err
+		return nil, "", err
 	}
 	quoted := func(s string) string {
 		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
@@ -51,7 +52,7 @@ func myOptions(rawURL, dir string) (path string, database string, remove func(),
 	} else {
 		host, port, err := net.SplitHostPort(mc.Addr)
 		if err != nil {
-			return "", "", nil, fmt.Errorf("the database URL's address: %w", err)
+			return nil, "", fmt.Errorf("the database URL's address: %w", err)
 		}
 		fmt.Fprintf(&b, "host=%s\nport=%s\nprotocol=TCP\n", quoted(host), port)
 	}
@@ -62,11 +63,10 @@ func myOptions(rawURL, dir string) (path string, database string, remove func(),
 	default: // true, or a registered configuration: verify the server
 		b.WriteString("ssl\nssl-verify-server-cert\n")
 	}
-	path, remove, err = secretFile(dir, b.String())
-	if err != nil {
-		return "", "", nil, err
+	if s, err = newSecret(b.String()); err != nil {
+		return nil, "", err
 	}
-	return path, mc.DBName, remove, nil
+	return s, mc.DBName, nil
 }
 
 func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error) {
@@ -74,7 +74,8 @@ func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dump
 	if err != nil {
 		return dumped{}, err
 	}
-	server, schema, err := e.serverAndSchema(ctx)
+	sweepMySQL(ctx, e.cfg, e.cfg.URL)
+	server, snap, err := e.serverAndSchema(ctx)
 	if err != nil {
 		return dumped{}, err
 	}
@@ -94,13 +95,14 @@ func (e *mysqlEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dump
 	if err := zw.Close(); err != nil {
 		return dumped{}, err
 	}
-	return dumped{tool: prog.name + " " + prog.version, server: server, snap: &snapshot{tables: sums.sums(), schema: schema}}, nil
+	snap.tables = sums.sums()
+	return dumped{tool: prog.name + " " + prog.version, server: server, snap: snap}, nil
 }
 
-// serverAndSchema reads the server's version and the migration sets'
-// versions, just before the dump: a migration does not run during a
-// backup.
-func (e *mysqlEngine) serverAndSchema(ctx context.Context) (string, []SchemaSet, error) {
+// serverAndSchema reads the server's version, the migration sets'
+// versions and the identity, just before the dump: a migration does not
+// run during a backup.
+func (e *mysqlEngine) serverAndSchema(ctx context.Context) (string, *snapshot, error) {
 	db, err := openServer(ctx, e.cfg, e.cfg.URL)
 	if err != nil {
 		return "", nil, err
@@ -110,26 +112,34 @@ func (e *mysqlEngine) serverAndSchema(ctx context.Context) (string, []SchemaSet,
 	if err := db.Writer().QueryRowContext(ctx, "SELECT VERSION()").Scan(&server); err != nil {
 		return "", nil, err
 	}
-	snap, err := readSchema(ctx, db.Writer(), sqldb.MySQL)
+	schema, err := readSchema(ctx, db.Writer(), sqldb.MySQL)
 	if err != nil {
 		return "", nil, err
 	}
-	return server, snap, nil
+	names, err := tableNames(ctx, db.Writer(), sqldb.MySQL)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := readIdentity(ctx, db.Writer(), names)
+	if err != nil {
+		return "", nil, err
+	}
+	return server, &snapshot{schema: schema, identity: id}, nil
 }
 
 // runDump dumps the database at rawURL into out.
 func (e *mysqlEngine) runDump(ctx context.Context, prog program, rawURL string, out io.Writer) error {
-	opts, database, remove, err := myOptions(rawURL, e.cfg.Dir)
+	sec, database, err := myOptions(rawURL)
 	if err != nil {
 		return err
 	}
-	defer remove()
+	defer sec.Close()
 	if database == "" {
 		return fmt.Errorf("the database URL names no database")
 	}
-	args := []string{"--defaults-extra-file=" + opts, "--single-transaction", "--quick", "--skip-lock-tables",
+	args := []string{"--defaults-extra-file=" + sec.Path, "--single-transaction", "--quick", "--skip-lock-tables",
 		"--hex-blob", "--no-tablespaces", "--default-character-set=utf8mb4", "--triggers", database}
-	return run(ctx, prog, args, nil, nil, out)
+	return run(ctx, prog, child{args: args, secret: sec, stdout: out})
 }
 
 // read dumps the database at url and reads the dump's sums.
@@ -145,7 +155,9 @@ func (e *mysqlEngine) read(ctx context.Context, to string, _ *progress) (*snapsh
 	return &snapshot{tables: sums.sums()}, nil
 }
 
-func (e *mysqlEngine) restore(ctx context.Context, file, to string, _ bool, pr *progress) error {
+// load runs the backup's script into the empty database at to with the
+// mariadb (or mysql) client.
+func (e *mysqlEngine) load(ctx context.Context, file, to string, pr *progress) error {
 	prog, err := findProgram(ctx, myInstall, "mariadb", "mysql")
 	if err != nil {
 		return err
@@ -165,19 +177,25 @@ func (e *mysqlEngine) restore(ctx context.Context, file, to string, _ bool, pr *
 		return fmt.Errorf("%s is not a gzip file: %w", f.Name(), err)
 	}
 	defer zr.Close()
-	opts, database, remove, err := myOptions(to, e.cfg.Dir)
+	sec, database, err := myOptions(to)
 	if err != nil {
 		return err
 	}
-	defer remove()
+	defer sec.Close()
 	if database == "" {
 		return fmt.Errorf("the target URL names no database")
 	}
-	args := []string{"--defaults-extra-file=" + opts, "--default-character-set=utf8mb4", "--database=" + database}
-	return run(ctx, prog, args, nil, zr, io.Discard)
+	args := []string{"--defaults-extra-file=" + sec.Path, "--default-character-set=utf8mb4", "--database=" + database}
+	if prog.mariadb {
+		// MariaDB's client prints a failing statement whole, rows and
+		// all: not here.
+		args = append(args, "--skip-print-query-on-error")
+	}
+	return run(ctx, prog, child{args: args, secret: sec, stdin: zr, stdout: io.Discard})
 }
 
 func (e *mysqlEngine) scratch(ctx context.Context, _ string) (string, func(context.Context) error, error) {
+	sweepMySQL(ctx, e.cfg, e.cfg.ScratchURL)
 	return makeScratch(ctx, e.cfg,
 		func(name string) string { return "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4" },
 		func(name string) string { return "DROP DATABASE IF EXISTS `" + name + "`" })

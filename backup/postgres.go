@@ -14,7 +14,8 @@ import (
 
 // postgresEngine backs up with pg_dump in its custom (compressed) format,
 // inside a snapshot exported from a repeatable-read transaction of kura's
-// own, from which the checksums are read once pg_dump is done.
+// own, from which the checksums are read once pg_dump is done. A restore
+// runs pg_restore's script in a transaction of kura's (pgload.go).
 type postgresEngine struct{ cfg Config }
 
 func (e *postgresEngine) dialect() sqldb.Dialect { return sqldb.Postgres }
@@ -33,9 +34,11 @@ var libpqParams = map[string]bool{
 }
 
 // pgClient splits rawURL into what libpq's programs get on their command
-// line (the URL without its password) and a password file, whose path
-// goes in PGPASSFILE; remove deletes it.
-func pgClient(rawURL, dir string) (conninfo string, env []string, remove func(), err error) {
+// line (the URL without its password) and the password, which reaches
+// them as a password file (PGPASSFILE) that is a secret: never a file in
+// the backup folder, never their command line or environment. Close the
+// secret, if any, once the program has exited.
+func pgClient(rawURL string) (conninfo string, env []string, s *secret, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("the database URL cannot be parsed")
@@ -52,16 +55,14 @@ func pgClient(rawURL, dir string) (conninfo string, env []string, remove func(),
 		password, hasPassword = u.User.Password()
 		u.User = url.User(u.User.Username())
 	}
-	remove = func() {}
 	if hasPassword {
 		esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(password)
-		path, rm, err := secretFile(dir, "*:*:*:*:"+esc+"\n")
-		if err != nil {
+		if s, err = newSecret("*:*:*:*:" + esc + "\n"); err != nil {
 			return "", nil, nil, err
 		}
-		env, remove = []string{"PGPASSFILE=" + path}, rm
+		env = []string{"PGPASSFILE=" + s.Path}
 	}
-	return u.String(), env, remove, nil
+	return u.String(), env, s, nil
 }
 
 func (e *postgresEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dumped, error) {
@@ -87,18 +88,18 @@ func (e *postgresEngine) dump(ctx context.Context, w io.Writer, pr *progress) (d
 		return dumped{}, fmt.Errorf("pg_dump %s is older than the PostgreSQL %s server: install PostgreSQL %s's client programs (Debian: apt-get install postgresql-client-%s)",
 			prog.version, server, major(server), major(server))
 	}
-	conninfo, env, remove, err := pgClient(e.cfg.URL, e.cfg.Dir)
+	conninfo, env, sec, err := pgClient(e.cfg.URL)
 	if err != nil {
 		return dumped{}, err
 	}
-	defer remove()
+	defer sec.Close()
 
 	// pg_dump copies the snapshot, then the checksums read it: one after
 	// the other, so that the backup keeps at most one of the server's
 	// cores busy, and the application the rest.
 	pr.start("dump", "bytes", 0)
 	args := []string{"--format=custom", "--no-password", "--snapshot=" + snapshotID, "--dbname=" + conninfo}
-	if err := run(ctx, prog, args, env, nil, pr.writer(w)); err != nil {
+	if err := run(ctx, prog, child{args: args, env: env, secret: sec, stdout: pr.writer(w)}); err != nil {
 		return dumped{}, err
 	}
 	snap, err := readSnapshot(ctx, tx, sqldb.Postgres, pr)
@@ -115,7 +116,9 @@ func major(v string) string {
 	return v
 }
 
-func (e *postgresEngine) restore(ctx context.Context, file, to string, clean bool, pr *progress) error {
+// load restores the backup in file into the empty scratch database at to
+// with pg_restore, in one transaction.
+func (e *postgresEngine) load(ctx context.Context, file, to string, pr *progress) error {
 	prog, err := findProgram(ctx, pgInstall, "pg_restore")
 	if err != nil {
 		return err
@@ -129,20 +132,16 @@ func (e *postgresEngine) restore(ctx context.Context, file, to string, clean boo
 	if err != nil {
 		return err
 	}
-	conninfo, env, remove, err := pgClient(to, e.cfg.Dir)
+	conninfo, env, sec, err := pgClient(to)
 	if err != nil {
 		return err
 	}
-	defer remove()
+	defer sec.Close()
 	pr.start("restore", "bytes", fi.Size())
-	// One transaction: a restore that fails leaves the database as empty
-	// as it was. Ownership and grants are the target's roles' business
-	// (kura db roles sets them), so they are not restored.
+	// Ownership and grants are the target's roles' business (kura db
+	// roles sets them), so they are not restored.
 	args := []string{"--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--no-password", "--dbname=" + conninfo}
-	if clean {
-		args = append(args, "--clean", "--if-exists")
-	}
-	return run(ctx, prog, args, env, pr.reader(f), io.Discard)
+	return run(ctx, prog, child{args: args, env: env, secret: sec, stdin: pr.reader(f), stdout: io.Discard})
 }
 
 func (e *postgresEngine) scratch(ctx context.Context, _ string) (string, func(context.Context) error, error) {

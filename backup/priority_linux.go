@@ -26,3 +26,9 @@ func lowPriority(fn func() error) error {
 // lowerProcess gives a child process (pg_dump, mariadb-dump, their
 // restores) the same priority.
 func lowerProcess(pid int) { syscall.Setpriority(syscall.PRIO_PROCESS, pid, niceness) }
+
+// childAttr makes a child program die with this process: a backup or
+// restore killed with SIGKILL leaves no dump program running on, and a
+// restore's program dies before it could finish what kura would not
+// check.
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -49,13 +47,9 @@ func (r Retention) Plan(all []*Manifest, now time.Time) []*Manifest {
 	return out
 }
 
-// staleAfter is the age past which a temporary file left in the backup
-// folder (by a crash mid-backup) is removed by Prune.
-const staleAfter = 24 * time.Hour
-
 // Prune deletes the backups in dir that r does not keep, manifest first so
-// that a backup half-deleted is never listed, and the temporary files of
-// backups that crashed more than a day ago. It returns what it deleted.
+// that a backup half-deleted is never listed, then sweeps what killed
+// backups left (Sweep). It returns the backups it deleted.
 // It deletes nothing when it cannot read every manifest.
 func Prune(dir string, r Retention, now time.Time) ([]*Manifest, error) {
 	all, err := List(dir)
@@ -73,26 +67,6 @@ func Prune(dir string, r Retention, now time.Time) ([]*Manifest, error) {
 		}
 		deleted = append(deleted, m)
 	}
-	return deleted, removeStale(dir, now)
-}
-
-// removeStale removes temporary files older than staleAfter.
-func removeStale(dir string, now time.Time) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), tempPrefix) {
-			continue
-		}
-		fi, err := e.Info()
-		if err == nil && now.Sub(fi.ModTime()) > staleAfter {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-	return nil
+	_, err = Sweep(dir, now)
+	return deleted, err
 }

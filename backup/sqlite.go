@@ -79,13 +79,14 @@ func (e *sqliteEngine) dump(ctx context.Context, w io.Writer, pr *progress) (dum
 		return dumped{}, fmt.Errorf("read %s: %w", path, err)
 	}
 	// VACUUM INTO writes into a new or empty file: make it first, so that
-	// it is the owner's only from the start.
-	snapPath := filepath.Join(e.cfg.Dir, tempPrefix+"snapshot-"+filepath.Base(path)+fmt.Sprint(time.Now().UnixNano()))
-	f, err := os.OpenFile(snapPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// it is the owner's only from the start, and locked as this process's
+	// for Sweep.
+	f, err := createTemp(e.cfg.Dir, tempPrefix+"snapshot-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return dumped{}, fmt.Errorf("create snapshot file: %w", err)
 	}
-	f.Close()
+	snapPath := f.Name()
+	defer f.Close()
 	defer removeSQLite(snapPath)
 
 	pr.start("snapshot", "bytes", pages*pageSize)
@@ -165,14 +166,50 @@ func removeSQLite(path string) {
 	}
 }
 
-func (e *sqliteEngine) restore(ctx context.Context, file, to string, _ bool, pr *progress) error {
+// decompress writes the backup in file, decompressed and checked
+// (quick_check), to a partial file beside the file at path.
+func (e *sqliteEngine) decompress(ctx context.Context, file, path string, pr *progress) (*partial, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create folder: %w", err)
+	}
+	p, err := createPartial(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := gunzipInto(ctx, p, file, pr); err != nil {
+		p.Abort()
+		return nil, err
+	}
+	if err := checkSQLite(ctx, p.f.Name()); err != nil {
+		p.Abort()
+		return nil, err
+	}
+	return p, nil
+}
+
+// load decompresses the backup into the scratch file at to, which
+// scratch made (and holds locked for Sweep), and checks it.
+func (e *sqliteEngine) load(ctx context.Context, file, to string, pr *progress) error {
 	path, err := sqldb.SQLitePath(to)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("create folder: %w", err)
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
 	}
+	defer out.Close()
+	if err := gunzipInto(ctx, out, file, pr); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return checkSQLite(ctx, path)
+}
+
+// gunzipInto decompresses the file at file into w.
+func gunzipInto(ctx context.Context, w io.Writer, file string, pr *progress) error {
 	in, err := os.Open(file)
 	if err != nil {
 		return err
@@ -187,31 +224,123 @@ func (e *sqliteEngine) restore(ctx context.Context, file, to string, _ bool, pr 
 	if err != nil {
 		return fmt.Errorf("%s is not a gzip file: %w", filepath.Base(file), err)
 	}
-	p, err := createPartial(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(p, zr); err != nil {
-		p.Abort()
+	if _, err := io.Copy(w, zr); err != nil {
 		return fmt.Errorf("decompress: %w", err)
 	}
 	if err := zr.Close(); err != nil {
-		p.Abort()
 		return fmt.Errorf("decompress: %w", err)
 	}
-	if err := checkSQLite(ctx, p.f.Name()); err != nil {
-		p.Abort()
-		return err
+	return nil
+}
+
+// replace decompresses the backup beside the target, checks it and
+// renames it over the target: the rename is the one step that replaces.
+func (e *sqliteEngine) replace(ctx context.Context, m *Manifest, to string, pr *progress) error {
+	path, err := sqldb.SQLitePath(to)
+	if err != nil {
+		return unchanged(err)
 	}
-	// The old file's -wal and -shm belong to the old content: left beside
-	// the new file they would be read as part of it.
+	sweepPartials(filepath.Dir(path), tempPrefix+filepath.Base(path)+"-", e.cfg)
+	p, err := e.decompress(ctx, m.Path(), path, pr)
+	if err != nil {
+		return unchanged(err)
+	}
+	defer p.Abort()
+	got, err := readOpened(ctx, e, p.f.Name(), pr)
+	if err != nil {
+		return unchanged(fmt.Errorf("read the loaded copy: %w", err))
+	}
+	if err := checkLoaded(m, got); err != nil {
+		return unchanged(err)
+	}
+	if err := clearInstances(ctx, p.f.Name()); err != nil {
+		return unchanged(err)
+	}
+	// The target's -wal (and -shm) belong to its content: left beside the
+	// new file they would be read as part of it, and removed before the
+	// rename they would take committed writes with them. Folding the WAL
+	// into the file first makes removing it lose nothing.
+	if err := settle(ctx, path); err != nil {
+		return unchanged(err)
+	}
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
 		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			p.Abort()
-			return err
+			return unchanged(err)
 		}
 	}
 	return p.Commit()
+}
+
+// clearInstances deletes the kura_instances rows of the SQLite file at
+// path: the servers of the backup's source do not serve its copy.
+func clearInstances(ctx context.Context, path string) error {
+	db, err := sqliteWritable(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	names, err := tableNames(ctx, db, sqldb.SQLite)
+	if err != nil {
+		return err
+	}
+	if !contains(names, sqldb.InstancesTable) {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM "+sqldb.InstancesTable); err != nil {
+		return fmt.Errorf("clear kura_instances of the loaded copy: %w", err)
+	}
+	return nil
+}
+
+// settle folds the WAL of the SQLite file at path, if any, into the file
+// and turns WAL mode off, so that the file alone holds its content. It
+// needs the file to itself: a process that has it open fails it. A file
+// that is not a database (damaged, or none yet) has nothing to fold.
+func settle(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	db, err := sqliteWritable(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var mode string
+	err = db.QueryRowContext(ctx, "PRAGMA journal_mode = DELETE").Scan(&mode)
+	switch {
+	case err != nil && busy(err):
+		return fmt.Errorf("another process has the database file open: stop it first (%v)", err)
+	case err != nil:
+		return nil // not a database: nothing of it to keep
+	case !strings.EqualFold(mode, "delete"):
+		return fmt.Errorf("another process has the database file open (its journal stays %s): stop it first", mode)
+	}
+	return nil
+}
+
+func busy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "locked") || strings.Contains(s, "BUSY")
+}
+
+// sqliteWritable opens the SQLite file at path to write it, waiting up to
+// 5s on a lock.
+func sqliteWritable(path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	db, err := sql.Open("sqlite", u+"?_time_format=sqlite&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 // checkSQLite runs quick_check on the file at path.
@@ -233,13 +362,12 @@ func checkSQLite(ctx context.Context, path string) error {
 }
 
 func (e *sqliteEngine) scratch(_ context.Context, dir string) (string, func(context.Context) error, error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"verify-*.sqlite")
+	f, err := createTemp(dir, tempPrefix+"verify-*.sqlite")
 	if err != nil {
 		return "", nil, fmt.Errorf("create scratch file: %w", err)
 	}
-	f.Close()
 	path := f.Name()
-	return "sqlite:" + path, func(context.Context) error { removeSQLite(path); return nil }, nil
+	return "sqlite:" + path, func(context.Context) error { removeSQLite(path); f.Close(); return nil }, nil
 }
 
 func (e *sqliteEngine) read(ctx context.Context, to string, pr *progress) (*snapshot, error) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,7 @@ type program struct {
 	name    string
 	path    string
 	version string // as it prints it, such as "15.19"
+	mariadb bool   // MariaDB's client rather than MySQL's
 }
 
 // findProgram returns the first of names found in PATH with its version,
@@ -32,7 +34,7 @@ func findProgram(ctx context.Context, install string, names ...string) (program,
 		if err != nil {
 			return program{}, fmt.Errorf("%s --version failed: %w", n, err)
 		}
-		return program{name: n, path: p, version: versionIn(string(out))}, nil
+		return program{name: n, path: p, version: versionIn(string(out)), mariadb: strings.Contains(string(out), "MariaDB")}, nil
 	}
 	return program{}, fmt.Errorf("%s not found in PATH: %s", strings.Join(names, " or "), install)
 }
@@ -81,39 +83,30 @@ func parts(v string) []int {
 	return []int{a, b}
 }
 
-// secretFile writes content to a temporary file readable by its owner
-// only, for a program to read its credentials from; remove deletes it.
-func secretFile(dir, content string) (path string, remove func(), err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"cred-*")
-	if err != nil {
-		return "", nil, fmt.Errorf("create credentials file: %w", err)
-	}
-	remove = func() { os.Remove(f.Name()) }
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		remove()
-		return "", nil, err
-	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		remove()
-		return "", nil, err
-	}
-	if err := f.Close(); err != nil {
-		remove()
-		return "", nil, err
-	}
-	return f.Name(), remove, nil
+// child is how a program runs: its arguments, the variables added to the
+// environment, its credentials, stdin and stdout.
+type child struct {
+	args   []string
+	env    []string
+	secret *secret // passed as descriptor 3 when it is a memory file
+	stdin  io.Reader
+	stdout io.Writer
 }
 
-// run runs prog with args and env added to the process's, stdin and
-// stdout as given. Its error carries the end of what the program wrote to
-// stderr, which names no password: none is on its command line or in its
-// environment.
-func run(ctx context.Context, prog program, args, env []string, stdin io.Reader, stdout io.Writer) error {
-	cmd := exec.CommandContext(ctx, prog.path, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = stdin
+// run runs prog as c says. The program dies with this process (on Linux),
+// so that a backup or restore killed mid-way leaves no program running on.
+// Its error carries the lines of what the program wrote to stderr that say
+// what failed, without the data they quote (toolMessage): no row of a
+// dump reaches an error, a log or a manifest, and no password either, for
+// none is on its command line or in its environment.
+func run(ctx context.Context, prog program, c child) error {
+	cmd := exec.CommandContext(ctx, prog.path, c.args...)
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Stdin = c.stdin
+	if c.secret != nil && c.secret.file != nil {
+		cmd.ExtraFiles = []*os.File{c.secret.file}
+	}
+	cmd.SysProcAttr = childAttr()
 	var stderr tail
 	cmd.Stderr = &stderr
 	// The output is copied here rather than by a goroutine of os/exec's,
@@ -123,11 +116,15 @@ func run(ctx context.Context, prog program, args, env []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
+	// The parent-death signal is tied to the thread that starts the
+	// child: it stays this goroutine's until the child has exited.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%s: %w", prog.name, err)
 	}
 	lowerProcess(cmd.Process.Pid)
-	_, copyErr := io.Copy(stdout, &pacedReader{ctx: ctx, r: out})
+	_, copyErr := io.Copy(c.stdout, &pacedReader{ctx: ctx, r: out})
 	if copyErr != nil {
 		out.Close() // the program gets EPIPE rather than blocking on a full pipe
 	}
@@ -141,9 +138,8 @@ func run(ctx context.Context, prog program, args, env []string, stdin io.Reader,
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := strings.TrimSpace(stderr.String())
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && msg != "" {
+	if msg := toolMessage(stderr.String()); errors.As(err, &ee) && msg != "" {
 		return fmt.Errorf("%s failed: %s", prog.name, msg)
 	}
 	return fmt.Errorf("%s failed: %w", prog.name, err)

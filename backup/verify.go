@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -19,6 +20,9 @@ func Verify(ctx context.Context, m *Manifest, cfg Config) (*Check, error) {
 	cfg, eng, err := prepare(cfg, m)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
+	}
+	if _, err := os.Stat(cfg.Dir); err == nil {
+		sweepLogged(cfg)
 	}
 	start := cfg.Now()
 	pr := newProgress(cfg.Progress)

@@ -129,5 +129,6 @@ func ExampleDB_MigrationStatus() {
 	// kura 4 00004_notifications.sql true
 	// kura 5 00005_operations.sql true
 	// kura 6 00006_cache_invalidations.sql true
+	// kura 7 00007_database.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

@@ -55,11 +55,15 @@ func (db *DB) Retire(ctx context.Context, id string) error {
 }
 
 // Serving describes the instances of the database q reads that were seen
-// within window of now, such as "web-1 pid 42 on :8080 (seen 3s ago)".
+// within window of now, such as "web-1 pid 42 on :8080 (seen 3s ago)". A
+// row of this machine whose process no longer runs (killed before it
+// could delete its row, or its pid since taken by a younger process) is
+// not serving, whatever its last beat; a row of another machine counts
+// until its beats are window old.
 func Serving(ctx context.Context, q interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }, now time.Time, window time.Duration) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT hostname, pid, addr, seen_at FROM kura_instances`)
+	rows, err := q.QueryContext(ctx, `SELECT hostname, pid, addr, started_at, seen_at FROM kura_instances`)
 	if err != nil {
 		return nil, fmt.Errorf("read serving instances: %w", err)
 	}
@@ -68,11 +72,11 @@ func Serving(ctx context.Context, q interface {
 	for rows.Next() {
 		var host, addr string
 		var pid int
-		var seen time.Time
-		if err := rows.Scan(&host, &pid, &addr, Time(&seen)); err != nil {
+		var started, seen time.Time
+		if err := rows.Scan(&host, &pid, &addr, Time(&started), Time(&seen)); err != nil {
 			return nil, err
 		}
-		if ago := now.Sub(seen); ago < window {
+		if ago := now.Sub(seen); ago < window && !gone(host, pid, started) {
 			out = append(out, fmt.Sprintf("%s pid %d on %s (seen %s ago)", host, pid, addr, max(ago, 0).Round(time.Second)))
 		}
 	}

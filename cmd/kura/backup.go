@@ -65,6 +65,20 @@ func (b *backupBase) config() (Config, backup.Config, *progressBars, error) {
 	return cfg, bc, bars, nil
 }
 
+// sweep removes what killed backups left in dir and says so on stderr:
+// every backup command starts with it (create, verify and restore through
+// the backup package).
+func (b *backupBase) sweep(dir string) []string {
+	removed, err := backup.Sweep(dir, time.Now())
+	for _, name := range removed {
+		fmt.Fprintf(b.m.Stderr, "kura: removed %s, left by a backup that was killed\n", name)
+	}
+	if err != nil {
+		fmt.Fprintln(b.m.Stderr, "kura: warning:", err)
+	}
+	return removed
+}
+
 // printJSON writes v as indented JSON.
 func (b *backupBase) printJSON(v any) error {
 	enc := json.NewEncoder(b.m.Stdout)
@@ -125,7 +139,12 @@ format) inside a snapshot kura's checksums read too; on MySQL/MariaDB
 mariadb-dump --single-transaction, whose rows kura checksums as they are
 written. The dump programs must be installed and not older
 than the server. With KURA_MIGRATE_DATABASE_URL set, the backup is taken as
-that role, which can read every table. A failed backup leaves nothing.`,
+that role, which can read every table. A failed backup leaves nothing.
+
+The manifest records the database the backup is of, its "source": the
+identity kura keeps in it (kura db identity prints it), its engine, server
+address and name; never its URL, user or password. --json prints the
+manifest with its path.`,
 	env: backupEnv,
 }
 
@@ -166,8 +185,10 @@ type backupListCommand struct{ backupBase }
 
 var backupListDoc = doc{
 	synopsis: "backup list [--dir DIR] [--json] [--env-file FILE]",
-	about:    `List the backups, newest first: time, size, engine, schema version and whether the last verify passed.`,
-	env:      backupEnv,
+	about: `List the backups, newest first: time, size, engine, schema version, whether
+the last verify passed, and the database each was taken of (its address,
+name and identity; --json: "source").`,
+	env: backupEnv,
 }
 
 func (c *backupListCommand) Usage(w io.Writer) {
@@ -186,6 +207,7 @@ func (c *backupListCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.sweep(cfg.BackupDir)
 	all, err := backup.List(cfg.BackupDir)
 	if err != nil && len(all) == 0 {
 		return err
@@ -201,12 +223,28 @@ func (c *backupListCommand) Run(ctx context.Context, args []string) error {
 		return c.printJSON(out)
 	}
 	w := tabwriter.NewWriter(c.m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTIME\tSIZE\tENGINE\tSCHEMA\tROWS\tVERIFIED")
+	fmt.Fprintln(w, "NAME\tTIME\tSIZE\tENGINE\tSCHEMA\tROWS\tVERIFIED\tSOURCE")
 	for _, m := range all {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", m.Name, m.Started.UTC().Format(time.DateTime), humanBytes(m.Size),
-			m.Engine, m.SchemaVersion(), m.Rows(), verifiedText(m.Verified))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", m.Name, m.Started.UTC().Format(time.DateTime), humanBytes(m.Size),
+			m.Engine, m.SchemaVersion(), m.Rows(), verifiedText(m.Verified), sourceText(m.Source))
 	}
 	return w.Flush()
+}
+
+// sourceText is a backup's source in a column: the database's address and
+// name, and the start of its identity.
+func sourceText(s backup.Source) string {
+	if s.Engine == "" {
+		return "-"
+	}
+	id := "no identity"
+	if s.ID != "" {
+		id = "id " + s.ID[:min(8, len(s.ID))]
+	}
+	if s.Engine == string(sqldb.SQLite) {
+		return s.Database + " (" + id + ")"
+	}
+	return s.Address + "/" + s.Database + " (" + id + ")"
 }
 
 func verifiedText(c *backup.Check) string {
@@ -299,26 +337,42 @@ type backupRestoreCommand struct {
 	backupBase
 	to     string
 	force  bool
+	other  bool
 	latest bool
 }
 
 var backupRestoreDoc = doc{
-	synopsis: "backup restore NAME|--latest --to URL [--force] [--dir DIR] [--json] [--env-file FILE]",
-	about: `Restore a backup into the database at --to: a SQLite file that does not exist
-or is empty, or an existing, empty PostgreSQL or MySQL database of the
-backup's engine (create it first). The backup's sha256 is checked first,
-and the restored tables are compared with its manifest after.
+	synopsis: "backup restore NAME|--latest --to URL [--force [--other-database]] [--dir DIR] [--json] [--env-file FILE]",
+	about: `Restore a backup into the database at --to: a SQLite file, or an existing
+PostgreSQL or MySQL database of the backup's engine (create it first). It
+prints the backup's source and the target (engine, address, database, and
+its identity, or "empty", or "no kura tables") before it acts.
 
---force restores over a database that holds tables: the SQLite file is
-replaced at once; on PostgreSQL the backup's objects are dropped and
-recreated in one transaction; on MySQL each of the dump's tables is dropped
-and recreated. It is refused while a kura server serves that database:
-every serve writes a row in kura_instances when it starts and every 10 s,
-and deletes it when it stops; a row seen in the last 30 s means serving.
-Stop the servers first (a killed one stops counting after 30 s).
+All or nothing: the backup's sha256 is checked, the backup is loaded apart
+from the target's data (SQLite: a file beside the target; PostgreSQL: one
+transaction; MySQL: a scratch database kura_restore_… on the same server),
+its every table's row count and checksum compared with the manifest, the
+source's kura_instances rows deleted, and only then the target's tables are
+replaced by the backup's in one step (a rename, a commit, one RENAME TABLE).
+A failure or a kill before that step leaves the target as it was, and says
+so. The restored database holds the backup's tables and no others, and
+takes the identity of the backup's source.
 
-Ownership and grants are not restored: on a server with least-privilege
-roles, run "kura db roles --apply" after restoring.`,
+A target that holds tables needs --force. A target that holds kura's tables
+of another database (another identity; when either side has none, another
+engine, address or name) is refused even with --force: check --to, and pass
+--other-database as well to replace it anyway. Any restore is refused while
+a kura server serves the target: every serve and worker writes a row in
+kura_instances when it starts and every 10 s, and deletes it when it stops;
+a row seen in the last 30 s means serving, unless it is of this machine and
+its process is gone (killed). Stop the servers first.
+
+Run it as the migration role: --to with the account of
+KURA_MIGRATE_DATABASE_URL. On MySQL that account also needs every
+privilege on the scratch databases: GRANT ALL PRIVILEGES ON ` + "`kura\\_restore\\_%`" + `.* TO it. What a killed
+restore left there is finished or undone and dropped by the next backup
+command on that server. Ownership and grants are not restored: on a server
+with least-privilege roles, run "kura db roles --apply" after restoring.`,
 	env: backupEnv,
 }
 
@@ -326,6 +380,7 @@ func (c *backupRestoreCommand) flags() *flag.FlagSet {
 	fs := c.flagSet("backup restore")
 	fs.StringVar(&c.to, "to", "", "the `URL` of the database to restore into (never printed)")
 	fs.BoolVar(&c.force, "force", false, "replace the content of a database that holds tables")
+	fs.BoolVar(&c.other, "other-database", false, "with --force: replace it even though it holds another database than the backup's source")
 	fs.BoolVar(&c.latest, "latest", false, "restore the newest backup")
 	return fs
 }
@@ -367,15 +422,23 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var target backup.Target
+	opts := backup.RestoreOptions{To: c.to, Force: c.force, OtherDatabase: c.other,
+		Inspected: func(src backup.Source, dst backup.Target) {
+			target = dst
+			bars.finish()
+			fmt.Fprintf(c.m.Stderr, "restore %s\n  source: %s\n  target: %s\n", man.Name, src, dst)
+		}}
 	start := time.Now()
-	err = backup.Restore(ctx, man, bc, backup.RestoreOptions{To: c.to, Force: c.force})
+	err = backup.Restore(ctx, man, bc, opts)
 	bars.finish()
 	if err != nil {
 		return err
 	}
 	took := time.Since(start).Seconds()
 	if c.json {
-		return c.printJSON(map[string]any{"name": man.Name, "tables": len(man.Tables), "rows": man.Rows(), "duration_seconds": took})
+		return c.printJSON(map[string]any{"name": man.Name, "tables": len(man.Tables), "rows": man.Rows(), "duration_seconds": took,
+			"source": man.Source, "target": target})
 	}
 	_, err = fmt.Fprintf(c.m.Stdout, "%s\trestored into %s: %d tables, %d rows match the manifest (%s)\n",
 		man.Name, sqldb.RedactURL(c.to), len(man.Tables), man.Rows(), seconds(took))
@@ -393,8 +456,9 @@ var backupPruneDoc = doc{
 	synopsis: "backup prune [--dry-run] [--dir DIR] [--json] [--env-file FILE]",
 	about: `Delete the backups the retention policy no longer keeps: every backup younger
 than KURA_BACKUP_KEEP_DAYS days is kept, and the newest KURA_BACKUP_KEEP
-whatever their age, and always the newest verified one. Files left by a
-backup that crashed more than a day ago are removed too.`,
+whatever their age, and always the newest verified one. The temporary
+files that backups which were killed left (no running kura holds them) are
+removed too, and named (--json: "temporary_files").`,
 	env: backupEnv,
 }
 
@@ -419,6 +483,11 @@ func (c *backupPruneCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var deleted []*backup.Manifest
+	// What killed backups left is swept first, so that it is reported.
+	temps, serr := backup.Leftovers(cfg.BackupDir, time.Now())
+	if !c.dryRun {
+		temps, serr = backup.Sweep(cfg.BackupDir, time.Now())
+	}
 	if c.dryRun {
 		all, lerr := backup.List(cfg.BackupDir)
 		if lerr != nil {
@@ -428,24 +497,31 @@ func (c *backupPruneCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		deleted, err = backup.Prune(cfg.BackupDir, cfg.Retention(), time.Now())
 	}
+	err = errors.Join(err, serr)
 	if c.json {
 		names := make([]string, 0, len(deleted))
 		for _, m := range deleted {
 			names = append(names, m.Name)
 		}
-		if jerr := c.printJSON(map[string]any{"deleted": names, "dry_run": c.dryRun}); jerr != nil {
+		if temps == nil {
+			temps = []string{}
+		}
+		if jerr := c.printJSON(map[string]any{"deleted": names, "temporary_files": temps, "dry_run": c.dryRun}); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 		return err
 	}
-	verb := "deleted"
+	verb, tempVerb := "deleted", "removed"
 	if c.dryRun {
-		verb = "would delete"
+		verb, tempVerb = "would delete", "would remove"
 	}
 	for _, m := range deleted {
 		fmt.Fprintf(c.m.Stdout, "%s %s\n", verb, m.Name)
 	}
-	if len(deleted) == 0 {
+	for _, name := range temps {
+		fmt.Fprintf(c.m.Stdout, "%s %s (a temporary file left by a backup that was killed)\n", tempVerb, name)
+	}
+	if len(deleted) == 0 && len(temps) == 0 {
 		fmt.Fprintln(c.m.Stdout, "nothing to prune")
 	}
 	return err

@@ -30,11 +30,12 @@ const (
 	defaultAppRole     = "kura_app"
 )
 
-const dbAbout = `Administer the database kura runs on: its roles.`
+const dbAbout = `Administer the database kura runs on: its roles, and its identity.`
 
 // dbCommands are the subcommands of kura db.
 var dbCommands = []entry{
 	{"roles", "print, or with --apply run, the SQL of a migration role and a least-privilege application role", func(m *Main) Command { return &dbRolesCommand{m: m} }},
+	{"identity", "print the database's identity, as a backup's manifest records its source", func(m *Main) Command { return &dbIdentityCommand{m: m} }},
 }
 
 // dbRolesCommand makes the migration and application roles.

@@ -1,15 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 // TestEndToEnd_Backups runs serve with backups scheduled: it takes one at
@@ -123,4 +132,252 @@ func TestBackup_CommandLine(t *testing.T) {
 	if _, err := os.Stat(strings.TrimPrefix(env[0], "DATABASE_URL=sqlite:")); !os.IsNotExist(err) {
 		t.Errorf("a backup command made the SQLite file: %v", err)
 	}
+}
+
+// TestBackup_Identity follows a backup's source through the commands: db
+// identity prints what backup create --json records as the manifest's
+// source and backup list shows; a restore prints source and target before
+// it acts and refuses, even with --force, a database of another identity
+// until --other-database, after which the target takes the source's
+// identity.
+func TestBackup_Identity(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		dir := filepath.Join(t.TempDir(), "backups")
+		env := []string{"DATABASE_URL=" + dbURL, "KURA_BACKUP_DIR=" + dir}
+		if _, _, err := runKura(t, env, "", "migrate", "up"); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runKura(t, env, "", "db", "identity", "--json")
+		var id backup.Source
+		if err != nil || json.Unmarshal([]byte(out), &id) != nil || len(id.ID) != 32 || id.Engine == "" || id.Address == "" || id.Database == "" {
+			t.Fatalf("db identity --json: %v %q", err, out)
+		}
+		if strings.Contains(out, dbURL) && !strings.HasPrefix(dbURL, "sqlite:") {
+			t.Fatalf("db identity printed the URL: %s", out)
+		}
+		out, _, err = runKura(t, env, "", "backup", "create", "--json")
+		var created struct {
+			Name   string
+			Source backup.Source
+		}
+		if err != nil || json.Unmarshal([]byte(out), &created) != nil || created.Source != id {
+			t.Fatalf("backup create --json: source %+v, want %+v (%v)", created.Source, id, err)
+		}
+		out, _, err = runKura(t, env, "", "backup", "list")
+		if err != nil || !strings.Contains(out, "SOURCE") || !strings.Contains(out, "id "+id.ID[:8]) {
+			t.Fatalf("backup list shows no source: %v\n%s", err, out)
+		}
+
+		// Another database, migrated: it has an identity of its own.
+		other := dbURL
+		if strings.HasPrefix(other, "sqlite:") {
+			other = "sqlite:" + filepath.Join(t.TempDir(), "other.db")
+		} else {
+			other = engines[map[bool]int{true: 1, false: 2}[strings.HasPrefix(dbURL, "postgres")]].url(t)
+		}
+		otherEnv := []string{"DATABASE_URL=" + other, "KURA_BACKUP_DIR=" + dir}
+		if _, _, err := runKura(t, otherEnv, "", "migrate", "up"); err != nil {
+			t.Fatal(err)
+		}
+		out, _, _ = runKura(t, otherEnv, "", "db", "identity", "--json")
+		var otherID backup.Source
+		json.Unmarshal([]byte(out), &otherID)
+		_, logs, err := runKura(t, env, "", "backup", "restore", created.Name, "--to", other, "--force")
+		if code := exitCode(err, io.Discard); code != 1 || !strings.Contains(err.Error(), "--other-database") || !strings.Contains(err.Error(), otherID.ID) {
+			t.Fatalf("restore over another database with --force: exit %d, %v; want a refusal naming --other-database and its identity", code, err)
+		}
+		if !strings.Contains(logs, "source: ") || !strings.Contains(logs, "target: ") || !strings.Contains(logs, "identity "+otherID.ID) {
+			t.Fatalf("restore did not print source and target:\n%s", logs)
+		}
+		if out, _, _ := runKura(t, otherEnv, "", "db", "identity", "--json"); !strings.Contains(out, otherID.ID) {
+			t.Fatalf("a refused restore changed the target: %s", out)
+		}
+		out, _, err = runKura(t, env, "", "backup", "restore", created.Name, "--to", other, "--force", "--other-database", "--json")
+		var res struct {
+			Source, Target backup.Source
+		}
+		if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Source != id || res.Target.ID != otherID.ID {
+			t.Fatalf("restore --other-database --json: %v %q", err, out)
+		}
+		if out, _, _ := runKura(t, otherEnv, "", "db", "identity", "--json"); !strings.Contains(out, id.ID) {
+			t.Fatalf("the restored database's identity: %s; want the source's %s", out, id.ID)
+		}
+	})
+}
+
+// TestBackup_PruneReportsTemporaryFiles: prune names the temporary files
+// of killed backups it removes, and an old kura's credentials file is
+// removed by any backup command, list included.
+func TestBackup_PruneReportsTemporaryFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "backups")
+	env := []string{"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "kura.db"), "KURA_BACKUP_DIR=" + dir}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".tmp-cred-77")
+	_, logs, err := runKura(t, env, "", "backup", "list")
+	if err != nil || !strings.Contains(logs, "removed .tmp-cred-77") {
+		t.Fatalf("backup list: %v; stderr %q; want the credentials file removed and named", err, logs)
+	}
+	write(".tmp-kura-20260101T000000Z-sqlite.sqlite.gz-5") // a killed backup's, which no process holds
+	out, _, err := runKura(t, env, "", "backup", "prune", "--dry-run")
+	if err != nil || !strings.Contains(out, "would remove .tmp-kura-20260101T000000Z-sqlite.sqlite.gz-5") {
+		t.Fatalf("backup prune --dry-run: %v %q", err, out)
+	}
+	out, _, err = runKura(t, env, "", "backup", "prune", "--json")
+	var res struct {
+		Deleted        []string `json:"deleted"`
+		TemporaryFiles []string `json:"temporary_files"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || len(res.TemporaryFiles) != 1 || res.TemporaryFiles[0] != ".tmp-kura-20260101T000000Z-sqlite.sqlite.gz-5" {
+		t.Fatalf("backup prune --json: %v %q", err, out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left: %v", entries)
+	}
+}
+
+// TestBackup_FailedRestoreQuotesNoRows damages a MariaDB backup in a row
+// (its sha256 made to match again), then verifies and restores it: both
+// fail, and neither the output, the log, the manifest nor the run log
+// holds an email or a password hash of the data.
+func TestBackup_FailedRestoreQuotesNoRows(t *testing.T) {
+	dbURL := engines[2].url(t)
+	dir := filepath.Join(t.TempDir(), "backups")
+	env := []string{"DATABASE_URL=" + dbURL, "KURA_BACKUP_DIR=" + dir}
+	if _, _, err := runKura(t, env, "", "users", "seed", "--count", "2000"); err != nil {
+		t.Fatal(err)
+	}
+	out, createLogs, err := runKura(t, env, "", "backup", "create", "--json")
+	var created struct{ Name, Path string }
+	if err != nil || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("backup create: %v %q", err, out)
+	}
+	// A syntax error in row 1000's email, after a statement that inserts
+	// the rows before it.
+	dump := string(gunzip(t, created.Path))
+	row := regexp.MustCompile(`\(\d+,'(seed-[0-9a-f]+-1000@example\.com)'`).FindStringSubmatchIndex(dump)
+	if row == nil {
+		t.Fatal("no row 1000 in the dump")
+	}
+	sep := strings.LastIndex(dump[:row[0]], ",")
+	dump = dump[:sep] + ";\nINSERT INTO `users` VALUES " + dump[row[0]:row[2]-1] + dump[row[2]:]
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(dump))
+	zw.Close()
+	if err := os.WriteFile(created.Path, zipped.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	manifestPath := filepath.Join(dir, created.Name+".json")
+	raw, _ := os.ReadFile(manifestPath)
+	var doc map[string]any
+	json.Unmarshal(raw, &doc)
+	sum := sha256.Sum256(zipped.Bytes())
+	doc["size"], doc["sha256"] = zipped.Len(), hex.EncodeToString(sum[:])
+	raw, _ = json.Marshal(doc)
+	os.WriteFile(manifestPath, raw, 0o600)
+
+	verifyOut, verifyLogs, verifyErr := runKura(t, env, "", "backup", "verify", created.Name)
+	if verifyErr == nil {
+		t.Fatal("a damaged backup verified")
+	}
+	to := engines[2].url(t)
+	restoreOut, restoreLogs, restoreErr := runKura(t, env, "", "backup", "restore", created.Name, "--to", to, "--force")
+	if restoreErr == nil || !strings.Contains(restoreErr.Error(), "as it was") {
+		t.Fatalf("restore of a damaged backup: %v", restoreErr)
+	}
+	t.Logf("verify: %v\nrestore: %v", verifyErr, restoreErr)
+	manifest, _ := os.ReadFile(manifestPath)
+	runLog := backupRunsText(t, dbURL)
+	rowData := regexp.MustCompile(`@example\.com|\$argon2id\$`)
+	for what, s := range map[string]string{
+		"verify's output": verifyOut + verifyLogs + verifyErr.Error(), "restore's output": restoreOut + restoreLogs + restoreErr.Error(),
+		"backup create's log": createLogs, "manifest": string(manifest), "run log": runLog,
+	} {
+		if rowData.MatchString(s) {
+			t.Errorf("the %s quotes row data: %q", what, rowData.FindString(s))
+		}
+	}
+	if !strings.Contains(string(manifest), `"ok": false`) {
+		t.Errorf("the failed verify is not in the manifest:\n%s", manifest)
+	}
+}
+
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// backupRunsText is every row of the run log, as text.
+func backupRunsText(t *testing.T, dbURL string) string {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Reader().Query("SELECT name, ok, problem, COALESCE(verified_ok, FALSE) FROM backup_runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var name, problem string
+		var ok, verified bool
+		if err := rows.Scan(&name, &ok, &problem, &verified); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %v %q %v\n", name, ok, problem, verified)
+	}
+	if b.Len() == 0 {
+		t.Fatal("the run log is empty")
+	}
+	return b.String()
+}
+
+// TestBackup_RestoreAfterKill: a serve killed with SIGKILL keeps its row
+// in kura_instances, but its process is gone, so a restore over its
+// database is not refused as "serving" (while it ran, it was).
+func TestBackup_RestoreAfterKill(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		dir := filepath.Join(t.TempDir(), "backups")
+		env := []string{"DATABASE_URL=" + dbURL, "KURA_BACKUP_DIR=" + dir}
+		c := startChild(t, env...)
+		register(t, c.srv, "ada@example.com", "ada").want(t, 201)
+		out, _, err := runKura(t, env, "", "backup", "create")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Fields(out)[0]
+		_, _, err = runKura(t, env, "", "backup", "restore", name, "--to", dbURL, "--force")
+		if err == nil || !strings.Contains(err.Error(), "serving") {
+			t.Fatalf("restore under a running serve: %v; want a refusal", err)
+		}
+		c.cmd.Process.Kill()
+		<-c.exited
+		if _, _, err := runKura(t, env, "", "backup", "restore", name, "--to", dbURL, "--force"); err != nil {
+			t.Fatalf("restore after its serve was killed: %v", err)
+		}
+	})
 }

@@ -5,7 +5,7 @@
 //	kura worker                work background jobs only
 //	kura jobs list|counts|retry|cancel
 //	kura migrate up|down|status
-//	kura db roles              least-privilege database roles
+//	kura db roles|identity     least-privilege database roles; the database's identity
 //	kura maintain              maintain the database; unused indexes, connection budget
 //	kura doctor                audit the security checklist
 //	kura users create|seed
