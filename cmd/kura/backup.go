@@ -324,7 +324,7 @@ func (c *backupVerifyCommand) Run(ctx context.Context, args []string) error {
 	check, err := backup.Verify(ctx, man, bc)
 	bars.finish()
 	if err != nil {
-		return err
+		return explainScratch(cfg, err)
 	}
 	if c.recordsRunLog(bc.Dir, bc.Logger) {
 		withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.RecordVerify(ctx, db, man.Name, check) })
@@ -412,8 +412,11 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 	if c.to == "" {
 		return c.m.usageErr(c, "backup restore needs --to URL: the database to restore into")
 	}
-	_, bc, bars, err := c.config()
+	cfg, bc, bars, err := c.config()
 	if err != nil {
+		return err
+	}
+	if err := checkRestoreRole(cfg, c.to); err != nil {
 		return err
 	}
 	name := ""
