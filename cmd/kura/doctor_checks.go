@@ -640,7 +640,7 @@ func modeFix(path string, mode fs.FileMode) string {
 	if _, err := exec.LookPath("chmod"); err == nil {
 		return fmt.Sprintf("chmod %o %s, or kura doctor --fix", mode, path)
 	}
-	return fmt.Sprintf("kura doctor --fix (it sets %s to %04o itself; there is no chmod here)", path, mode)
+	return fmt.Sprintf("kura doctor --fix, which sets %s to mode %04o from here (no chmod program is installed where kura runs)", path, mode)
 }
 
 // chmodRepair is the repair of kura doctor --fix that gives path mode.
