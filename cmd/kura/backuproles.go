@@ -45,8 +45,8 @@ func roleOf(rawURL string) string {
 // and fill the scratch databases of backup verify.
 func scratchGrant(d sqldb.Dialect, role string) string {
 	if d == sqldb.MySQL {
-		return "GRANT CREATE, DROP, SELECT, INSERT, ALTER, LOCK TABLES ON `kura\\_verify\\_%`.* TO " + sqlString(role) + "@'%'" +
-			" (with the host part of the account, as kura db roles --host made it)"
+		return "GRANT ALL PRIVILEGES ON " + scratchPattern("kura_verify_") + ".* TO " + sqlString(role) + "@'%'" +
+			" (with the host part of the account, as kura db roles --host made it; kura db roles --apply grants it to the migration role)"
 	}
 	return "ALTER ROLE " + pgIdent(role) + " CREATEDB (kura db roles --apply takes it back: run it again after)"
 }

@@ -251,17 +251,16 @@ func TestBackup_PruneAroundDamage(t *testing.T) {
 		t.Fatalf("prune: exit %d (%v)\n%s", code, err, out)
 	}
 	left, _ := os.ReadDir(dir)
-	var files []string
+	files := map[string]bool{}
 	for _, e := range left {
-		files = append(files, e.Name())
+		files[e.Name()] = true
 	}
-	got := strings.Join(files, " ")
 	for _, want := range []string{made[0] + ".json", made[0] + ".sqlite.gz", made[2] + ".json"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("%s is gone: %s", want, got)
+		if !files[want] {
+			t.Errorf("%s is gone: %v", want, files)
 		}
 	}
-	if strings.Contains(got, made[1]) {
-		t.Errorf("%s was not pruned: %s", made[1], got)
+	if files[made[1]+".json"] || files[made[1]+".sqlite.gz"] {
+		t.Errorf("%s was not pruned: %v", made[1], files)
 	}
 }
