@@ -226,7 +226,7 @@ else
   [ -n "$env_file" ] || die "--no-unit needs --env-file FILE: kura's configuration, the one the service runs with"
   [ -r "$env_file" ] || die "--env-file (KURA_ENV_FILE) $env_file: no such file, or not readable"
   [ -n "$restart_cmd" ] || die "--no-unit needs --restart CMD: the command that restarts the service"
-  cfg_file=$env_file
+  cfg_file=$(realpath "$env_file") # kura's commands run in cfg_dir
   cfg_dir=${workdir:-$PWD}
   # kura reads the file; where the database's URLs are is noted, for the
   # restore's hint.
