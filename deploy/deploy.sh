@@ -316,7 +316,12 @@ db_id='' db_where='' db_text=''
 if database; then
   say "database: $db_text"
 elif [ -e "$current" ]; then
-  die "kura db identity cannot name the database of this configuration: $(kura_run "$new" db identity -- --json 2>&1 | tail -n 3)"
+  why=$(kura_run "$new" db identity -- --json 2>&1 | tail -n 1) || true
+  case $why in
+    *'unknown db command "identity"'*)
+      die "$given has no kura db identity: it is older than this deploy.sh, which names the database with it to check that the backup is of the database it migrates (deploy it with its own release's deploy.sh)" ;;
+  esac
+  die "kura db identity cannot name the database of this configuration: $why"
 else
   say "database: not there yet (first install; kura migrate up makes it)"
 fi
