@@ -283,8 +283,13 @@ func TestDeployScript_Unit(t *testing.T) {
 // file the unit names.
 func TestDeployScript_UnitEnvFile(t *testing.T) {
 	v1, v2 := kuraBinary(t, "v0.0.1-deploy"), kuraBinary(t, "v0.0.2-deploy")
-	pg := testenv.PostgresDatabase(t)
-	s := newUnitServer(t, "# the database, with its password later\nDATABASE_URL="+pg+"\n")
+	// A password in the URL (the server trusts local connections and
+	// ignores it): deploy.sh never prints it.
+	const password = "deploy-secret-pw"
+	u, _ := url.Parse(testenv.PostgresDatabase(t))
+	u.User = url.UserPassword(u.User.Username(), password)
+	pg := u.String()
+	s := newUnitServer(t, "# the database, with its password\nDATABASE_URL="+pg+"\n")
 	dir, changed := decoy(t, v1)
 	if out, code := s.deploy(t, dir, 60, v1); code != 0 {
 		t.Fatalf("first deploy: exit %d\n%s", code, out)
@@ -294,7 +299,9 @@ func TestDeployScript_UnitEnvFile(t *testing.T) {
 	if code != 0 || s.version(t) != "v0.0.2-deploy" {
 		t.Fatalf("deploy of v0.0.2: exit %d\n%s", code, out)
 	}
-	u, _ := url.Parse(pg)
+	if strings.Contains(out, password) {
+		t.Errorf("deploy.sh printed the database's password:\n%s", out)
+	}
 	if !regexp.MustCompile(`database: postgres \S+ database ` + regexp.QuoteMeta(strings.TrimPrefix(u.Path, "/")) + `, identity [0-9a-f]{32}\n`).MatchString(out) {
 		t.Errorf("deploy.sh does not name the PostgreSQL database:\n%s", out)
 	}
