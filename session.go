@@ -37,7 +37,12 @@ type SessionService interface {
 	// Login checks a login (email or username, case-insensitive) and
 	// password and starts a session. It answers the same way, in about the
 	// same time, whether the login is unknown or the password wrong.
-	// Errors: EINVALID naming "login" (see ValidateLogin), EUNAUTHORIZED.
+	// Right before verifying the password it calls GuardPasswordCheck
+	// with the account the login resolves to (UserAccount of the user, or
+	// UnknownAccount of the login's canonical form), and returns the
+	// guard's error, wrapped, without verifying.
+	// Errors: EINVALID naming "login" (see ValidateLogin), EUNAUTHORIZED,
+	// and the guard's (such as ERATELIMITED).
 	Login(ctx context.Context, login, password string) (*Session, error)
 
 	// Authenticate returns the live session behind a token, with its user.

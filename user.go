@@ -158,9 +158,13 @@ type UserService interface {
 
 	// UpdateUser changes the given fields and returns the user as stored,
 	// updated_at moved. A password change ends every session of the user
-	// but upd.KeepSession. A CurrentPassword that is set is checked first.
+	// but upd.KeepSession. A CurrentPassword that is set is checked first,
+	// after the fields are validated: right before verifying it, the store
+	// calls GuardPasswordCheck with UserAccount(id), the account a login
+	// to the user meets, and returns the guard's error, wrapped, without
+	// verifying.
 	// Errors: ENOTFOUND, EINVALID (ErrWrongCurrentPassword for a wrong
-	// CurrentPassword), ECONFLICT.
+	// CurrentPassword), ECONFLICT, and the guard's (such as ERATELIMITED).
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
 
 	// DeleteUser removes a user and ends their sessions. Errors: ENOTFOUND.

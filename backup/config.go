@@ -71,13 +71,19 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports what is wrong with c.
+// Validate reports what is wrong with c. Its errors never quote a URL.
 func (c Config) Validate() error {
 	if c.URL == "" {
 		return errors.New("backup: URL is empty: want the database's URL")
 	}
 	if _, err := sqldb.ParseDialect(c.URL); err != nil {
 		return fmt.Errorf("backup: URL: %w", err)
+	}
+	if err := sqldb.CheckURL(c.URL); err != nil {
+		return fmt.Errorf("backup: URL: %w", err)
+	}
+	if err := sqldb.CheckURL(c.ScratchURL); err != nil {
+		return fmt.Errorf("backup: ScratchURL: %w", err)
 	}
 	if c.ScratchURL != "" {
 		a, _ := sqldb.ParseDialect(c.URL)

@@ -361,3 +361,29 @@ func TestCreate_DiskFull(t *testing.T) {
 		}
 	})
 }
+
+// TestConfig_MalformedURLRefused: a URL whose password holds an unescaped
+// '@', '/', '%', '#' or '?' is refused by Create, Verify's scratch server
+// and Restore before any program runs or connection is made, and the error
+// quotes none of it.
+func TestConfig_MalformedURLRefused(t *testing.T) {
+	const bad = "postgres://kura:Gh@Jk/7L%m#n?o@127.0.0.1:1/kura"
+	good := "postgres://kura@127.0.0.1:1/kura"
+	for name, cfg := range map[string]backup.Config{
+		"URL":        {URL: bad, Dir: t.TempDir()},
+		"ScratchURL": {URL: good, ScratchURL: bad, Dir: t.TempDir()},
+	} {
+		err := cfg.Validate()
+		if !errors.Is(err, sqldb.ErrMalformedURL) || !strings.Contains(err.Error(), name+": ") {
+			t.Errorf("Validate with a malformed %s = %v; want ErrMalformedURL naming it", name, err)
+		}
+		if _, err := backup.Create(context.Background(), cfg); !errors.Is(err, sqldb.ErrMalformedURL) || strings.Contains(err.Error(), "Jk") {
+			t.Errorf("Create with a malformed %s = %v; want ErrMalformedURL, no password", name, err)
+		}
+	}
+	m := &backup.Manifest{Name: "kura-x", Engine: "postgres"}
+	err := backup.Restore(context.Background(), m, backup.Config{Dir: t.TempDir()}, backup.RestoreOptions{To: bad})
+	if !errors.Is(err, sqldb.ErrMalformedURL) || strings.Contains(err.Error(), "Jk") {
+		t.Errorf("Restore to a malformed URL = %v; want ErrMalformedURL, no password", err)
+	}
+}

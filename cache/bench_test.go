@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/cache"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -22,6 +23,29 @@ func BenchmarkLocalHit(b *testing.B) {
 			}
 		})
 	})
+	// With a Redis tier, Strict or not: a Strict cache checks its lease on
+	// every hit.
+	for _, strict := range []bool{false, true} {
+		name := "redis"
+		if strict {
+			name = "redis-strict"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := RedisConfig(b)
+			cfg.Strict = strict
+			c := MustNewUp(b, cfg)
+			testenv.Wait(b, 0, "the cache to trust its tiers", c.Trusted)
+			MustGet(b, c, "k", load, "value")
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					c.GetOrLoad(ctx, "k", load)
+				}
+			})
+			if s := c.Stats(); s.Untrusted != 0 || s.LocalHits < uint64(b.N) {
+				b.Fatalf("not every read was a local hit: %+v", s)
+			}
+		})
+	}
 	b.Run("otter-expiry", func(b *testing.B) { // bare otter with the same per-entry TTL
 		o := otter.Must(&otter.Options[string, string]{
 			MaximumSize:      cache.DefaultSize,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,7 @@ type Cache[V any] struct {
 	flight singleflight.Group
 	seed   maphash.Seed
 	redis  *redisTier // nil without a Redis tier
+	strict *redisTier // the Redis tier of a Strict cache, else nil
 
 	// epoch changes when the whole in-process tier is invalidated (on
 	// reconnecting to Redis); gens[slot] when a key of that slot is
@@ -37,7 +39,8 @@ type Cache[V any] struct {
 	epoch atomic.Uint64
 	gens  [genSlots]atomic.Uint64
 
-	stats counters
+	stats     counters
+	closeOnce sync.Once
 }
 
 // stamp is the epoch and key generation a load began under.
@@ -83,6 +86,9 @@ func New[V any](cfg Config, codec Codec[V]) (*Cache[V], error) {
 			local.StopAllGoroutines()
 			return nil, err
 		}
+		if cfg.Strict {
+			c.strict = c.redis
+		}
 	}
 	return c, nil
 }
@@ -95,8 +101,13 @@ func New[V any](cfg Config, codec Codec[V]) (*Cache[V], error) {
 // ends. A not-found error from load (Config.IsNotFound) is cached for
 // Config.NotFoundTTL and returned again on hits; any other error is
 // returned and not cached. Redis errors are counted and never returned:
-// the cache falls back to load.
+// the cache falls back to load. A Strict cache whose lease has lapsed
+// calls load every time and returns what it returns, touching neither tier.
 func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx context.Context) (V, error)) (V, error) {
+	if c.strict != nil && !c.strict.trusted.Load() {
+		c.stats.untrusted.Add(1)
+		return load(ctx)
+	}
 	st := c.stampOf(key)
 	if e, ok := c.local.GetIfPresent(key); ok && e.stamp == st {
 		c.stats.localHits.RecordHits(1)
@@ -127,7 +138,7 @@ func (c *Cache[V]) GetOrLoad(ctx context.Context, key string, load func(ctx cont
 // stores what it got in the tiers it may.
 func (c *Cache[V]) fill(ctx context.Context, key string, st stamp, load func(context.Context) (V, error)) *entry[V] {
 	var lock string
-	if c.redis != nil && c.redis.up.Load() {
+	if c.redis != nil && c.redis.up.Load() && (c.strict == nil || c.strict.trusted.Load()) {
 		raw, token, err := c.redis.getOrLock(ctx, c.cfg.Prefix+key)
 		if err == nil && raw != nil {
 			if e, ok := c.decode(raw); ok {
@@ -183,14 +194,21 @@ func (c *Cache[V]) keep(key string, st stamp, e *entry[V]) *entry[V] {
 // this cache's channel confirmed it dropped them from its in-process tier.
 // If that cannot be done (Redis down, or an instance not answering within
 // Config.InvalidationTimeout), the keys are still dropped here, deletions
-// Redis missed are retried on reconnect, and the error wraps ErrDegraded.
+// Redis missed are retried on reconnect, the keys are recorded in
+// Config.Fallback if set, and the error wraps ErrDegraded. A Strict cache
+// then returns only once Config.Lease has passed since this instance lost
+// Redis (or published the keys), when every other instance has stopped
+// trusting its copy, or when ctx ends: only the Deletes of an outage's
+// first Lease wait, and none waits longer than Lease beyond its own
+// attempt.
 func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	var err error
+	var lost int64
 	if c.redis != nil {
-		err = c.redis.invalidate(ctx, c.cfg.Prefix, keys)
+		lost, err = c.redis.invalidate(ctx, keys)
 		if err != nil {
 			c.stats.failedInvalidations.Add(uint64(len(keys)))
 		}
@@ -198,7 +216,36 @@ func (c *Cache[V]) Delete(ctx context.Context, keys ...string) error {
 	// After Redis: a load that read Redis before the DEL began under the
 	// old generation, so bumping now makes its result unservable.
 	c.invalidateLocal(keys)
+	if err != nil {
+		if fb := c.cfg.Fallback; fb != nil {
+			if ferr := fb.Record(ctx, c.cfg.Prefix, keys); ferr != nil {
+				err = fmt.Errorf("%w; not recorded in the fallback either: %w", err, ferr)
+			}
+		}
+		if c.strict != nil {
+			c.strict.waitOut(ctx, lost)
+		}
+	}
 	return err
+}
+
+// Forget drops keys that another instance deleted but could not have every
+// instance confirm, as found in Config.Fallback: it deletes them in Redis,
+// then drops them from the in-process tier, without publishing or waiting
+// for anyone. Deletions Redis misses are retried on reconnect. An
+// application's Fallback calls it on every instance.
+func (c *Cache[V]) Forget(ctx context.Context, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	if c.redis != nil && c.redis.up.Load() {
+		c.redis.forget(ctx, keys)
+		return
+	}
+	if c.redis != nil {
+		c.redis.keepPending(keys)
+	}
+	c.invalidateLocal(keys)
 }
 
 // invalidateLocal drops keys from the in-process tier and from any load in
@@ -230,6 +277,11 @@ func (c *Cache[V]) stampOf(key string) stamp {
 // answers from the in-process tier and the loader.
 func (c *Cache[V]) Healthy() bool { return c.redis == nil || c.redis.up.Load() }
 
+// Trusted reports whether GetOrLoad uses the tiers: always, except for a
+// Strict cache with a Redis tier, whose tiers are trusted only while its
+// lease runs (see Config.Strict).
+func (c *Cache[V]) Trusted() bool { return c.strict == nil || c.strict.trusted.Load() }
+
 // Ping checks the Redis tier for a health endpoint: nil without one,
 // ErrDegraded while it is not subscribed to invalidations, or the error of
 // a PING. The cache keeps working either way.
@@ -241,12 +293,15 @@ func (c *Cache[V]) Ping(ctx context.Context) error {
 }
 
 // Close stops the Redis tier's background work, closes its connections and
-// stops the in-process tier's goroutine. The cache must not be used after.
+// stops the in-process tier's goroutine. The cache must not be used after;
+// closing it again does nothing.
 func (c *Cache[V]) Close() {
-	if c.redis != nil {
-		c.redis.close()
-	}
-	c.local.StopAllGoroutines()
+	c.closeOnce.Do(func() {
+		if c.redis != nil {
+			c.redis.close()
+		}
+		c.local.StopAllGoroutines()
+	})
 }
 
 // ErrDegraded is wrapped by errors of Delete and Ping when the Redis tier

@@ -8,6 +8,8 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"github.com/redis/rueidis"
+
+	"github.com/kura-dev/kura/internal/credurl"
 )
 
 // Defaults filled by Config.WithDefaults into zero fields.
@@ -20,6 +22,7 @@ const (
 	DefaultRedisTimeout        = 100 * time.Millisecond
 	DefaultInvalidationTimeout = time.Second
 	DefaultLockTTL             = 10 * time.Second
+	DefaultLease               = 2 * time.Second
 )
 
 // Config configures a Cache. The zero value is a usable in-process cache;
@@ -87,12 +90,45 @@ type Config struct {
 	// means DefaultLockTTL (10s); it must not be negative.
 	LockTTL time.Duration
 
+	// Strict makes the cache trust its copies only while it knows that
+	// invalidations reach it, for values where a stale read is a security
+	// decision (a session's validity, a user's role). With a Redis tier, the
+	// instance sends a heartbeat through Redis to its own subscription every
+	// Lease/4 and trusts both tiers for Lease/2 after sending one that came
+	// back; while that lease has lapsed (Redis killed, hung or cut off),
+	// GetOrLoad calls the loader every time and uses neither tier, and it
+	// trusts them again only after dropping its in-process tier, applying
+	// the deletions Redis missed and those recorded in Fallback. A Delete
+	// that not every instance confirmed waits, before it returns, until
+	// Lease has passed since this instance lost Redis, so that every other
+	// instance has by then stopped trusting its copy. False, the default,
+	// serves the in-process tier while Redis is down, as the package
+	// describes. Without a Redis tier Strict changes nothing.
+	Strict bool
+
+	// Lease is how long after losing Redis a Strict cache's Delete waits
+	// for other instances to stop trusting their copies (see Strict); an
+	// instance itself stops trusting them at most Lease/2 after Redis
+	// stopped answering. Zero means DefaultLease (2s); it must not be
+	// negative. Every instance sharing the cache must use the same Lease.
+	Lease time.Duration
+
+	// Fallback, if set, is a second path for the deletions that Redis could
+	// not confirm to every instance, through a store every instance shares
+	// (see Fallback). Nil means none: an instance cut off from Redis while
+	// the others reach it leaves their copies (and Redis's) stale until
+	// their TTL ends or the instance reconnects.
+	Fallback Fallback
+
 	// clock replaces the in-process tier's clock in tests.
 	clock otter.Clock
 	// stateHook, if set, is called with true each time the Redis tier comes
 	// up (after the in-process tier was cleared) and false when it goes
 	// down. Tests wait on it instead of sleeping.
 	stateHook func(up bool)
+	// trustHook, if set, is called with true each time a Strict cache
+	// trusts its tiers again and false when its lease lapses.
+	trustHook func(trusted bool)
 }
 
 // WithDefaults returns a copy of c with every zero field set to its
@@ -129,6 +165,9 @@ func (c Config) WithDefaults() Config {
 	if c.LockTTL == 0 {
 		c.LockTTL = DefaultLockTTL
 	}
+	if c.Lease == 0 {
+		c.Lease = DefaultLease
+	}
 	return c
 }
 
@@ -140,7 +179,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"TTL", c.TTL}, {"RedisTimeout", c.RedisTimeout}, {"InvalidationTimeout", c.InvalidationTimeout}, {"LockTTL", c.LockTTL}} {
+	}{{"TTL", c.TTL}, {"RedisTimeout", c.RedisTimeout}, {"InvalidationTimeout", c.InvalidationTimeout}, {"LockTTL", c.LockTTL}, {"Lease", c.Lease}} {
 		if d.d < 0 {
 			return fmt.Errorf("cache: %s must be a positive duration, or zero for the default; got %v", d.name, d.d)
 		}
@@ -152,6 +191,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cache: Jitter must be a fraction below 1 (0.1 is ±10%%), negative for none, or zero for the default; got %v", c.Jitter)
 	}
 	if c.RedisURL != "" {
+		if err := credurl.Check(c.RedisURL); err != nil {
+			return fmt.Errorf("cache: RedisURL: %w", err)
+		}
 		if _, err := rueidis.ParseURL(c.RedisURL); err != nil {
 			return errors.New("cache: RedisURL must be a redis://, rediss:// or unix:// URL, such as redis://127.0.0.1:6379/0")
 		}

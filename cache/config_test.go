@@ -80,4 +80,15 @@ func TestConfig_Validate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("ErrRedisURLPasswordUnescaped", func(t *testing.T) {
+		for _, u := range []string{"redis://:p@ss/w%rd#x@127.0.0.1:6379/0", "redis://:pw#tail@127.0.0.1:6379/0", "rediss://u:pw?tail@h:6380"} {
+			err := cache.Config{RedisURL: u}.Validate()
+			if err == nil || !strings.HasPrefix(err.Error(), "cache: RedisURL: the URL could not be read") {
+				t.Fatalf("Validate(%s) = %v; want the URL refused", u, err)
+			}
+			if strings.Contains(err.Error(), "tail") || strings.Contains(err.Error(), "ss/w") {
+				t.Fatalf("Validate() = %v: the error shows the password", err)
+			}
+		}
+	})
 }

@@ -90,6 +90,51 @@
 // its whole in-process tier (it may have missed invalidations) and applies
 // the deletions Redis missed before it reads from Redis again.
 //
+// For values where a stale read is a security decision (a session, a
+// user's role), set Config.Strict: then no instance answers from a copy
+// while it cannot be sure invalidations reach it. Each instance sends a
+// heartbeat through Redis to its own subscription every Lease/4 (0.5s) and
+// trusts its tiers for Lease/2 (1s) after sending one that came back. While
+// that lease has lapsed, GetOrLoad calls the loader every time and touches
+// neither tier (Trusted reports false, Ping ErrDegraded, Stats counts the
+// reads as Untrusted); trust comes back after a heartbeat returns and the
+// instance has dropped its in-process tier, applied its missed deletions,
+// emptied the cache's keys in a Redis that restarted meanwhile (its run_id
+// changed: a snapshot may hold values deleted after it was taken) and
+// applied what Config.Fallback recorded. A Delete that not every instance
+// confirmed returns only once Lease (2s) has passed since this instance
+// lost Redis (or published the keys): by then every other instance has
+// stopped trusting its copy, since it last renewed its lease before that
+// moment and trusts for half the lease. What each failure costs a Strict
+// cache, with the defaults:
+//
+//   - Redis killed, or a connection reset: instances stop trusting at once.
+//     Nothing stale is served. Deletes in the first 2s after an instance
+//     lost Redis wait out the rest of those 2s; later ones return at once.
+//   - Redis hung (stopped, or a network that drops packets): instances stop
+//     trusting within 1s of its last answer. Nothing stale is served after
+//     a Delete returns: each Delete waits up to InvalidationTimeout (1s)
+//     for Redis, plus the lease in the first seconds (at most 3s), until
+//     the client gives the connection up (about 5s in), then returns at once.
+//   - One instance cut off while the others reach Redis: it stops trusting
+//     (at once, or within 1s); the others still trust their copies, and
+//     Redis still holds the keys it could not delete. Only the Fallback
+//     bounds this: each instance's Fallback delivers the recorded keys to
+//     its caches (Forget deletes them in Redis and in process), within its
+//     polling interval (kura's: 1s).
+//   - Redis back after an outage, empty: as on reconnecting above; the tier
+//     starts cold. Restored from a snapshot: instances that knew the Redis
+//     before empty the cache's keys in it before trusting it; an instance
+//     that never saw the previous Redis cannot tell, and trusts what the
+//     snapshot holds, so run the cache's Redis without persistence.
+//   - Redis slow: reads of Redis time out after RedisTimeout (100ms) and
+//     go to the loader; the lease holds while heartbeats return within 1s
+//     of being sent; a Delete waits InvalidationTimeout for confirmations,
+//     then up to Lease from its publication.
+//
+// While the lease has lapsed, every read is a call of the loader, as if
+// there were no cache, on every instance that lost Redis.
+//
 // # Metrics and health
 //
 // Stats returns the hit and miss counters of each tier, loads and errors,

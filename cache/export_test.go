@@ -15,3 +15,7 @@ var Jitter = jitter
 // DropLocal removes key from the in-process tier only, without touching
 // its generation, so that the next GetOrLoad goes to Redis.
 func (c *Cache[V]) DropLocal(key string) { c.local.Invalidate(key) }
+
+// WithTrustHook returns cfg with fn called each time a Strict cache starts
+// or stops trusting its tiers.
+func WithTrustHook(cfg Config, fn func(trusted bool)) Config { cfg.trustHook = fn; return cfg }

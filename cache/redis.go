@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,8 +44,10 @@ type redisTier struct {
 	waiters map[string]*waiter  // Deletes waiting for confirmations, by message id
 	pending map[string]struct{} // keys whose DEL Redis missed, retried on reconnect
 
+	lease // Strict caches only
+
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // waiter counts the confirmations of one invalidation message.
@@ -78,12 +81,17 @@ func openRedis(cfg Config, stats *counters, dropKeys func([]string), reset func(
 		cfg: cfg, client: client, stats: stats, id: rand.Text(),
 		chInval: cfg.Prefix + "invalidate", dropKeys: dropKeys, reset: reset,
 		reported: -1, waiters: map[string]*waiter{}, pending: map[string]struct{}{},
-		done: make(chan struct{}),
 	}
 	r.chAck = cfg.Prefix + "ack:" + r.id
+	r.lease = lease{base: time.Now(), trustReported: -1, renewed: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+	r.markLost(r.now()) // nothing confirmed yet
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go r.run(ctx)
+	r.wg.Go(func() { r.run(ctx) })
+	if cfg.Strict {
+		r.wg.Go(func() { r.beat(ctx) })
+		r.wg.Go(func() { r.watch(ctx) })
+	}
 	return r, nil
 }
 
@@ -127,26 +135,30 @@ func (r *redisTier) unlock(ctx context.Context, key, token string) {
 
 // invalidate deletes keys in Redis and waits until every subscribed
 // instance confirmed it dropped them. Keys Redis could not delete are kept
-// and deleted on reconnect.
-func (r *redisTier) invalidate(ctx context.Context, prefix string, keys []string) error {
+// and deleted on reconnect. On failure it also returns the moment from
+// which the other instances' leases are counted (see waitOut).
+func (r *redisTier) invalidate(ctx context.Context, keys []string) (lost int64, err error) {
 	r.mu.Lock()
 	if !r.up.Load() {
 		for _, k := range keys {
 			r.pending[k] = struct{}{}
 		}
 		r.mu.Unlock()
-		return fmt.Errorf("%w: redis unreachable; deleted in this instance only", ErrDegraded)
+		return r.markLost(r.now()), fmt.Errorf("%w: redis unreachable; deleted in this instance only", ErrDegraded)
 	}
 	r.mu.Unlock()
-	if err := r.publishDelete(ctx, keys); err != nil {
-		return fmt.Errorf("%w: %w", ErrDegraded, err)
+	if lost, err := r.publishDelete(ctx, keys); err != nil {
+		return lost, fmt.Errorf("%w: %w", ErrDegraded, err)
 	}
-	return nil
+	return 0, nil
 }
 
 // publishDelete runs DEL for keys, publishes them on the invalidation
 // channel and waits for as many confirmations as Redis counted receivers.
-func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
+// On failure it returns the moment Redis was lost, or for confirmations
+// missing, the moment the invalidation was published: an instance that
+// did not receive it stopped renewing its lease before then.
+func (r *redisTier) publishDelete(ctx context.Context, keys []string) (lost int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.InvalidationTimeout)
 	defer cancel()
 	full := make([]string, len(keys))
@@ -156,7 +168,7 @@ func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
 	del := func() rueidis.Completed { return r.client.B().Del().Key(full...).Build() }
 	if err := r.doTwice(ctx, del).Error(); err != nil {
 		r.keepPending(keys)
-		return fmt.Errorf("delete: %w", r.count(err))
+		return r.markLost(r.now()), fmt.Errorf("delete: %w", r.count(err))
 	}
 	m := message{Origin: r.id, ID: rand.Text(), Keys: keys}
 	payload, _ := json.Marshal(m)
@@ -175,16 +187,17 @@ func (r *redisTier) publishDelete(ctx context.Context, keys []string) error {
 	n, err := r.doTwice(ctx, publish).AsInt64()
 	if err != nil {
 		r.keepPending(keys)
-		return fmt.Errorf("publish: %w", r.count(err))
+		return r.markLost(r.now()), fmt.Errorf("publish: %w", r.count(err))
 	}
+	published := r.now()
 	for w.n.Load() < n {
 		select {
 		case <-w.ch:
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d instances confirmed the invalidation", w.n.Load(), n)
+			return published, fmt.Errorf("%d of %d instances confirmed the invalidation", w.n.Load(), n)
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // doTwice runs the command built by cmd and, if the connection failed (not
@@ -215,6 +228,10 @@ func (r *redisTier) keepPending(keys []string) {
 // one) deleted and confirm it, or count a confirmation of our own.
 func (r *redisTier) onMessage(pm rueidis.PubSubMessage) {
 	if pm.Channel == r.chAck {
+		if strings.HasPrefix(pm.Message, heartbeatPrefix) {
+			r.onHeartbeat(pm.Message)
+			return
+		}
 		r.mu.Lock()
 		w := r.waiters[pm.Message]
 		r.mu.Unlock()
@@ -238,10 +255,14 @@ func (r *redisTier) onMessage(pm rueidis.PubSubMessage) {
 	r.count(r.client.Do(ctx, ack).Error())
 }
 
-// ping reports ErrDegraded while unsubscribed, else the result of PING.
+// ping reports ErrDegraded while unsubscribed or, for a Strict cache,
+// while its lease has lapsed, else the result of PING.
 func (r *redisTier) ping(ctx context.Context) error {
 	if !r.up.Load() {
 		return fmt.Errorf("%w: not connected", ErrDegraded)
+	}
+	if r.cfg.Strict && !r.trusted.Load() {
+		return fmt.Errorf("%w: invalidations not confirmed within the lease", ErrDegraded)
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.RedisTimeout)
 	defer cancel()
@@ -261,6 +282,6 @@ func (r *redisTier) count(err error) error {
 
 func (r *redisTier) close() {
 	r.cancel()
-	<-r.done
+	r.wg.Wait()
 	r.client.Close()
 }

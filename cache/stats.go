@@ -26,6 +26,9 @@ type Stats struct {
 	// Resets counts times the whole in-process tier was dropped because
 	// Redis came back after invalidations may have been missed.
 	Resets uint64
+	// Untrusted counts reads of a Strict cache answered by the loader
+	// alone, both tiers skipped, because its lease had lapsed.
+	Untrusted uint64
 	// Entries is the approximate number of entries in the in-process tier.
 	Entries int
 	// RedisUp reports whether the Redis tier is connected and subscribed;
@@ -34,6 +37,8 @@ type Stats struct {
 	// Degraded reports a Redis tier that is not connected and subscribed
 	// (Healthy is false); false without a Redis tier.
 	Degraded bool
+	// Trusted reports whether reads use the tiers (see Cache.Trusted).
+	Trusted bool
 }
 
 type counters struct {
@@ -41,7 +46,7 @@ type counters struct {
 	localMisses, redisHits, redisMisses atomic.Uint64
 	loads, loadErrors, redisErrors      atomic.Uint64
 	invalidations, resets               atomic.Uint64
-	failedInvalidations                 atomic.Uint64
+	failedInvalidations, untrusted      atomic.Uint64
 }
 
 // Stats returns a snapshot of the cache's counters.
@@ -57,9 +62,11 @@ func (c *Cache[V]) Stats() Stats {
 		RedisErrors:   s.redisErrors.Load(),
 		Invalidations: s.invalidations.Load(),
 		Resets:        s.resets.Load(),
+		Untrusted:     s.untrusted.Load(),
 		Entries:       c.local.EstimatedSize(),
 		RedisUp:       c.redis != nil && c.redis.up.Load(),
 		Degraded:      !c.Healthy(),
+		Trusted:       c.Trusted(),
 
 		FailedInvalidations: s.failedInvalidations.Load(),
 	}

@@ -18,7 +18,6 @@ const (
 // while this instance is not listening are lost, so every time the
 // subscription is made again the in-process tier is dropped as a whole.
 func (r *redisTier) run(ctx context.Context) {
-	defer close(r.done)
 	backoff := minBackoff
 	for ctx.Err() == nil {
 		if r.session(ctx) {
@@ -68,12 +67,21 @@ func (r *redisTier) session(ctx context.Context) bool {
 // reads use Redis again.
 func (r *redisTier) recover(ctx context.Context) bool {
 	r.reset()
+	if !r.flushPending(ctx) {
+		return false
+	}
+	r.setUp(true)
+	return true
+}
+
+// flushPending deletes in Redis, and publishes, the keys whose deletion
+// Redis missed, until none is left. It reports false if Redis missed them
+// again.
+func (r *redisTier) flushPending(ctx context.Context) bool {
 	for {
 		r.mu.Lock()
 		if len(r.pending) == 0 {
-			r.up.Store(true)
 			r.mu.Unlock()
-			r.report(true)
 			return true
 		}
 		keys := make([]string, 0, len(r.pending))
@@ -82,7 +90,7 @@ func (r *redisTier) recover(ctx context.Context) bool {
 		}
 		clear(r.pending)
 		r.mu.Unlock()
-		if r.publishDelete(ctx, keys) != nil {
+		if _, err := r.publishDelete(ctx, keys); err != nil {
 			// publishDelete kept the keys if Redis missed them; an
 			// instance slow to confirm is no reason to stay down.
 			r.mu.Lock()
@@ -95,8 +103,20 @@ func (r *redisTier) recover(ctx context.Context) bool {
 	}
 }
 
+// setUp records whether the tier is subscribed. For a Strict cache, going
+// down ends trust at once, and coming up sends a heartbeat at once.
 func (r *redisTier) setUp(up bool) {
 	r.up.Store(up)
+	if r.cfg.Strict {
+		if up {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		} else {
+			r.lost()
+		}
+	}
 	r.report(up)
 }
 

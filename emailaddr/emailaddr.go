@@ -12,6 +12,19 @@
 // else's. The combinations Japanese, Chinese and Korean writing use with
 // Latin are allowed (UTS #39's highly restrictive level).
 //
+// The local part is refused, too, when it holds a character that shows
+// nothing or changes what is shown around it (Unicode format characters,
+// Cf, such as U+200B ZERO WIDTH SPACE, U+00AD SOFT HYPHEN, U+202E
+// RIGHT-TO-LEFT OVERRIDE, U+FEFF and the tag characters; variation
+// selectors and the other default-ignorable code points; controls and
+// spaces), or a compatibility form of a letter: a character that Unicode's
+// compatibility normalisation (NFKC) replaces, such as full-width "ａ",
+// mathematical "𝐚", the ligature "ﬁ", superscript "ª" or "²", the long
+// "ſ". Those read as the plain letters, so "ａnn" or "ﬁona" would pass for
+// "ann" or "fiona". Letters with diacritics are letters of their own and
+// stay: "é" is not "e", and NFKC leaves it as it is. The domain needs no
+// such rule: IDNA maps it, so its look-alike spellings are the same domain.
+//
 // The domain package kura stays standard-library only; this package is the
 // adapters' (sqldb's user and session services apply it), because it needs
 // golang.org/x/text and golang.org/x/net for Unicode normalisation and
@@ -31,13 +44,18 @@ import (
 const (
 	InvalidDomain = "must be a valid email address"
 	MixedScripts  = "must not mix scripts (such as Latin with Cyrillic or Greek) in its local part or in a domain label"
+	Invisible     = "must not hold invisible, formatting or direction-changing characters (such as U+200B, U+00AD or U+202E) in its local part"
+	Compatibility = "must not hold compatibility forms of letters (full-width, mathematical, ligature or superscript letters, such as ａ, 𝐚, ﬁ or ²) in its local part: type the plain letters"
 )
 
 // Canonical returns s in kura's canonical form (see the package
 // documentation) and "", or s trimmed and lower-cased and the message for
-// the email field when s cannot be put in that form or mixes scripts. An
-// address without "@" is returned trimmed and lower-cased with no message:
-// kura's own validation refuses it.
+// the email field when s cannot be put in that form, mixes scripts or
+// holds a character refused in the local part. An address without "@" is
+// returned trimmed and lower-cased with no message: kura's own validation
+// refuses it. The form returned does not depend on the message: an
+// address stored before a rule refused it is still found by its stored
+// form (the login ignores the message).
 func Canonical(s string) (string, string) {
 	s = norm.NFC.String(strings.TrimSpace(s))
 	at := strings.LastIndexByte(s, '@')
@@ -53,8 +71,8 @@ func Canonical(s string) (string, string) {
 	if err != nil {
 		return strings.ToLower(s), InvalidDomain
 	}
-	if MixesScripts(local) {
-		return local + "@" + domain, MixedScripts
+	if msg := LocalPartMessage(local); msg != "" {
+		return local + "@" + domain, msg
 	}
 	for label := range strings.SplitSeq(domain, ".") {
 		if MixesScripts(label) {
@@ -62,6 +80,37 @@ func Canonical(s string) (string, string) {
 		}
 	}
 	return local + "@" + domain, ""
+}
+
+// LocalPartMessage returns the message refusing local, a local part in
+// NFC, or "" when it is allowed: Invisible for a character that shows
+// nothing or changes the direction of what follows, Compatibility for a
+// compatibility form of a letter, MixedScripts for letters of scripts
+// that do not go together.
+func LocalPartMessage(local string) string {
+	for _, r := range local {
+		if r >= utf8.RuneSelf && invisible(r) || r < ' ' || r == 0x7f {
+			return Invisible
+		}
+	}
+	if !norm.NFKC.IsNormalString(local) {
+		return Compatibility
+	}
+	if MixesScripts(local) {
+		return MixedScripts
+	}
+	return ""
+}
+
+// invisible reports whether r shows nothing, or changes how the
+// characters around it show: a format character (Cf: zero-width
+// characters, joiners, bidirectional controls, the soft hyphen, the byte
+// order mark, tag characters), a default-ignorable code point (variation
+// selectors, Hangul fillers, the combining grapheme joiner), a control, a
+// space or a line or paragraph separator.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Cc, unicode.Zs, unicode.Zl, unicode.Zp,
+		unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }
 
 // MixesScripts reports whether the letters of s belong to more than one

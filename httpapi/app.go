@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,11 +25,16 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // Handle adds a route for anyone, pattern being "METHOD /path" as
 // http.ServeMux reads it (GET also serves HEAD). Add routes before Open.
 // A pattern that clashes with another route panics, as ServeMux does.
-// A write without an Authorization header counts against
-// RateLimits.AnonWrite, and a valid token against RateLimits.Token.
+// A write (any method but GET, HEAD and OPTIONS) is limited by what
+// verifies: a token that verifies counts against RateLimits.Token (and
+// its user is in the request's context, kura.UserFromContext), anything
+// else (no token, a malformed, wrong or expired one) against the
+// address's RateLimits.AnonWrite, and h then runs as for an anonymous
+// caller. A write's context also carries the password guard
+// (kura.WithPasswordGuard) that the stores check passwords through.
 func (s *Server) Handle(pattern string, h HandlerFunc) {
 	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
-		err := s.limitAnonWrite(r)
+		r, err := s.anonymousWrite(r)
 		if err == nil {
 			err = h(w, r)
 		}
@@ -38,31 +44,78 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 	})
 }
 
+// callerKey carries, in the context of a write to a Handle route, the
+// outcome of verifying its token, so that Caller does not verify (and
+// count) it twice.
+type callerKey struct{}
+
+type callerResult struct {
+	u   *kura.User
+	err error
+}
+
+// anonymousWrite limits a write to a route for anyone by what verifies,
+// and returns the request to hand on: its context carries the password
+// guard, the verified caller, if any, and the outcome for Caller. A
+// read passes unchanged. Errors: ERATELIMITED, and the session store's
+// other than EUNAUTHORIZED.
+func (s *Server) anonymousWrite(r *http.Request) (*http.Request, error) {
+	if isRead(r.Method) {
+		return r, nil
+	}
+	ctx := withPasswordGuard(r.Context(), s.passwordGuard(r))
+	if _, present, _ := bearerToken(r); !present {
+		return r.WithContext(ctx), s.limitAnon(r)
+	}
+	u, err := s.optionalUser(r) // counts the token's limit, or the address's
+	switch {
+	case err == nil:
+		ctx = kura.NewContextWithUser(ctx, u)
+	case kura.ErrorCode(err) != kura.EUNAUTHORIZED:
+		return r, err
+	}
+	return r.WithContext(context.WithValue(ctx, callerKey{}, &callerResult{u, err})), nil
+}
+
 // HandleAuth adds a route that requires a valid bearer token: the caller
 // is in the request's context (kura.UserFromContext), and a request
-// without a valid token gets 401 before h runs.
+// without a valid token gets 401 before h runs, counted against its
+// address's anonymous limit (RateLimits.AnonRead or AnonWrite). A write's
+// context also carries the password guard (kura.WithPasswordGuard).
 func (s *Server) HandleAuth(pattern string, h HandlerFunc) {
-	s.Handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.authenticate(r)
-		if err != nil {
-			return err
+		if err == nil {
+			ctx := kura.NewContextWithUser(r.Context(), u)
+			if !isRead(r.Method) {
+				ctx = withPasswordGuard(ctx, s.passwordGuard(r))
+			}
+			err = h(w, r.WithContext(ctx))
 		}
-		return h(w, r.WithContext(kura.NewContextWithUser(r.Context(), u)))
+		if err != nil {
+			s.writeError(w, r, err)
+		}
 	})
 }
 
 // Caller returns the user of the request's bearer token, or nil for a
 // request without an Authorization header. A header that is present but
-// not a valid token is EUNAUTHORIZED. Routes added with HandleAuth find
+// not a valid token is EUNAUTHORIZED (then ERATELIMITED once the
+// address's anonymous limit is spent). Routes added with HandleAuth find
 // the caller with kura.UserFromContext instead.
 func (s *Server) Caller(r *http.Request) (*kura.User, error) {
+	if c, _ := r.Context().Value(callerKey{}).(*callerResult); c != nil {
+		return c.u, c.err
+	}
 	return s.optionalUser(r)
 }
 
 // ReadJSON decodes the request body, one JSON object of at most
 // Config.MaxBodyBytes without unknown fields or trailing data, into dst.
 // Errors: ETOOLARGE, EBADREQUEST (naming the field of an unknown field or
-// a value of the wrong type).
+// a value of the wrong type), EINVALID (naming the top-level field of a
+// string that is not valid UTF-8 as sent, such as a lone surrogate escape
+// \udc80, which encoding/json would quietly turn into U+FFFD).
 func (s *Server) ReadJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return readJSON(w, r, s.cfg.MaxBodyBytes, dst)
 }

@@ -14,11 +14,17 @@ const maxTokenLen = 512
 
 // bearerToken returns the token of an "Authorization: Bearer <token>"
 // header. present is false when there is no Authorization header at all;
-// ok is false when there is one but it is not a usable bearer token.
+// ok is false when there is one but it is not a usable bearer token, or
+// when there are several: which one a proxy or a cache on the way read is
+// anyone's guess.
 func bearerToken(r *http.Request) (token string, present, ok bool) {
-	h := header(r, "Authorization")
-	if h == "" {
+	v := r.Header["Authorization"]
+	if len(v) == 0 {
 		return "", false, false
+	}
+	h := v[0]
+	if len(v) > 1 || h == "" {
+		return "", true, false
 	}
 	scheme, token, found := strings.Cut(h, " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") {
@@ -31,28 +37,34 @@ func bearerToken(r *http.Request) (token string, present, ok bool) {
 	return token, true, true
 }
 
-// authenticate returns the caller's user, requiring a valid bearer token.
-// Errors: EUNAUTHORIZED, or whatever the session store reports.
+// authenticate returns the caller's user, requiring a valid bearer token;
+// a request without one counts against its address's anonymous limit.
+// Errors: EUNAUTHORIZED, ERATELIMITED, or whatever the session store
+// reports.
 func (s *Server) authenticate(r *http.Request) (*kura.User, error) {
 	u, err := s.optionalUser(r)
 	if err == nil && u == nil {
-		return nil, errNoToken
+		return nil, s.unverified(r, errNoToken)
 	}
 	return u, err
 }
 
 // optionalUser returns the caller's user, or nil for an anonymous request.
-// A present but invalid token is an error, not anonymity.
+// A present but invalid token is an error, not anonymity, and counts
+// against the address's anonymous limit (then ERATELIMITED); a valid one
+// counts against the token's.
 func (s *Server) optionalUser(r *http.Request) (*kura.User, error) {
 	token, present, ok := bearerToken(r)
 	if !present {
 		return nil, nil
 	}
 	if !ok {
-		return nil, errNoToken
+		return nil, s.unverified(r, errNoToken)
 	}
 	sess, err := s.session.Authenticate(r.Context(), token)
-	if err != nil {
+	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
+		return nil, s.unverified(r, err)
+	} else if err != nil {
 		return nil, err
 	}
 	if sess.User == nil {
@@ -85,9 +97,11 @@ type loginResponse struct {
 
 // handleLogin serves POST /api/auth/login. A wrong login and a wrong
 // password get the same 401 body. Logins are limited per client address
-// (429), and an account past its failed-login limit is slowed.
+// (429), and the store checks the password through the guard of the
+// account's checks (RateLimits.LoginFailures), which may wait or refuse.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if err := s.limit(r.Context(), "login:"+s.ClientAddr(r), s.limits.Login); err != nil {
+	g := s.passwordGuard(r)
+	if err := s.limit(r.Context(), "login:"+g.addr, s.limits.Login); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -109,15 +123,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields})
 		return
 	}
-	account := accountKey(in.Login)
-	if err := s.slowLogin(r.Context(), account); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	sess, err := s.session.Login(r.Context(), in.Login, in.Password)
+	sess, err := s.session.Login(withPasswordGuard(r.Context(), g), in.Login, in.Password)
 	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
-		s.cfg.Limiter.Allow(r.Context(), account, s.limits.LoginFailures) // count the failure
-		err = errBadLogin                                                 // one answer, whatever the store said
+		err = errBadLogin // one answer, whatever the store said
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -127,6 +135,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID))
 		return
 	}
+	g.loggedIn(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, r, http.StatusOK, &loginResponse{
 		Token:     sess.Token,
@@ -139,10 +148,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	token, _, ok := bearerToken(r)
 	if !ok {
-		s.writeError(w, r, errNoToken)
+		s.writeError(w, r, s.unverified(r, errNoToken))
 		return
 	}
-	if err := s.session.Logout(r.Context(), token); err != nil {
+	err := s.session.Logout(r.Context(), token)
+	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
+		err = s.unverified(r, err)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

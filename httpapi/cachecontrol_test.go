@@ -30,6 +30,7 @@ func TestCacheControl(t *testing.T) {
 	mustCacheControl(t, "login", w.Result(), http.StatusOK, "no-store")
 	tok := e.mustLogin("ann")
 	_, bobTok := e.mustUser("bob", false)
+	_, adminTok := e.mustUser("root", true)
 
 	for _, tt := range []struct {
 		name, method, path, token string
@@ -45,7 +46,8 @@ func TestCacheControl(t *testing.T) {
 		{"ListKeyset", "GET", "/api/users?limit=5", tok, nil, 200, "no-store"},
 		{"ListOffset", "GET", "/api/users?page=1", tok, nil, 200, "no-store"},
 		{"Notifications", "GET", "/api/users/1/notifications", tok, nil, 200, "no-store"},
-		{"Stats", "GET", "/api/stats", tok, nil, 200, "no-store"},
+		{"Stats", "GET", "/api/stats", adminTok, nil, 200, "no-store"},
+		{"StatsForbidden", "GET", "/api/stats", tok, nil, 403, "no-store"},
 		{"Health", "GET", "/health", "", nil, 200, "no-store"},
 		{"ErrUnauthorized", "GET", "/api/users/me", "", nil, 401, "no-store"},
 		{"ErrForbidden", "PATCH", "/api/users/1", bobTok, map[string]string{"username": "x"}, 403, "no-store"},

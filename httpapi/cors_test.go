@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -119,13 +120,83 @@ func TestCORS(t *testing.T) {
 
 func TestCORS_ConfigValidate(t *testing.T) {
 	store := newFakeStore()
-	for _, o := range []string{"*", "https://app.example.com/", "https://App.example.com", "app.example.com", "ftp://x.example", "https://app.example.com/path", "null"} {
+	for _, o := range []string{"*", "https://app.example.com/", "https://App.example.com", "app.example.com", "ftp://x.example", "https://app.example.com/path", "null",
+		// Wildcards anywhere but the first label, over a public suffix,
+		// or with the scheme or the port left open.
+		"https://app.*.com", "https://*.*.example.com", "https://a*.example.com", "https://*example.com", "https://*",
+		"https://*.com", "https://*.co.uk", "https://*.github.io", "https://*.localhost", "http://*.0.0.1", "*.example.com",
+		"*://*.example.com", "https://*.example.com:*", "https://*.example.com:", "https://*.example.com/", "https://*.Example.com",
+		"ftp://*.example.com", "https://*.example.com.", "https://*.exa_mple.com", "http://localhost:*"} {
 		err := httpapi.Config{Users: store, Sessions: store, CORSOrigins: []string{o}}.Validate()
 		if err == nil || !strings.Contains(err.Error(), "CORSOrigins") {
 			t.Errorf("%q: Validate = %v, want an error naming CORSOrigins", o, err)
 		}
 	}
-	if err := (httpapi.Config{Users: store, Sessions: store, CORSOrigins: []string{"https://app.example.com:8443", "http://127.0.0.1:3000"}}).Validate(); err != nil {
+	if err := (httpapi.Config{Users: store, Sessions: store, CORSOrigins: []string{"https://app.example.com:8443", "http://127.0.0.1:3000",
+		"https://*.example.com", "http://*.dev.example.co.uk:8080", "https://*.xn--bcher-kva.de"}}).Validate(); err != nil {
 		t.Errorf("valid origins refused: %v", err)
 	}
+}
+
+// TestCORS_Pattern: https://*.example.com lets the pages of each single
+// subdomain of example.com, on https and the default port, read the
+// answers; nothing else, however it is spelled to look alike.
+func TestCORS_Pattern(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) {
+		c.CORSOrigins = []string{"https://*.example.com", "http://*.dev.example.org:8080"}
+	})
+	allowed := func(origin string) bool {
+		w := e.doHeader("GET", "/health/live", "Origin", origin)
+		return w.Header().Get("Access-Control-Allow-Origin") == origin
+	}
+	for _, o := range []string{"https://app.example.com", "https://pr-12.example.com", "https://x.example.com", "http://a1.dev.example.org:8080"} {
+		if !allowed(o) {
+			t.Errorf("%s: not allowed", o)
+		}
+		w := preflight(e, "/api/users", o, "POST")
+		mustStatus(t, w, http.StatusNoContent)
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != o {
+			t.Errorf("%s: preflight Allow-Origin = %q", o, got)
+		}
+	}
+	for _, o := range []string{
+		"https://evil.example.com.attacker.net", "https://example.com.evil", "https://app.example.com.evil",
+		"https://example.com", "https://.example.com", "https://a.b.example.com", "https://evilexample.com",
+		"https://app.example.com:8443", "https://app.example.com:443", "http://app.example.com", "https://APP.example.com",
+		"https://-app.example.com", "https://app.example.com/", "https://app.example.co", "https://app.example.comm",
+		"https://app_x.example.com", "https://app%2eexample.com", "https://a.example.com@evil.net", "null", "*",
+		"http://a1.dev.example.org", "http://a1.dev.example.org:80800", "http://a1.dev.example.org:8081",
+	} {
+		if allowed(o) {
+			t.Errorf("%s: allowed", o)
+		}
+		if w := preflight(e, "/api/users", o, "POST"); w.Code == http.StatusNoContent || len(corsHeaders(w)) != 0 {
+			t.Errorf("%s: preflight %d, CORS headers %v", o, w.Code, corsHeaders(w))
+		}
+	}
+}
+
+// FuzzCORSPattern sends any Origin to a server allowing
+// https://*.example.com: an origin it allows is exactly https://, one
+// label and .example.com.
+func FuzzCORSPattern(f *testing.F) {
+	for _, s := range []string{"https://app.example.com", "https://evil.example.com.attacker.net", "https://a.b.example.com", "https://example.com", "https://x.example.com:1"} {
+		f.Add(s)
+	}
+	store := newFakeStore()
+	h := httpapi.NewServer(httpapi.Config{Addr: "127.0.0.1:0", Users: store, Sessions: store, CORSOrigins: []string{"https://*.example.com"},
+		Logger: slog.New(slog.DiscardHandler)}).Handler()
+	f.Fuzz(func(t *testing.T, origin string) {
+		req := httptest.NewRequest("GET", "/health/live", nil)
+		req.Header["Origin"] = []string{origin}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Header().Get("Access-Control-Allow-Origin") == "" {
+			return
+		}
+		label, ok := strings.CutSuffix(strings.TrimPrefix(origin, "https://"), ".example.com")
+		if !ok || !strings.HasPrefix(origin, "https://") || label == "" || strings.ContainsAny(label, ".:/@*") || label != strings.ToLower(label) {
+			t.Fatalf("allowed %q", origin)
+		}
+	})
 }

@@ -77,11 +77,17 @@ func TestEmail_Canonical(t *testing.T) {
 			var login struct{ Token string }
 			mustDecode(t, w, &login)
 
-			for _, mixed := range []string{"p\u0430ypal@example.com", "ann@ex\u0430mple.com", "ann@xn--pple-43d.com", "\u03bfscar@example.com"} {
+			// Mixed scripts; invisible, formatting or direction-changing
+			// characters; compatibility forms of letters.
+			for _, mixed := range []string{"p\u0430ypal@example.com", "ann@ex\u0430mple.com", "ann@xn--pple-43d.com", "\u03bfscar@example.com",
+				"an\u200bn@example.com", "ann\u202e@example.com", "ann\u00ad@example.com", "\ufeffann@example.com", "ann\U000e0041@example.com",
+				"\uff41nn@example.com", "\ufb01ona@example.com", "\U0001d41ann@example.com", "ann\u00b2@example.com"} {
 				if got := mustError(t, register(mixed, "mallory"), http.StatusUnprocessableEntity, "invalid"); got.Error.Fields["email"] == "" {
 					t.Errorf("%q: fields = %v, want email", mixed, got.Error.Fields)
 				}
 			}
+			// Letters with diacritics are letters of their own.
+			mustStatus(t, register("zo\u00eb.\u0142ukasz@example.com", "zoe"), http.StatusCreated)
 			w = e.do("PATCH", fmt.Sprintf("/api/users/%d", u.ID), map[string]string{"email": "r\u0435my@example.com"}, login.Token)
 			if got := mustError(t, w, http.StatusUnprocessableEntity, "invalid"); got.Error.Fields["email"] == "" {
 				t.Errorf("PATCH: fields = %v, want email", got.Error.Fields)

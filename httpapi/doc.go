@@ -141,19 +141,33 @@
 //
 // # Rate limits
 //
-// Config.Limiter counts, per key, the limits of Config.RateLimits: logins
-// per client address (default 10 in 3 minutes, Rails 8's), registrations
-// and other writes without a token per client address (20 an hour), and
-// every request of one session token (600 a minute). A refused request is
-// 429 rate_limited with Retry-After, the seconds until it would be
-// allowed. An account that took more failed logins than
-// RateLimits.LoginFailures (10 in 15 minutes, from any address) is slowed,
-// not locked: each login to it waits up to MaxLoginDelay (3 s) before its
-// password is checked, so its owner still gets in. The client address is
-// the socket's peer, or behind Config.TrustedProxies the rightmost
-// X-Forwarded-For address that is not a trusted proxy (ClientAddr).
-// The limiter is in process by default (ratelimit.Local); package
-// ratelimit/redislimit shares it between instances through Redis.
+// Config.Limiter counts, per key, the limits of Config.RateLimits, each
+// keyed on what was verified, never on what a request merely carries:
+// logins per client address (default 10 in 3 minutes, Rails 8's);
+// registrations, whatever the request carries, and every other write not
+// authenticated by a token that verifies, per client address (20 an
+// hour); anonymous reads of a user and reads whose token does not verify,
+// per client address (600 an hour); every request of a verified session
+// token (600 a minute). A refused request is 429 rate_limited with
+// Retry-After, the seconds until it would be allowed.
+//
+// Password checks are limited per account (RateLimits.LoginFailures, 10
+// in 15 minutes, from any address): the stores resolve a login to its
+// account and call the password guard that the server puts in the
+// request's context (kura.WithPasswordGuard) right before each
+// verification, for a login and for a change confirmed with
+// current_password alike, and for an unknown login as for a known one.
+// Each check takes its event first; past the allowance it waits for the
+// account's next turn when that is at most MaxLoginDelay (3 s) away, and
+// is refused otherwise, so parallel guesses cannot multiply the rate. An
+// address that logged into the account within KnownAddressFor (30 days)
+// has an allowance of its own for it, so that no one can keep the owner
+// out by spending the account's. The client address is the socket's
+// peer, or behind Config.TrustedProxies the rightmost X-Forwarded-For
+// address that is not a trusted proxy (ClientAddr), an IPv6 address
+// standing for its /64. The limiter is in process by default
+// (ratelimit.Local); package ratelimit/redislimit shares it between
+// instances through Redis.
 //
 // # Logging
 //

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/emailaddr"
 )
 
 // fakeStore is an in-memory kura.UserService, kura.SessionService and
@@ -29,6 +31,9 @@ type fakeStore struct {
 	// findHook, when set, runs at the start of FindUserByID; a non-nil
 	// error is returned as FindUserByID's.
 	findHook func(ctx context.Context, id int64) error
+
+	// compared counts the passwords Login compared, past the guard.
+	compared atomic.Int64
 }
 
 type fakeUser struct {
@@ -116,11 +121,26 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdat
 	if !ok {
 		return nil, kura.Errorf(kura.ENOTFOUND, "User not found.")
 	}
+	if pw := upd.CurrentPassword; pw != nil {
+		if *pw == "" {
+			return nil, kura.ErrWrongCurrentPassword(true)
+		}
+		stored := u.password
+		f.mu.Unlock() // the guard may wait
+		err := kura.GuardPasswordCheck(ctx, kura.UserAccount(id))
+		f.mu.Lock()
+		if err != nil {
+			return nil, err
+		}
+		if u, ok = f.users[id]; !ok {
+			return nil, kura.Errorf(kura.ENOTFOUND, "User not found.")
+		}
+		if *pw != stored {
+			return nil, kura.ErrWrongCurrentPassword(false)
+		}
+	}
 	if err := f.clash(id, upd.Email, upd.Username); err != nil {
 		return nil, err
-	}
-	if pw := upd.CurrentPassword; pw != nil && (*pw == "" || *pw != u.password) {
-		return nil, kura.ErrWrongCurrentPassword(*pw == "")
 	}
 	if upd.Email != nil {
 		u.Email = *upd.Email
@@ -199,19 +219,41 @@ func (f *fakeStore) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.
 	return list, nil
 }
 
+// Login resolves the login as the engines do (an email in emailaddr's
+// canonical form, a username case-insensitively) and calls the password
+// guard before comparing, with the user's account or the unknown login's.
 func (f *fakeStore) Login(ctx context.Context, login, password string) (*kura.Session, error) {
+	login = strings.TrimSpace(login)
+	form := strings.ToLower(login)
+	if strings.Contains(login, "@") {
+		form, _ = emailaddr.Canonical(login)
+	}
+	f.mu.Lock()
+	var found *fakeUser
+	for _, u := range f.users {
+		if u.Email == form || strings.EqualFold(u.Username, login) {
+			found = u
+		}
+	}
+	account := kura.UnknownAccount(form)
+	if found != nil {
+		account = kura.UserAccount(found.ID)
+	}
+	f.mu.Unlock()
+	if err := kura.GuardPasswordCheck(ctx, account); err != nil {
+		return nil, err
+	}
+	f.compared.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, u := range f.users {
-		if (strings.EqualFold(u.Email, login) || strings.EqualFold(u.Username, login)) && u.password == password {
-			f.nextToken++
-			c := u.User
-			s := &kura.Session{ID: int64(f.nextToken), UserID: u.ID, User: &c,
-				Token: "tok-" + strconv.Itoa(f.nextToken) + "-secretvalue", CreatedAt: f.now,
-				ExpiresAt: f.now.Add(kura.DefaultSessionTTL)}
-			f.sessions[s.Token] = s
-			return s, nil
-		}
+	if found != nil && found.password == password {
+		f.nextToken++
+		c := found.User
+		s := &kura.Session{ID: int64(f.nextToken), UserID: found.ID, User: &c,
+			Token: "tok-" + strconv.Itoa(f.nextToken) + "-secretvalue", CreatedAt: f.now,
+			ExpiresAt: f.now.Add(kura.DefaultSessionTTL)}
+		f.sessions[s.Token] = s
+		return s, nil
 	}
 	if strings.Contains(login, "@") {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, "No such email.") // the HTTP layer must hide this

@@ -7,8 +7,11 @@ import "net/http"
 type Index struct {
 	// Name is the service's name, such as "kura".
 	Name string `json:"name"`
-	// Version is the running build's version.
-	Version string `json:"version"`
+	// Version, if set, is shown to anyone who asks, so that it also tells
+	// an attacker which version's flaws to try. "" leaves it out of the
+	// answer, as kura serve does: its operators read the version from
+	// kura version and from the metrics' kura_build_info.
+	Version string `json:"version,omitempty"`
 	// Links maps what each link is for ("health", "api", "docs") to its
 	// path or URL.
 	Links map[string]string `json:"links"`

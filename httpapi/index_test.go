@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/kura-dev/kura/httpapi"
@@ -21,6 +22,13 @@ func TestIndex(t *testing.T) {
 		mustDecode(t, w, &got)
 		if got.Name != "kura" || got.Version != "v9.9.9" || got.Links["health"] != "/health" {
 			t.Fatalf("index = %+v", got)
+		}
+		// Without a Version, the answer has none.
+		e = newEnv(t, func(c *httpapi.Config) {
+			c.Index = &httpapi.Index{Name: "kura", Links: map[string]string{"health": "/health"}}
+		})
+		if w := e.do("GET", "/", nil, ""); strings.Contains(w.Body.String(), "version") {
+			t.Fatalf("GET / without a Version = %s", w.Body)
 		}
 		// Only / itself: any other unknown path stays a 404.
 		mustStatus(t, e.do("GET", "/nothing-here", nil, ""), http.StatusNotFound)

@@ -106,7 +106,10 @@ var (
 //
 // Errors: ETOOLARGE beyond maxBytes; EBADREQUEST for an empty body,
 // malformed JSON, anything but one object, an unknown field (named in
-// Fields) or a value of the wrong type (named in Fields).
+// Fields) or a value of the wrong type (named in Fields); EINVALID for a
+// string that is not valid UTF-8 as sent, a lone surrogate escape such as
+// \udc80 or a byte that is not UTF-8, which encoding/json would store as
+// U+FFFD (the top-level member holding it named in Fields; see checkUTF8).
 func readJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
 	if r.ContentLength > maxBytes {
 		return tooLarge(maxBytes)
@@ -133,7 +136,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) e
 	if rest := bytes.TrimLeft(trimmed[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return kura.Errorf(kura.EBADREQUEST, "The request body must contain a single JSON object.")
 	}
-	return nil
+	return checkUTF8(trimmed)
 }
 
 func tooLarge(limit int64) error {

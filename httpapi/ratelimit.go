@@ -23,41 +23,67 @@ var (
 	// DefaultLoginLimit is Rails 8's: 10 logins per client address in 3
 	// minutes, then one every 18 s.
 	DefaultLoginLimit = ratelimit.Limit{Events: 10, Per: 3 * time.Minute}
-	// DefaultLoginFailureLimit is the failed logins one account takes,
-	// from anywhere, before its logins are slowed: 10 in 15 minutes.
+	// DefaultLoginFailureLimit is the password checks one account takes,
+	// from anywhere, before each waits its turn: 10 in 15 minutes, then
+	// one every 90 s.
 	DefaultLoginFailureLimit = ratelimit.Limit{Events: 10, Per: 15 * time.Minute}
 	// DefaultAnonWriteLimit bounds registrations and other writes without
-	// a token per client address: 20 an hour.
+	// a verified token per client address: 20 an hour.
 	DefaultAnonWriteLimit = ratelimit.Limit{Events: 20, Per: time.Hour}
+	// DefaultAnonReadLimit bounds anonymous reads of a user and reads
+	// whose token does not verify per client address: 600 an hour (a
+	// burst of 600, then one every 6 s).
+	DefaultAnonReadLimit = ratelimit.Limit{Events: 600, Per: time.Hour}
 	// DefaultTokenLimit bounds the requests of one session token: 600 a
 	// minute (a burst of 600, then 10 a second).
 	DefaultTokenLimit = ratelimit.Limit{Events: 600, Per: time.Minute}
 )
 
-// DefaultMaxLoginDelay is the longest a login to an account past its
-// failure limit waits before it is checked.
+// DefaultMaxLoginDelay is the longest a password check waits for its
+// account's turn; one whose turn is further is refused.
 const DefaultMaxLoginDelay = 3 * time.Second
+
+// KnownAddressFor is how long an address from which an account was logged
+// into keeps a password allowance of its own for that account: at least
+// this long after each successful login (at most twice as long).
+const KnownAddressFor = 30 * 24 * time.Hour
 
 // RateLimits are the limits a Server applies through Config.Limiter. A
 // zero field takes its default; ratelimit.NoLimit turns one off. Refused
 // requests get 429 (rate_limited) with Retry-After, the seconds until one
-// would be allowed.
+// would be allowed. A limit keys on what was verified, never on what a
+// request merely says: the client address (ClientAddr), a token that
+// verifies, the account a store resolved a login to.
 type RateLimits struct {
 	// Login bounds POST /api/auth/login per client address;
 	// zero means DefaultLoginLimit.
 	Login ratelimit.Limit
-	// LoginFailures is how many failed logins one account takes, whatever
-	// their address, before every login to it waits (the time until the
-	// account would take another failure, at most MaxLoginDelay) before
-	// its password is checked. The owner is slowed, never locked out.
-	// Zero means DefaultLoginFailureLimit.
+	// LoginFailures bounds the password checks of one account, whatever
+	// their address or spelling of the login: every check, by a login or
+	// by a change confirmed with current_password, takes one event before
+	// the password is verified. Past the allowance a check waits for the
+	// account's next turn when it is at most MaxLoginDelay away, else it
+	// is refused (429), so that parallel guesses cannot multiply the
+	// rate. An address that logged into the account within
+	// KnownAddressFor has an allowance of its own for it, so that no one
+	// can keep the owner out by spending the account's. An unknown login
+	// meets the same, as its canonical form. Zero means
+	// DefaultLoginFailureLimit.
 	LoginFailures ratelimit.Limit
 	// MaxLoginDelay bounds that wait; zero means DefaultMaxLoginDelay.
 	MaxLoginDelay time.Duration
-	// AnonWrite bounds POST /api/users (registration) and the other
-	// requests without an Authorization header that are not GET, HEAD or
-	// OPTIONS, per client address; zero means DefaultAnonWriteLimit.
+	// AnonWrite bounds, per client address, POST /api/users
+	// (registration) whatever the request carries, and every other
+	// request that is not GET, HEAD or OPTIONS and is not authenticated
+	// by a token that verifies (none, malformed, wrong or expired): kura's
+	// routes and an application's (Handle, HandleAuth) alike. Zero means
+	// DefaultAnonWriteLimit.
 	AnonWrite ratelimit.Limit
+	// AnonRead bounds, per client address, anonymous GET /api/users/{id}
+	// and every GET, HEAD or OPTIONS whose token does not verify; zero
+	// means DefaultAnonReadLimit. /health and /health/live are never
+	// limited.
+	AnonRead ratelimit.Limit
 	// Token bounds every request authenticated by one session token;
 	// zero means DefaultTokenLimit.
 	Token ratelimit.Limit
@@ -69,6 +95,7 @@ func (l RateLimits) withDefaults() RateLimits {
 	setDefault(&l.LoginFailures, DefaultLoginFailureLimit)
 	setDefault(&l.MaxLoginDelay, DefaultMaxLoginDelay)
 	setDefault(&l.AnonWrite, DefaultAnonWriteLimit)
+	setDefault(&l.AnonRead, DefaultAnonReadLimit)
 	setDefault(&l.Token, DefaultTokenLimit)
 	return l
 }
@@ -162,26 +189,102 @@ func (s *Server) limit(ctx context.Context, key string, l ratelimit.Limit) error
 	return nil
 }
 
-// limitAnonWrite applies RateLimits.AnonWrite to a request that writes
-// without an Authorization header.
-func (s *Server) limitAnonWrite(r *http.Request) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return nil
-	}
-	if header(r, "Authorization") != "" {
-		return nil
+// isRead reports whether method only reads.
+func isRead(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// limitAnon applies to a request without a verified token the limit of
+// its client address: RateLimits.AnonRead for a read, AnonWrite for any
+// other method.
+func (s *Server) limitAnon(r *http.Request) error {
+	if isRead(r.Method) {
+		return s.limit(r.Context(), "anon-read:"+s.ClientAddr(r), s.limits.AnonRead)
 	}
 	return s.limit(r.Context(), "anon-write:"+s.ClientAddr(r), s.limits.AnonWrite)
 }
 
-// accountKey is the key of a login's account: a digest of the login as
-// the store matches it (trimmed, case-insensitive), so that no email
-// reaches a shared store.
-func accountKey(login string) string {
-	h := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(login))))
-	return "login-failed:" + hex.EncodeToString(h[:16])
+// unverified returns err, the error of a request whose token did not
+// verify, once the request has been counted against its address's
+// anonymous limit; the 429 of that limit instead when it is spent.
+func (s *Server) unverified(r *http.Request, err error) error {
+	if lerr := s.limitAnon(r); lerr != nil {
+		return lerr
+	}
+	return err
 }
+
+// knownAddress is the limit whose one event marks an address as known to
+// an account: taken at a successful login, spent for KnownAddressFor.
+var knownAddress = ratelimit.Limit{Events: 1, Per: KnownAddressFor}
+
+// passwordGuard limits the password checks of one request from addr
+// (RateLimits.LoginFailures): its check is the kura.PasswordGuard the
+// stores call.
+type passwordGuard struct {
+	s       *Server
+	addr    string
+	account string // the account of the last check
+}
+
+// passwordGuard returns the guard of a request from r's client address.
+func (s *Server) passwordGuard(r *http.Request) *passwordGuard {
+	return &passwordGuard{s: s, addr: s.ClientAddr(r)}
+}
+
+// withPasswordGuard returns r's context carrying the guard of g.
+func withPasswordGuard(ctx context.Context, g *passwordGuard) context.Context {
+	return kura.WithPasswordGuard(ctx, g.check)
+}
+
+// check takes one event of the account's allowance before its password
+// is checked: the account's own, or, when that is spent and the address
+// is known to the account, the address's for it. It waits for the
+// event's slot when that is at most MaxLoginDelay away. Errors:
+// ERATELIMITED, ctx's error.
+func (g *passwordGuard) check(ctx context.Context, account string) error {
+	g.account = account
+	l, lim := g.s.limits.LoginFailures, g.s.cfg.Limiter
+	if l.Off() {
+		return nil
+	}
+	key := accountKey(account)
+	if ok, _ := lim.Allow(ctx, key, l); ok {
+		return nil
+	}
+	if lim.Delay(ctx, knownKey(key, g.addr), knownAddress) > 0 {
+		key += "@" + g.addr
+	}
+	ok, wait := lim.Reserve(ctx, key, l, g.s.limits.MaxLoginDelay)
+	if !ok {
+		return RateLimited(wait)
+	}
+	return sleep(ctx, wait)
+}
+
+// loggedIn marks the address as known to the account of the last check,
+// for KnownAddressFor from now: called when a login succeeded.
+func (g *passwordGuard) loggedIn(ctx context.Context) {
+	if g.account == "" || g.s.limits.LoginFailures.Off() {
+		return
+	}
+	// The mark's one event is spent for a period; reserving the next
+	// period's too renews it, so it lasts at least KnownAddressFor after
+	// every login.
+	g.s.cfg.Limiter.Reserve(ctx, knownKey(accountKey(g.account), g.addr), knownAddress, KnownAddressFor)
+}
+
+// accountKey is the key of an account's password checks: a digest of
+// the account the store named, so that no email reaches a shared store,
+// and known and unknown accounts look alike there.
+func accountKey(account string) string {
+	h := sha256.Sum256([]byte(account))
+	return "password:" + hex.EncodeToString(h[:16])
+}
+
+// knownKey is the key of the mark that addr is known to the account of
+// key.
+func knownKey(key, addr string) string { return "known-" + key + "@" + addr }
 
 // tokenKey is the key of a session token: its digest, never the token.
 func tokenKey(token string) string { return "token:" + sessionDigest(token) }
@@ -197,11 +300,8 @@ func sessionDigest(token string) string {
 	return digest
 }
 
-// slowLogin waits before checking a login to an account past its failure
-// limit: the time until it would take another failure, at most
-// MaxLoginDelay. It returns ctx's error if the client goes first.
-func (s *Server) slowLogin(ctx context.Context, account string) error {
-	d := min(s.cfg.Limiter.Delay(ctx, account, s.limits.LoginFailures), s.limits.MaxLoginDelay)
+// sleep waits d, or returns ctx's error if the client goes first.
+func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}

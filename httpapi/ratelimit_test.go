@@ -62,8 +62,11 @@ func TestRateLimit_Login(t *testing.T) {
 	mustStatus(t, e.login("198.51.100.9:1000", "ann", "correct horse"), http.StatusOK)
 }
 
-// TestRateLimit_LoginFailures checks that an account past its failed-login
-// limit is slowed, from every address, yet its owner still gets in.
+// TestRateLimit_LoginFailures checks that every password check of an
+// account, from any address, takes from one allowance before the
+// password is checked: past it a check waits for the account's next turn
+// when that is within MaxLoginDelay, and is refused otherwise; the owner,
+// at an address they logged in from, keeps an allowance of their own.
 func TestRateLimit_LoginFailures(t *testing.T) {
 	clk := ratelimittest.NewClock()
 	delay := 100 * time.Millisecond
@@ -72,40 +75,58 @@ func TestRateLimit_LoginFailures(t *testing.T) {
 		MaxLoginDelay: delay,
 	}))
 	e.mustRegister("ann")
-	for i := range 3 { // three addresses, so that only the account's limit counts
+	const home = "198.51.100.9:1000"
+	mustStatus(t, e.login(home, "ann", "correct horse"), http.StatusOK) // 1 of 3
+	// Other addresses, so that only the account's limit counts.
+	for i := range 2 {
 		mustStatus(t, e.login("192.0.2."+strconv.Itoa(i+1)+":1000", "ANN", "wrong password"), http.StatusUnauthorized)
 	}
+	compared := e.store.compared.Load()
+	// The account's turn is 20 minutes away: refused, even with the
+	// right password, from an address that never logged in.
+	mustRetryAfter(t, e.login("192.0.2.3:1000", "ann", "wrong password"), 1200)
+	mustRetryAfter(t, e.login("203.0.113.7:1000", "ann@example.com", "correct horse"), 1200)
+	if n := e.store.compared.Load() - compared; n != 0 {
+		t.Fatalf("%d passwords compared past the allowance", n)
+	}
+	// The owner, at home, gets in on an allowance of their own.
 	start := time.Now()
-	mustStatus(t, e.login("198.51.100.9:1000", "ann", "correct horse"), http.StatusOK)
-	if took := time.Since(start); took < delay {
-		t.Fatalf("the owner's login past the failure limit took %s, want the delay of %s", took, delay)
-	}
-	// Once the account would take a failure again, no delay.
-	clk.Add(20 * time.Minute)
-	start = time.Now()
-	mustStatus(t, e.login("198.51.100.9:1000", "ann", "correct horse"), http.StatusOK)
+	mustStatus(t, e.login(home, "ann", "correct horse"), http.StatusOK)
 	if took := time.Since(start); took >= delay {
-		t.Fatalf("a login took %s with the account's allowance back", took)
+		t.Fatalf("the owner's login at a known address took %s", took)
 	}
+	// Once the account's turn is within MaxLoginDelay, a check waits for it.
+	clk.Add(20*time.Minute - delay/2)
+	start = time.Now()
+	mustStatus(t, e.login("192.0.2.3:1000", "ann", "wrong password"), http.StatusUnauthorized)
+	if took := time.Since(start); took < delay/2 {
+		t.Fatalf("a check past the allowance took %s, want the wait for its turn, %s", took, delay/2)
+	}
+	// The next turn is one interval after the one just taken, 50 ms ahead.
+	mustRetryAfter(t, e.login("192.0.2.3:1000", "ann", "wrong password"), 1201)
 }
 
 func TestRateLimit_AnonWrite(t *testing.T) {
 	clk := ratelimittest.NewClock()
 	e := newEnv(t, limited(clk, httpapi.RateLimits{AnonWrite: ratelimit.Limit{Events: 3, Per: time.Hour}}))
-	for _, name := range []string{"ann", "bob", "cat"} {
+	e.mustRegister("ann")
+	tok := e.mustLogin("ann")
+	for _, name := range []string{"bob", "cat"} {
 		e.mustRegister(name)
 	}
 	w := e.do("POST", "/api/users", map[string]string{"email": "dan@example.com", "username": "dan", "password": "correct horse"}, "")
 	mustRetryAfter(t, w, 1200)
-	// An application's anonymous write shares the allowance; its reads
-	// and authenticated writes do not count.
+	// An application's anonymous write shares the allowance, and so does
+	// one with a token that does not verify; its reads and writes with a
+	// token that verifies do not count.
 	e.srv.Handle("POST /api/things", func(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 	mustRetryAfter(t, e.do("POST", "/api/things", nil, ""), 1200)
+	mustRetryAfter(t, e.do("POST", "/api/things", nil, "any-token"), 1200)
 	mustStatus(t, e.do("GET", "/api/users/1", nil, ""), http.StatusOK)
-	mustStatus(t, e.do("POST", "/api/things", nil, "any-token"), http.StatusNoContent)
+	mustStatus(t, e.do("POST", "/api/things", nil, tok), http.StatusNoContent)
 }
 
 func TestRateLimit_Token(t *testing.T) {

@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -59,18 +62,37 @@ func TestUpdateUser_CurrentPassword(t *testing.T) {
 }
 
 // TestUpdateUser_CurrentPasswordLimited checks that guesses of the current
-// password through PATCH are limited per user, like logins.
+// password through PATCH, by a stolen token used elsewhere, take from the
+// account's allowance of password checks, the one its logins take from:
+// the same wait and the same 429, whichever way the guesses come.
 func TestUpdateUser_CurrentPasswordLimited(t *testing.T) {
 	e := newEnv(t)
-	annID, annTok := e.mustUser("ann", false)
+	annID := e.mustRegister("ann")
 	ann := fmt.Sprintf("/api/users/%d", annID)
-	for i := range 10 {
-		mustError(t, e.do("PATCH", ann, map[string]string{"password": "another horse", "current_password": fmt.Sprint("guess ", i)}, annTok),
+	const home, thief = "192.0.2.1:1000", "203.0.113.66:1000"
+	body, _ := json.Marshal(map[string]string{"login": "ann", "password": "correct horse"})
+	w := e.from(home, httptest.NewRequest("POST", "/api/auth/login", bytes.NewReader(body)))
+	mustStatus(t, w, http.StatusOK) // 1 of the account's 10
+	var out struct{ Token string }
+	mustDecode(t, w, &out)
+	patch := func(addr string, fields map[string]string) *httptest.ResponseRecorder {
+		raw, _ := json.Marshal(fields)
+		req := httptest.NewRequest("PATCH", ann, bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+out.Token)
+		return e.from(addr, req)
+	}
+	for i := range 9 {
+		// An unchanged username needs no password, but one given is checked.
+		mustError(t, patch(thief, map[string]string{"username": "ann", "current_password": fmt.Sprint("guess ", i)}),
 			http.StatusUnprocessableEntity, "invalid")
 	}
-	w := e.do("PATCH", ann, map[string]string{"password": "another horse", "current_password": "correct horse"}, annTok)
-	mustError(t, w, http.StatusTooManyRequests, "rate_limited")
-	if w.Header().Get("Retry-After") != "18" {
-		t.Errorf("Retry-After = %q", w.Header().Get("Retry-After"))
-	}
+	// The 11th check is 90 s away (10/15m): beyond MaxLoginDelay, refused.
+	mustRetryAfter(t, patch(thief, map[string]string{"password": "another horse", "current_password": "correct horse"}), 90)
+	mustRetryAfter(t, e.login(thief, "ann", "correct horse"), 90)
+	mustRetryAfter(t, e.login("198.51.100.1:1000", "ann@example.com", "correct horse"), 90)
+	// A missing password is no check, and is still named.
+	mustError(t, patch(thief, map[string]string{"password": "another horse"}), http.StatusUnprocessableEntity, "invalid")
+	// The owner, at home, has an allowance of their own.
+	mustStatus(t, patch(home, map[string]string{"password": "another horse", "current_password": "correct horse"}), http.StatusOK)
+	mustStatus(t, e.login(home, "ann", "another horse"), http.StatusOK)
 }

@@ -100,13 +100,16 @@ type Config struct {
 	MaxHeaderBytes int
 
 	// CORSOrigins are the origins (such as "https://app.example.com":
-	// scheme, host and port, lower case, compared exactly) whose pages a
-	// browser lets call the API and read its answers. None, the default,
-	// means no cross-origin access: no CORS header is ever sent.
+	// scheme, host and port, lower case, compared exactly), or patterns of
+	// one label under a domain ("https://*.example.com"; see
+	// ValidateOrigin), whose pages a browser lets call the API and read
+	// its answers. None, the default, means no cross-origin access: no
+	// CORS header is ever sent.
 	CORSOrigins []string
 
-	// Index, if set, is answered to GET /: the service's name, version and
-	// links, so that a person who opens the base URL learns where to go.
+	// Index, if set, is answered to GET /: the service's name and links
+	// (and a version, only if its Version is set), so that a person who
+	// opens the base URL learns where to go.
 	// Nil leaves / to the catch-all (404), for an application that serves
 	// its own page there.
 	Index *Index

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/kura-dev/kura"
 )
 
 // statsJSON is the body of GET /api/stats.
@@ -14,10 +16,22 @@ type statsJSON struct {
 	ComputedAt     time.Time `json:"computed_at"`
 }
 
-// handleStats serves GET /api/stats, for any authenticated caller.
+// errForbiddenStats answers GET /api/stats to a caller who is not an admin.
+var errForbiddenStats = kura.Errorf(kura.EFORBIDDEN, "Only an admin may read the stats.")
+
+// handleStats serves GET /api/stats, for admins only: every figure in it
+// (how many accounts, how fast they come, how many sessions are alive) is
+// the operator's, and tells another user, or whoever holds their token,
+// how big and how busy the service is. 401 without a token, 403 for a
+// user who is not an admin.
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.authenticate(r); err != nil {
+	u, err := s.authenticate(r)
+	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if u.Role != kura.RoleAdmin {
+		s.writeError(w, r, errForbiddenStats)
 		return
 	}
 	st, err := s.cfg.Stats.Stats(r.Context())

@@ -22,9 +22,11 @@ type createUserRequest struct {
 	Password string `json:"password"`
 }
 
-// handleCreateUser serves POST /api/users: registration.
+// handleCreateUser serves POST /api/users: registration, limited per
+// client address whatever the request carries (a token, valid or not,
+// changes nothing).
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
-	if err := s.limitAnonWrite(r); err != nil {
+	if err := s.limit(r.Context(), "anon-write:"+s.ClientAddr(r), s.limits.AnonWrite); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -55,7 +57,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleGetUser serves GET /api/users/{id}: a public view for anyone, the
-// private view for the user themself and admins.
+// private view for the user themself and admins. An anonymous caller
+// counts against its address's RateLimits.AnonRead.
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
@@ -63,6 +66,9 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	viewer, err := s.optionalUser(r)
+	if err == nil && viewer == nil {
+		err = s.limitAnon(r)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,8 +101,11 @@ type updateUserRequest struct {
 // an admin. Others get 403 whether or not the user exists. Users changing
 // their own email or password confirm it with current_password (422
 // naming it when missing or wrong), and a new password ends their other
-// sessions, keeping the one that made the change. An admin changing
-// another user needs no password; the change is logged.
+// sessions, keeping the one that made the change. A current_password
+// given, needed or not, is checked by the store through the same guard as
+// a login to the account (RateLimits.LoginFailures): the same allowance,
+// wait and 429. An admin changing another user needs no password; the
+// change is logged.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
@@ -113,11 +122,9 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	self := viewer.ID == id
-	if err := s.reauthenticate(r, id, self, &upd); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	u, err := s.users.UpdateUser(withUser(r, viewer), id, upd)
+	s.reauthenticate(r, self, &upd)
+	ctx := withPasswordGuard(withUser(r, viewer), s.passwordGuard(r))
+	u, err := s.users.UpdateUser(ctx, id, upd)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -131,26 +138,19 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // reauthenticate prepares the update of users changing their own account:
-// an email or password change needs current_password (limited like logins,
-// per user) and keeps the caller's session. An admin changing another user
-// gives none: CurrentPassword is dropped. Errors: ERATELIMITED.
-func (s *Server) reauthenticate(r *http.Request, id int64, self bool, upd *kura.UserUpdate) error {
+// an email or password change needs current_password, which the store
+// checks through the password guard, and keeps the caller's session. An
+// admin changing another user gives none: CurrentPassword is dropped.
+func (s *Server) reauthenticate(r *http.Request, self bool, upd *kura.UserUpdate) {
 	if !self {
 		upd.CurrentPassword = nil
-		return nil
+		return
 	}
 	token, _, _ := bearerToken(r)
 	upd.KeepSession = sessionDigest(token)
-	if !upd.NeedsCurrentPassword() {
-		return nil
-	}
-	if err := s.limit(r.Context(), "reauth:"+strconv.FormatInt(id, 10), s.limits.Login); err != nil {
-		return err
-	}
-	if upd.CurrentPassword == nil {
+	if upd.NeedsCurrentPassword() && upd.CurrentPassword == nil {
 		upd.CurrentPassword = new(string) // empty: the store reports it missing
 	}
-	return nil
 }
 
 // changedFields names the fields an update changes, never their values.

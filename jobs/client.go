@@ -45,6 +45,9 @@ type Client struct {
 	log   *slog.Logger
 	b     backend
 	stats counters
+	id    string  // the holder of the jobs this client's workers take
+	cl    clients // the heartbeat table
+	heart *heart  // nil: no workers
 
 	mu      sync.Mutex
 	started bool
@@ -74,6 +77,7 @@ type engine struct {
 	cfg   Config
 	db    DB
 	log   *slog.Logger
+	id    string           // the client's: the holder recorded in the jobs it takes
 	units map[string]*unit // nil: enqueue and manage only
 	run   runFunc
 }
@@ -94,8 +98,8 @@ func New(db DB, cfg Config) (*Client, error) {
 			}
 		}
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger}
-	e := engine{cfg: cfg, db: db, log: cfg.Logger}
+	c := &Client{cfg: cfg, log: cfg.Logger, id: newClientID(), cl: newClients(db, cfg.Now)}
+	e := engine{cfg: cfg, db: db, log: cfg.Logger, id: c.id}
 	if cfg.Workers != nil {
 		e.units = make(map[string]*unit, len(cfg.Workers.units)+1)
 		for k, u := range cfg.Workers.units {
@@ -125,8 +129,24 @@ func New(db DB, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Workers != nil {
+		c.heart = &heart{cl: c.cl, id: c.id, every: cfg.Heartbeat, log: c.log, released: c.wake}
+	}
 	return c, nil
 }
+
+// wake tells this client's workers that jobs may be due now, where the
+// engine has a way to (the MySQL queue's fetch loop); elsewhere they find
+// them within PollInterval.
+func (c *Client) wake() {
+	if w, ok := c.b.(interface{ wake() }); ok {
+		w.wake()
+	}
+}
+
+// ID returns the client's id: the holder its workers record in the jobs
+// they take (Row.AttemptedBy), and the key of its heartbeat (Holder).
+func (c *Client) ID() string { return c.id }
 
 // pruneArgs is the built-in job that deletes finished jobs past their
 // retention. Deleting what is already deleted is a no-op, so it is safe
@@ -169,6 +189,9 @@ func (c *Client) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, opts *Enq
 
 // Start starts the workers (and the periodic jobs) of a client made with
 // Workers; it returns once they run. The workers stop when Stop is called.
+// From Start to Stop the client beats in the database every
+// Config.Heartbeat and releases the running jobs of clients that stopped
+// beating (see Config.Heartbeat).
 func (c *Client) Start(ctx context.Context) error {
 	if c.cfg.Workers == nil {
 		return errors.New("jobs: start: the client has no workers")
@@ -178,7 +201,15 @@ func (c *Client) Start(ctx context.Context) error {
 	if c.started {
 		return errors.New("jobs: start: already started")
 	}
+	// The heartbeat runs before the workers take a job, and while they
+	// start, which may take longer than it lives.
+	if err := c.heart.first(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	c.heart.start(ctx)
 	if err := c.b.start(ctx); err != nil {
+		c.heart.halt()
+		c.heart.retire(ctx)
 		return fmt.Errorf("start job workers: %w", err)
 	}
 	c.started = true
@@ -187,8 +218,10 @@ func (c *Client) Start(ctx context.Context) error {
 
 // Stop stops taking jobs and waits for the running ones to finish until
 // ctx ends; then it cancels their contexts and waits for them to be handed
-// back (retryable, to run again), so no job is left running. Stopping a
-// client that is not started does nothing.
+// back (retryable, to run again), so no job is left running. Then it
+// deletes its heartbeat; if a job did not come back, it leaves the
+// heartbeat to expire, and other clients release the job 3 heartbeats
+// later. Stopping a client that is not started does nothing.
 func (c *Client) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -196,9 +229,12 @@ func (c *Client) Stop(ctx context.Context) error {
 		return nil
 	}
 	c.started = false
-	if err := c.b.stop(ctx); err != nil {
-		return fmt.Errorf("stop job workers: %w", err)
+	err := c.b.stop(ctx)
+	c.heart.halt()
+	if err != nil {
+		return fmt.Errorf("stop job workers: %w; other processes release them once this one's heartbeat has expired (%s)", err, c.heart.life())
 	}
+	c.heart.retire(ctx)
 	return nil
 }
 
@@ -223,19 +259,101 @@ func (c *Client) List(ctx context.Context, o ListOptions) ([]*Row, error) {
 }
 
 // Retry makes a job that is not running available to run now: a discarded
-// or cancelled one is given one more attempt if it has none left.
-// Errors: ENOTFOUND.
+// or cancelled one is given one more attempt if it has none left. A
+// running job whose process has stopped beating is released first (its
+// attempt recorded as interrupted), as the other processes would within
+// seconds. Errors: ENOTFOUND; ECONFLICT for a job running on a live
+// process, or on one whose heartbeat is unknown (it is rescued after
+// RescueAfter), the message saying which.
 func (c *Client) Retry(ctx context.Context, id int64) (*Row, error) {
-	return c.b.retry(ctx, id)
+	if err := c.release(ctx, id); err != nil {
+		return nil, fmt.Errorf("retry job %d: %w", id, err)
+	}
+	row, err := c.b.retry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row.State == StateRunning {
+		return nil, c.runningErr(ctx, row)
+	}
+	return row, nil
 }
 
 // Cancel cancels a job that has not finished: it will not run (again). A
 // running job is asked to stop: the context of its attempt is cancelled
 // (at once in this process; elsewhere when that process hears of it: at
 // once on PostgreSQL, within PollInterval on MySQL), the attempt counts as
-// no failure, and the job ends cancelled. Errors: ENOTFOUND.
+// no failure, and the job ends cancelled; until then River returns it
+// running. A running job whose process has stopped beating is released
+// first, and cancelled at once. Errors: ENOTFOUND; ECONFLICT for a job
+// that has finished (completed, cancelled or discarded).
 func (c *Client) Cancel(ctx context.Context, id int64) (*Row, error) {
-	return c.b.cancel(ctx, id)
+	if err := c.release(ctx, id); err != nil {
+		return nil, fmt.Errorf("cancel job %d: %w", id, err)
+	}
+	row, err := c.b.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row.finished() {
+		return nil, finishedErr(row)
+	}
+	if row, err = c.b.cancel(ctx, id); err != nil {
+		return nil, err
+	}
+	if row.State == StateCompleted || row.State == StateDiscarded { // it ended meanwhile
+		return nil, finishedErr(row)
+	}
+	return row, nil
+}
+
+// finishedErr is the ECONFLICT error of cancelling a finished job.
+func finishedErr(row *Row) error {
+	return kura.Errorf(kura.ECONFLICT, "Job %d (%s) has finished: it is %s; there is nothing to cancel.", row.ID, row.Kind, row.State)
+}
+
+// release releases job id if it is running and its holder has stopped
+// beating.
+func (c *Client) release(ctx context.Context, id int64) error {
+	ok, err := c.cl.releaseJob(ctx, id)
+	if err != nil {
+		return fmt.Errorf("release it from a process that stopped beating: %w", err)
+	}
+	if ok {
+		c.log.Warn("jobs: released a job of a process that stopped beating", "job_id", id)
+		c.wake()
+	}
+	return nil
+}
+
+// runningErr is the ECONFLICT error of a job that cannot change while it
+// runs, naming its holder.
+func (c *Client) runningErr(ctx context.Context, row *Row) error {
+	prefix := fmt.Sprintf("Job %d (%s) is running", row.ID, row.Kind)
+	h, err := c.Holder(ctx, row.AttemptedBy)
+	switch {
+	case err == nil && h.Alive:
+		return kura.Errorf(kura.ECONFLICT, "%s on %s: it cannot be retried while it runs; cancel it, or let it end.", prefix, h)
+	case err == nil:
+		return kura.Errorf(kura.ECONFLICT, "%s on %s, which has stopped beating: it is being released; try again in a moment.", prefix, h)
+	case kura.ErrorCode(err) != kura.ENOTFOUND:
+		return fmt.Errorf("retry job %d: %w", row.ID, err)
+	}
+	when := ""
+	if row.AttemptedAt != nil {
+		when = ", at " + row.AttemptedAt.Add(c.cfg.RescueAfter).UTC().Format(time.DateTime) + " UTC"
+	}
+	return kura.Errorf(kura.ECONFLICT, "%s, taken by a process that left no heartbeat (one of a version before heartbeats, say), which may still run it: "+
+		"it cannot be retried before it is rescued, once it has run for %s%s.", prefix, c.cfg.RescueAfter, when)
+}
+
+// Holder returns the client with workers whose id is id, such as a
+// running job's Row.AttemptedBy, as its heartbeat shows it. Errors:
+// ENOTFOUND when it has no heartbeat: it stopped cleanly, it has been
+// dead long enough for its jobs to be released, or it ran a version
+// without heartbeats.
+func (c *Client) Holder(ctx context.Context, id string) (*Holder, error) {
+	return c.cl.holder(ctx, id)
 }
 
 // Prune deletes completed and cancelled jobs older than Retention and

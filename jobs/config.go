@@ -13,6 +13,7 @@ const (
 	DefaultMaxAttempts        = 25
 	DefaultJobTimeout         = time.Minute
 	DefaultRescueAfter        = time.Hour
+	DefaultHeartbeat          = 5 * time.Second
 	DefaultPollInterval       = time.Second
 	DefaultRetention          = 24 * time.Hour
 	DefaultDiscardedRetention = 7 * 24 * time.Hour
@@ -49,12 +50,26 @@ type Config struct {
 	// DefaultJobTimeout (1 minute).
 	JobTimeout time.Duration
 
-	// RescueAfter is how long a job may stay running before it is taken
-	// to belong to a process that died, and is retried (or discarded when
-	// out of attempts). It must exceed JobTimeout. Zero means
-	// DefaultRescueAfter (1 hour), or JobTimeout plus 1 hour when
-	// JobTimeout is 1 hour or more.
+	// RescueAfter is how long a job may stay running before it is retried
+	// (or discarded when out of attempts) though no heartbeat says that
+	// its process died: its worker ignores its deadline, or its holder is
+	// unknown (a job taken before heartbeats existed). The jobs of a
+	// process whose heartbeat stopped are released within seconds instead
+	// (see Heartbeat). It must exceed JobTimeout and every kind's own
+	// deadline (Timeouter). Zero means DefaultRescueAfter (1 hour), or
+	// JobTimeout plus 1 hour when JobTimeout is 1 hour or more.
 	RescueAfter time.Duration
+
+	// Heartbeat is how often a started client with workers records in the
+	// database that it is alive. One that has not done so for 3
+	// heartbeats, by the database's clock, is taken for dead, and the
+	// other clients release its running jobs: they run again at once,
+	// whatever their deadline, the interrupted attempt recorded as an
+	// error. Each client judges others by the heartbeat they declared, so
+	// clients may differ. Zero means DefaultHeartbeat (5 seconds): a
+	// crashed process's jobs run again within about 20 seconds of its
+	// death.
+	Heartbeat time.Duration
 
 	// PollInterval is how often idle workers look for due jobs that they
 	// were not told about: scheduled and retried jobs, and jobs enqueued
@@ -127,6 +142,9 @@ func (c Config) WithDefaults() Config {
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
 	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
 	}
@@ -169,6 +187,7 @@ func (c Config) Validate() error {
 		{"JobTimeout", c.JobTimeout},
 		{"RescueAfter", c.RescueAfter},
 		{"PollInterval", c.PollInterval},
+		{"Heartbeat", c.Heartbeat},
 		{"Retention", c.Retention},
 		{"DiscardedRetention", c.DiscardedRetention},
 	} {

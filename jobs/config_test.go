@@ -14,7 +14,7 @@ func TestConfig_WithDefaults(t *testing.T) {
 	d := jobs.Config{}.WithDefaults()
 	if d.Concurrency != jobs.DefaultConcurrency || d.MaxAttempts != jobs.DefaultMaxAttempts ||
 		d.JobTimeout != jobs.DefaultJobTimeout || d.RescueAfter != jobs.DefaultRescueAfter ||
-		d.PollInterval != jobs.DefaultPollInterval || d.Retention != jobs.DefaultRetention ||
+		d.PollInterval != jobs.DefaultPollInterval || d.Heartbeat != jobs.DefaultHeartbeat || d.Retention != jobs.DefaultRetention ||
 		d.DiscardedRetention != jobs.DefaultDiscardedRetention || d.PruneInterval != jobs.DefaultPruneInterval ||
 		d.Backoff == nil || d.Logger == nil || d.Now == nil {
 		t.Fatalf("defaults: %+v", d)
@@ -45,6 +45,7 @@ func TestConfig_Validate(t *testing.T) {
 		{"negative attempts", jobs.Config{MaxAttempts: -2}, "Config.MaxAttempts"},
 		{"negative timeout", jobs.Config{JobTimeout: -time.Second}, "Config.JobTimeout must be a positive duration"},
 		{"negative poll", jobs.Config{PollInterval: -time.Second}, "Config.PollInterval"},
+		{"negative heartbeat", jobs.Config{Heartbeat: -time.Second}, "Config.Heartbeat must be a positive duration"},
 		{"negative retention", jobs.Config{Retention: -time.Second}, "Config.Retention"},
 		{"negative discarded retention", jobs.Config{DiscardedRetention: -time.Second}, "Config.DiscardedRetention"},
 		{"rescue below timeout", jobs.Config{JobTimeout: time.Hour, RescueAfter: time.Minute}, "Config.RescueAfter must be longer than JobTimeout (1h0m0s)"},

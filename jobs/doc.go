@@ -105,12 +105,40 @@
 //
 // Get, List, Retry, Cancel, Prune and Counts serve dashboards and
 // operators; Counts(...).Depth() is the queue depth and Stats what this
-// client's workers did.
+// client's workers did. Holder says which process runs a job and whether
+// it is alive.
+//
+// # Heartbeats: the jobs of a process that died
+//
+// A started client with workers records in the database that it is alive
+// every Config.Heartbeat (5 seconds), in the table kura_job_clients, under
+// its ID, which is also what the jobs it takes record as their holder
+// (Row.AttemptedBy). Times there are the database's clock, so hosts whose
+// clocks disagree still agree. A client not heard from for 3 heartbeats
+// is dead (killed, its machine gone, or cut off from the database), and
+// every live client releases its running jobs: each is available again at
+// once, whatever its kind's deadline, with the interrupted attempt
+// recorded as an error. With the defaults the jobs of a process killed
+// with SIGKILL run again within about 20 seconds, on another process or
+// on the same one restarted. A long job of a live process, such as a
+// backup with a deadline of 45 minutes, is left alone as long as its
+// process beats. Stop deletes the heartbeat.
+//
+// RescueAfter is the last resort: a job still running after it, though
+// its process beats (a worker that ignores its deadline) or though its
+// holder left no heartbeat (a job taken by a version before heartbeats),
+// is retried then.
+//
+// Retry refuses a job running on a live process, and Cancel a finished
+// job, with an ECONFLICT error that says why; both release a job whose
+// process has stopped beating before acting on it. Holder describes a
+// running job's process.
 //
 // # At least once
 //
-// A job whose process dies while running it runs again once RescueAfter
-// has passed, and a job whose completion was not yet recorded may run
-// twice. Workers are written to be safe to retry: an idempotency key, a
-// unique constraint, a conditional update.
+// A job whose process dies while running it runs again, and a job whose
+// completion was not yet recorded may run twice; so may a job of a
+// process cut off from the database for 3 heartbeats, whose jobs others
+// release while it still runs them. Workers are written to be safe to
+// retry: an idempotency key, a unique constraint, a conditional update.
 package jobs

@@ -81,8 +81,15 @@ type Row struct {
 	CreatedAt   time.Time
 	ScheduledAt time.Time  // when it may run (next)
 	AttemptedAt *time.Time // when the last attempt began
+	AttemptedBy string     // the id of the client that took it (Client.ID, Holder), "" before
 	FinalizedAt *time.Time // when it completed, was cancelled or discarded
 	Errors      []AttemptError
+}
+
+// finished reports whether the job has ended: completed, cancelled or
+// discarded.
+func (r *Row) finished() bool {
+	return r.State == StateCompleted || r.State == StateCancelled || r.State == StateDiscarded
 }
 
 // LastError returns the error of the last failed attempt, or "".

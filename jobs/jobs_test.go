@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -818,6 +819,260 @@ func TestClient_RestartAfterStop(t *testing.T) {
 		}
 		if s := c.Stats(); s.Completed != 3 {
 			t.Errorf("stats: %+v", s)
+		}
+	})
+}
+
+// longArgs is a kind whose attempts may run for half an hour, as a
+// backup's: far longer than any test waits, so only the heartbeat of its
+// process can release it early.
+type longArgs struct {
+	N int `json:"n"`
+}
+
+func (longArgs) Kind() string              { return "test.long" }
+func (longArgs) JobTimeout() time.Duration { return 30 * time.Minute }
+
+// beatConfig is fastConfig with a heartbeat of every: a client that stops
+// beating is dead 3 beats later. A test that needs a client alive gives
+// it a beat that a busy machine's stalls cannot outlast.
+func beatConfig(tb testing.TB, ws *jobs.Workers, every time.Duration) jobs.Config {
+	cfg := fastConfig(tb, ws)
+	cfg.Heartbeat = every
+	return cfg
+}
+
+// blocking returns a worker of longArgs that runs until end is closed,
+// except for the jobs quick says are quick. Close end as the test ends,
+// before its clients stop (a Cleanup registered after making them).
+func blocking(end <-chan struct{}, quick func(n int) bool) jobs.Worker[longArgs] {
+	return jobs.WorkerFunc[longArgs](func(ctx context.Context, j *jobs.Job[longArgs]) error {
+		if quick != nil && quick(j.Args.N) {
+			return nil
+		}
+		select {
+		case <-end:
+		case <-ctx.Done():
+		}
+		return errors.New("ended with the test")
+	})
+}
+
+// waitRunning waits until the job is running, taken by the client by.
+func waitRunning(tb testing.TB, c *jobs.Client, id int64, by *jobs.Client) *jobs.Row {
+	tb.Helper()
+	var row *jobs.Row
+	testenv.Wait(tb, 0, fmt.Sprintf("job %d to be running on %s", id, by.ID()), func() bool {
+		row, _ = c.Get(context.Background(), id)
+		return row != nil && row.State == jobs.StateRunning && row.AttemptedBy == by.ID()
+	})
+	return row
+}
+
+// A process that stops beating (killed, as far as the database can tell)
+// has its running jobs released by a live one within a few heartbeats,
+// though their kind may run for half an hour and RescueAfter is an hour;
+// the live process's own long job is left alone. Who is dead is decided
+// by the database's clock: the dying process's runs an hour ahead and the
+// live one's two seconds behind, and neither changes the outcome.
+func TestClient_ReleasesJobsOfDeadProcess(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		mgr := newClient(t, db, jobs.Config{Logger: testLogger(t)})
+
+		end := make(chan struct{})
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, blocking(end, nil))
+		dcfg := beatConfig(t, ws, 100*time.Millisecond)
+		dcfg.Concurrency = 1
+		var ahead jobs.FakeClock
+		ahead.Advance(time.Hour)
+		dcfg.Now = ahead.Now
+		dying := newClient(t, db, dcfg)
+		job, err := mgr.Enqueue(ctx, longArgs{N: 2}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitRunning(t, mgr, job.ID, dying)
+
+		ws = jobs.NewWorkers()
+		jobs.AddWorker(ws, blocking(end, func(n int) bool { return n != 1 }))
+		lcfg := beatConfig(t, ws, 500*time.Millisecond)
+		lcfg.Concurrency = 2
+		lcfg.Now = func() time.Time { return time.Now().Add(-2 * time.Second) }
+		live := newClient(t, db, lcfg)
+		t.Cleanup(func() { close(end) })
+		long, err := mgr.Enqueue(ctx, longArgs{N: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitRunning(t, mgr, long.ID, live)
+
+		jobs.StopBeating(dying)
+		row := waitState(t, mgr, job.ID, jobs.StateCompleted)
+		if row.Attempt != 2 || len(row.Errors) != 1 || row.Errors[0].Attempt != 1 ||
+			!strings.Contains(row.LastError(), "interrupted") || row.AttemptedBy != live.ID() {
+			t.Errorf("the dead process's job: attempt %d by %s, errors %+v; want attempt 2 by %s after an interrupted one",
+				row.Attempt, row.AttemptedBy, row.Errors, live.ID())
+		}
+		// The pass that released it found the live process alive.
+		if row, _ = mgr.Get(ctx, long.ID); row.State != jobs.StateRunning || row.Attempt != 1 || len(row.Errors) != 0 {
+			t.Errorf("the live process's long job: %s, attempt %d, errors %+v; want left running", row.State, row.Attempt, row.Errors)
+		}
+		h, err := mgr.Holder(ctx, live.ID())
+		if host, _ := os.Hostname(); err != nil || !h.Alive || h.PID != os.Getpid() || h.Hostname != host {
+			t.Errorf("the live process's heartbeat: %+v, %v", h, err)
+		}
+		// The dead process's heartbeat goes once it holds nothing.
+		testenv.Wait(t, 0, "the dead process's heartbeat to be deleted", func() bool {
+			_, err := mgr.Holder(ctx, dying.ID())
+			return kura.ErrorCode(err) == kura.ENOTFOUND
+		})
+	})
+}
+
+// Retry refuses a job running on a live process, and Retry and Cancel
+// release one whose process stopped beating when no other process has
+// yet; Cancel refuses a finished job; a job whose holder left no
+// heartbeat is refused until RescueAfter.
+func TestClient_RetryAndCancelRunning(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		mgr := newClient(t, db, jobs.Config{Logger: testLogger(t)})
+		end := make(chan struct{})
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, blocking(end, nil))
+		cfg := beatConfig(t, ws, 500*time.Millisecond)
+		cfg.Concurrency = 3
+		proc := newClient(t, db, cfg)
+		t.Cleanup(func() { close(end) })
+		var ids []int64
+		for i := range 3 {
+			row, err := mgr.Enqueue(ctx, longArgs{N: i}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, row.ID)
+			waitRunning(t, mgr, row.ID, proc)
+		}
+		retried, cancelled, unknown := ids[0], ids[1], ids[2]
+		host, _ := os.Hostname()
+
+		_, err := mgr.Retry(ctx, retried)
+		if kura.ErrorCode(err) != kura.ECONFLICT || !strings.Contains(kura.ErrorMessage(err), "is running on "+host) {
+			t.Fatalf("retry of a job running on a live process: %v; want a conflict naming its host", err)
+		}
+		if row, _ := mgr.Get(ctx, retried); row.State != jobs.StateRunning || row.Attempt != 1 || len(row.Errors) != 0 {
+			t.Fatalf("a refused retry changed the job: %s, attempt %d, errors %+v", row.State, row.Attempt, row.Errors)
+		}
+
+		// The process dies; no other one runs to release its jobs. Its
+		// workers, all busy, take nothing more.
+		jobs.StopBeating(proc)
+		testenv.Wait(t, 0, "the process's heartbeat to expire", func() bool {
+			h, err := mgr.Holder(ctx, proc.ID())
+			return err == nil && !h.Alive
+		})
+		row, err := mgr.Retry(ctx, retried)
+		if err != nil {
+			t.Fatalf("retry of a dead process's job: %v", err)
+		}
+		if row.State != jobs.StateAvailable || len(row.Errors) != 1 || !strings.Contains(row.LastError(), "interrupted") {
+			t.Errorf("retried: %s, errors %+v; want available after an interrupted attempt", row.State, row.Errors)
+		}
+		row, err = mgr.Cancel(ctx, cancelled)
+		if err != nil {
+			t.Fatalf("cancel of a dead process's job: %v", err)
+		}
+		if row.State != jobs.StateCancelled || row.FinalizedAt == nil || len(row.Errors) != 1 {
+			t.Errorf("cancelled: %s, finalized %v, errors %+v", row.State, row.FinalizedAt, row.Errors)
+		}
+		if _, err := mgr.Cancel(ctx, cancelled); kura.ErrorCode(err) != kura.ECONFLICT || !strings.Contains(kura.ErrorMessage(err), "cancelled") {
+			t.Errorf("cancel of a cancelled job: %v; want a conflict saying it is cancelled", err)
+		}
+		if again, _ := mgr.Get(ctx, cancelled); !again.FinalizedAt.Equal(*row.FinalizedAt) {
+			t.Errorf("a refused cancel changed the job: finalized %v, then %v", row.FinalizedAt, again.FinalizedAt)
+		}
+
+		// A holder without a heartbeat (a version before heartbeats) may
+		// be alive: its job waits for RescueAfter.
+		if _, err := db.Writer().ExecContext(ctx, db.Rebind("DELETE FROM kura_job_clients WHERE id = ?"), proc.ID()); err != nil {
+			t.Fatal(err)
+		}
+		_, err = mgr.Retry(ctx, unknown)
+		if kura.ErrorCode(err) != kura.ECONFLICT || !strings.Contains(kura.ErrorMessage(err), "no heartbeat") {
+			t.Errorf("retry of a job whose holder left no heartbeat: %v; want a conflict saying so", err)
+		}
+		if row, _ := mgr.Get(ctx, unknown); row.State != jobs.StateRunning {
+			t.Errorf("a refused retry changed the job: %s", row.State)
+		}
+		if _, err := mgr.Holder(ctx, proc.ID()); kura.ErrorCode(err) != kura.ENOTFOUND {
+			t.Errorf("holder without a heartbeat: %v, want ENOTFOUND", err)
+		}
+	})
+}
+
+// A started client beats under its id until it stops.
+func TestClient_HeartbeatUntilStop(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ws := jobs.NewWorkers()
+		addMarker(ws)
+		c := newClient(t, db, beatConfig(t, ws, time.Second))
+		h, err := c.Holder(ctx, c.ID())
+		if err != nil || !h.Alive || h.ID != c.ID() || h.SeenAgo > time.Minute {
+			t.Fatalf("heartbeat of a started client: %+v, %v", h, err)
+		}
+		waitPast(t, c)
+		if h, err = c.Holder(ctx, c.ID()); err != nil || !h.Alive {
+			t.Fatalf("heartbeat after a while: %+v, %v", h, err)
+		}
+		stopNow(t, c)
+		if _, err := c.Holder(ctx, c.ID()); kura.ErrorCode(err) != kura.ENOTFOUND {
+			t.Fatalf("heartbeat of a stopped client: %v, want none", err)
+		}
+	})
+}
+
+// A running job whose holder left no heartbeat (a version before
+// heartbeats) and whose worker ignores its deadline is rescued after
+// RescueAfter, as before heartbeats: by River's rescuer, which looks every
+// 30 seconds, or the MySQL queue's.
+func TestClient_RescueAfterWithoutHeartbeat(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		end := make(chan struct{})
+		var first atomic.Bool
+		ws := jobs.NewWorkers()
+		jobs.AddWorker(ws, jobs.WorkerFunc[echoArgs](func(ctx context.Context, j *jobs.Job[echoArgs]) error {
+			if first.CompareAndSwap(false, true) {
+				<-end // deaf to its deadline
+			}
+			return nil
+		}))
+		cfg := beatConfig(t, ws, 100*time.Millisecond)
+		cfg.Concurrency = 1
+		cfg.JobTimeout = 500 * time.Millisecond
+		cfg.RescueAfter = time.Second
+		old := newClient(t, db, cfg)
+		t.Cleanup(func() { close(end) })
+		job, err := old.Enqueue(ctx, echoArgs{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitRunning(t, old, job.ID, old)
+		jobs.StopBeating(old)
+		if _, err := db.Writer().ExecContext(ctx, db.Rebind("DELETE FROM kura_job_clients WHERE id = ?"), old.ID()); err != nil {
+			t.Fatal(err)
+		}
+		other := newClient(t, db, cfg)
+		var row *jobs.Row
+		testenv.Wait(t, time.Minute, "the job to be rescued and run again", func() bool {
+			row, err = other.Get(ctx, job.ID)
+			return err == nil && row.State == jobs.StateCompleted
+		})
+		if row.Attempt != 2 || len(row.Errors) != 1 || !strings.Contains(strings.ToLower(row.LastError()), "rescued") {
+			t.Errorf("rescued job: attempt %d, errors %+v; want a second attempt after a rescue", row.Attempt, row.Errors)
 		}
 	})
 }

@@ -2,13 +2,10 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 )
@@ -31,9 +28,12 @@ import (
 //     clients, in this process or another, find the job within their
 //     PollInterval.
 //   - rescue: running jobs whose attempt began more than RescueAfter ago
-//     belong to a process that died (or to a worker that ignored its
-//     deadline); they are made retryable, or discarded when out of
-//     attempts, with an error saying so. Idempotent: every process runs it.
+//     belong to a worker that ignored its deadline, or to a holder that
+//     left no heartbeat (attempted_by names none in kura_job_clients);
+//     they are made retryable, or discarded when out of attempts, with an
+//     error saying so. Idempotent: every process runs it. The jobs of a
+//     process whose heartbeat stopped are released long before, by the
+//     heartbeat loop all engines share (heartbeat.go).
 //   - periodic: one loop per periodic job inserts the job of each period
 //     with a unique key naming the period, so however many processes run
 //     it the period gets one job.
@@ -48,7 +48,8 @@ import (
 // DATETIME(6)), never the server's NOW(): the processes sharing a database
 // are assumed to keep their clocks in sync (NTP), as they must for session
 // expiry anyway. A skew of a few milliseconds only delays or advances a
-// scheduled job by as much.
+// scheduled job by as much. Whether a process is alive is the exception:
+// heartbeats are written and judged with the server's clock.
 
 // mysqlFetchTimeout bounds one fetch transaction; mysqlWriteWait bounds
 // the writes that record an attempt's end, retries included.
@@ -60,7 +61,6 @@ const (
 
 type mysqlBackend struct {
 	engine
-	id string // attempted_by: this client
 
 	mu      sync.Mutex
 	cur     *mysqlRun               // the current run, nil when stopped
@@ -90,14 +90,7 @@ type mysqlAttempt struct {
 }
 
 func newMySQL(e engine) (backend, error) {
-	host, _ := os.Hostname()
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	id := fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(suffix))
-	if len(id) > 255 {
-		id = id[len(id)-255:]
-	}
-	return &mysqlBackend{engine: e, id: id, running: map[int64]*mysqlAttempt{}}, nil
+	return &mysqlBackend{engine: e, running: map[int64]*mysqlAttempt{}}, nil
 }
 
 // now is the queue's clock: see the comment at the top of the file.
@@ -249,5 +242,5 @@ func (b *mysqlBackend) stop(ctx context.Context) error {
 	b.mu.Lock()
 	n := r.inflight
 	b.mu.Unlock()
-	return fmt.Errorf("%d jobs did not return within %s of their contexts ending; they will be rescued after RescueAfter", n, hardStopWait)
+	return fmt.Errorf("%d jobs did not return within %s of their contexts ending", n, hardStopWait)
 }

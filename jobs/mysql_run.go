@@ -141,7 +141,8 @@ func (r *mysqlRun) launch(row *Row) {
 // finish records the end of an attempt: completed, or the error appended
 // and the job retryable after its backoff (discarded after its last
 // attempt). The write is retried a few times; if it still fails the job
-// stays running and the rescuer retries it after RescueAfter.
+// stays running, and is released when this process stops beating, or
+// rescued after RescueAfter if it goes on.
 func (b *mysqlBackend) finish(parent context.Context, row *Row, err error) {
 	q, args, err := b.finishQuery(row, err)
 	if err != nil {
@@ -159,7 +160,7 @@ func (b *mysqlBackend) finish(parent context.Context, row *Row, err error) {
 			return
 		}
 		if try == mysqlWriteTries || ctx.Err() != nil {
-			b.log.Error("jobs: could not record the end of an attempt; the job will be rescued after RescueAfter",
+			b.log.Error("jobs: could not record the end of an attempt; the job stays running until it is rescued after RescueAfter",
 				"job_id", row.ID, "kind", row.Kind, "attempt", row.Attempt, "err", werr)
 			return
 		}

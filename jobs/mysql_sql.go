@@ -14,7 +14,7 @@ import (
 
 // jobColumns are the columns scanRow reads, in its order.
 const jobColumns = `id, kind, queue, args, state, priority, attempt, max_attempts, errors,
-	created_at, scheduled_at, attempted_at, finalized_at`
+	created_at, scheduled_at, attempted_at, attempted_by, finalized_at`
 
 const (
 	// mysqlInsert inserts a job: kind, queue, args, state, priority,
@@ -102,14 +102,16 @@ func scanRow(s sqldb.Scanner) (*Row, error) {
 		args, errs          []byte
 		state               string
 		attempted, finished sql.NullTime
+		by                  sql.NullString
 	)
 	err := s.Scan(&r.ID, &r.Kind, &r.Queue, &args, &state, &r.Priority, &r.Attempt, &r.MaxAttempts, &errs,
-		&r.CreatedAt, &r.ScheduledAt, &attempted, &finished)
+		&r.CreatedAt, &r.ScheduledAt, &attempted, &by, &finished)
 	if err != nil {
 		return nil, err
 	}
 	r.Args = json.RawMessage(args)
 	r.State = State(state)
+	r.AttemptedBy = by.String
 	if attempted.Valid {
 		t := attempted.Time
 		r.AttemptedAt = &t

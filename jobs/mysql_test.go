@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -456,10 +457,12 @@ func TestMySQL_CancelRunningJob(t *testing.T) {
 		if got.State != StateCancelled || got.Attempt != 1 || len(got.Errors) != 0 {
 			t.Errorf("%s: after the attempt ended: %s attempt %d errors %+v (took %s)", tc.name, got.State, got.Attempt, got.Errors, took)
 		}
-		// Cancelling a finished job changes nothing.
-		again, err := tc.by.Cancel(ctx, row.ID)
-		if err != nil || !again.FinalizedAt.Equal(*got.FinalizedAt) {
-			t.Errorf("%s: cancel again: %v %v", tc.name, again, err)
+		// Cancelling a finished job is refused and changes nothing.
+		if _, err := tc.by.Cancel(ctx, row.ID); kura.ErrorCode(err) != kura.ECONFLICT {
+			t.Errorf("%s: cancel again: %v, want a conflict", tc.name, err)
+		}
+		if again, err := c.Get(ctx, row.ID); err != nil || !again.FinalizedAt.Equal(*got.FinalizedAt) {
+			t.Errorf("%s: after cancelling again: %v %v", tc.name, again, err)
 		}
 	}
 	select {

@@ -109,6 +109,8 @@ func (e engine) riverConfig(working bool) *river.Config {
 	if !working {
 		return rc
 	}
+	// The holder River records in attempted_by: the client's heartbeat.
+	rc.ID = e.id
 	rw := river.NewWorkers()
 	for _, u := range e.units {
 		u.addRiver(rw, e.run)
@@ -342,6 +344,9 @@ func fromRiver(j *rivertype.JobRow) *Row {
 		ScheduledAt: j.ScheduledAt,
 		AttemptedAt: j.AttemptedAt,
 		FinalizedAt: j.FinalizedAt,
+	}
+	if n := len(j.AttemptedBy); n > 0 {
+		r.AttemptedBy = j.AttemptedBy[n-1]
 	}
 	for _, e := range j.Errors {
 		r.Errors = append(r.Errors, AttemptError{At: e.At, Attempt: e.Attempt, Error: e.Error, Trace: e.Trace})

@@ -14,8 +14,9 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// migrationsFS holds the MySQL queue's table; the other engines' schema is
-// River's, made by River's migrator.
+// migrationsFS holds the MySQL queue's table and, on every engine, the
+// heartbeat table; the other engines' job tables are River's, made by
+// River's migrator.
 //
 //go:embed migrations
 var migrationsFS embed.FS
@@ -33,7 +34,9 @@ var migrationsFS embed.FS
 // it) and records each, so a run cut short resumes where it stopped. On
 // SQLite it runs in the migration's transaction, on the writer's one
 // connection. On MySQL and MariaDB version 1 creates the table of the
-// package's own queue (migrations/mysql).
+// package's own queue (migrations/mysql). Version 2, on every engine,
+// creates kura_job_clients, where each started client with workers keeps
+// its heartbeat (see Config.Heartbeat).
 var Schema = &sqldb.Migrations{
 	Name: "jobs",
 	FS:   sqldb.SubFS(migrationsFS, "migrations"),

@@ -30,6 +30,7 @@ func (m *Metrics) AddCache(name string, c Cache) {
 		failed:        desc("kura_cache_failed_invalidations_total", "Keys of this instance's writes that Redis or another instance did not confirm dropping."),
 		redisErrors:   desc("kura_cache_redis_errors_total", "Redis commands that failed or timed out."),
 		resets:        desc("kura_cache_resets_total", "Times the whole local tier was dropped because Redis came back after invalidations may have been missed."),
+		untrusted:     desc("kura_cache_untrusted_reads_total", "Reads of a strict cache (users, sessions) answered by the database alone because invalidations were not confirmed within the lease."),
 		entries:       desc("kura_cache_entries", "Entries in the local tier (approximate)."),
 		degraded:      desc("kura_cache_redis_degraded", "1 while the Redis tier is configured but not connected and subscribed; 0 otherwise."),
 	})
@@ -38,11 +39,11 @@ func (m *Metrics) AddCache(name string, c Cache) {
 type cacheCollector struct {
 	c                                                                                    Cache
 	hits, misses, loads, loadErrors, invalidations, failed, redisErrors, resets, entries *prometheus.Desc
-	degraded                                                                             *prometheus.Desc
+	degraded, untrusted                                                                  *prometheus.Desc
 }
 
 func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.hits, c.misses, c.loads, c.loadErrors, c.invalidations, c.failed, c.redisErrors, c.resets, c.entries, c.degraded} {
+	for _, d := range []*prometheus.Desc{c.hits, c.misses, c.loads, c.loadErrors, c.invalidations, c.failed, c.redisErrors, c.resets, c.entries, c.degraded, c.untrusted} {
 		ch <- d
 	}
 }
@@ -62,6 +63,7 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.failed, s.FailedInvalidations)
 	counter(c.redisErrors, s.RedisErrors)
 	counter(c.resets, s.Resets)
+	counter(c.untrusted, s.Untrusted)
 	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(s.Entries))
 	degraded := 0.0
 	if s.Degraded {

@@ -5,11 +5,16 @@
 // A Limit is EVENTS/PERIOD ("10/3m"): a burst of EVENTS at once, then one
 // more every PERIOD/EVENTS. A Limiter takes events with Allow, which says
 // how long to wait when none is left, and tells with Delay how long until
-// one is, without taking it.
+// one is, without taking it. Reserve takes an event whose slot may lie a
+// little ahead (up to a wait the caller accepts, such as a login's few
+// seconds), in the same one step that decides: callers in parallel get
+// successive slots, never the same free one.
 //
 // Local counts in one process with a token bucket per key
 // (golang.org/x/time/rate), forgetting keys whose bucket has refilled, so
-// its memory follows the keys active in one period. Package redislimit
+// its memory follows the keys active in one period; past its MaxKeys it
+// forgets those nearest to refilled first, so that a flood of new keys
+// cannot push out a spent one. Package redislimit
 // shares the counts between every process on one Redis with one atomic
 // GCRA script per event; when Redis fails it counts in process (limits
 // then hold per process; they are never lifted, and a request never fails

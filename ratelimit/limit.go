@@ -65,13 +65,22 @@ func ParseLimit(s string) (Limit, error) {
 	return Limit{Events: events, Per: d}, nil
 }
 
-// A Limiter counts events per key against limits. Both methods are safe
+// A Limiter counts events per key against limits. Its methods are safe
 // for concurrent use and never fail: a limiter whose shared store is out
 // of reach falls back to counting in its own process.
 type Limiter interface {
 	// Allow takes one event from key's allowance under l. When none is
 	// left it takes nothing and returns false and how long until one is.
+	// It is Reserve with a maxWait of 0.
 	Allow(ctx context.Context, key string, l Limit) (ok bool, wait time.Duration)
+	// Reserve takes one event from key's allowance under l whose slot
+	// may lie up to maxWait ahead: it returns true and the wait until that
+	// slot (0 when an event is left now), and the caller waits that long
+	// before acting. When the next slot lies further ahead it takes
+	// nothing and returns false and the wait until that slot. Unlike
+	// checking Delay first and Allow after, one call both decides and
+	// takes, so that parallel callers cannot all pass one free slot.
+	Reserve(ctx context.Context, key string, l Limit, maxWait time.Duration) (ok bool, wait time.Duration)
 	// Delay returns how long until key has an event left under l (0 when
 	// it has one now), taking nothing.
 	Delay(ctx context.Context, key string, l Limit) time.Duration
@@ -82,6 +91,11 @@ type None struct{}
 
 // Allow returns true.
 func (None) Allow(context.Context, string, Limit) (bool, time.Duration) { return true, 0 }
+
+// Reserve returns true and no wait.
+func (None) Reserve(context.Context, string, Limit, time.Duration) (bool, time.Duration) {
+	return true, 0
+}
 
 // Delay returns 0.
 func (None) Delay(context.Context, string, Limit) time.Duration { return 0 }

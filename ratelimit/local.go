@@ -1,7 +1,9 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,7 +22,7 @@ type LocalConfig struct {
 	// Now is the clock; nil means time.Now. Tests inject one.
 	Now func() time.Time
 	// MaxKeys bounds the keys kept; zero means DefaultMaxKeys. Beyond
-	// it, idle keys are forgotten first, then any.
+	// it, idle keys are forgotten first, then those nearest to idle.
 	MaxKeys int
 }
 
@@ -56,17 +58,24 @@ func NewLocal(cfg LocalConfig) *Local {
 }
 
 // Allow takes one event from key's bucket under l, or returns the wait.
-func (c *Local) Allow(_ context.Context, key string, l Limit) (bool, time.Duration) {
+func (c *Local) Allow(ctx context.Context, key string, l Limit) (bool, time.Duration) {
+	return c.Reserve(ctx, key, l, 0)
+}
+
+// Reserve takes one event from key's bucket under l whose slot lies at
+// most maxWait ahead, or returns the wait until the next slot.
+func (c *Local) Reserve(_ context.Context, key string, l Limit, maxWait time.Duration) (bool, time.Duration) {
 	if l.Off() {
 		return true, 0
 	}
 	now := c.now()
 	r := c.bucket(key, l, now).ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d > maxWait {
 		r.CancelAt(now) // hand the token back: a refused event takes nothing
 		return false, d
 	}
-	return true, 0
+	return true, d
 }
 
 // Delay returns how long until key's bucket under l holds an event.
@@ -110,8 +119,11 @@ func (c *Local) bucket(key string, l Limit, now time.Time) *rate.Limiter {
 	return b
 }
 
-// sweep forgets the keys whose bucket is full again, then, while too
-// many are left, any. Called with mu held.
+// sweep forgets the keys whose bucket is full again. While that leaves
+// MaxKeys or more, it forgets, down to nine tenths of MaxKeys, the keys
+// nearest to full: a flood of new keys (one event each, from many
+// addresses) then pushes out its own kind, not the spent buckets whose
+// forgetting would lift a limit. Called with mu held.
 func (c *Local) sweep(now time.Time) {
 	c.lastSweep = now
 	for k, b := range c.buckets {
@@ -119,10 +131,20 @@ func (c *Local) sweep(now time.Time) {
 			delete(c.buckets, k)
 		}
 	}
-	for k := range c.buckets {
-		if len(c.buckets) < c.maxKeys {
-			break
-		}
-		delete(c.buckets, k)
+	if len(c.buckets) < c.maxKeys {
+		return
+	}
+	type entry struct {
+		k      bucketKey
+		toFull float64 // nanoseconds until the bucket is full
+	}
+	all := make([]entry, 0, len(c.buckets))
+	for k, b := range c.buckets {
+		missing := float64(k.l.Events) - b.TokensAt(now)
+		all = append(all, entry{k, missing * float64(k.l.Interval())})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.toFull, b.toFull) })
+	for _, e := range all[:len(all)-c.maxKeys*9/10] {
+		delete(c.buckets, e.k)
 	}
 }

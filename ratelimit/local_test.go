@@ -43,6 +43,27 @@ func TestLocal_Evicts(t *testing.T) {
 	}
 }
 
+// TestLocal_FloodKeepsSpentKeys checks that a flood of new keys, one event
+// each as from many addresses, does not push out a spent key: forgetting
+// it would lift its limit.
+func TestLocal_FloodKeepsSpentKeys(t *testing.T) {
+	ctx := context.Background()
+	clk := ratelimittest.NewClock()
+	lim := ratelimit.NewLocal(ratelimit.LocalConfig{Now: clk.Now, MaxKeys: 1000})
+	for range 10 {
+		lim.Allow(ctx, "spent", ratelimittest.TenPer3m)
+	}
+	for i := range 20_000 {
+		lim.Allow(ctx, fmt.Sprint("flood", i), ratelimittest.TenPer3m)
+	}
+	if n := lim.Len(); n > 1000 {
+		t.Fatalf("%d keys kept, MaxKeys is 1000", n)
+	}
+	if ok, _ := lim.Allow(ctx, "spent", ratelimittest.TenPer3m); ok {
+		t.Fatal("the spent key was forgotten in the flood: its limit is lifted")
+	}
+}
+
 func TestParseLimit(t *testing.T) {
 	for _, tc := range []struct {
 		in   string

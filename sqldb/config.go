@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kura-dev/kura/internal/credurl"
 )
 
 // Dialect names a database engine.
@@ -123,6 +125,8 @@ func (c Config) Validate() error {
 	if c.URL != "" {
 		if _, err := ParseDialect(c.URL); err != nil {
 			errs = append(errs, fmt.Errorf("URL: %w", err))
+		} else if err := CheckURL(c.URL); err != nil {
+			errs = append(errs, fmt.Errorf("URL: %w", err))
 		}
 	}
 	if c.PoolSize < 0 {
@@ -153,25 +157,50 @@ func ParseDialect(rawURL string) (Dialect, error) {
 	return "", fmt.Errorf("unsupported DATABASE_URL scheme %q: use a file path, sqlite:, postgres:// or mysql://", scheme)
 }
 
+// ErrMalformedURL is the error of CheckURL: the user information of a URL
+// could not be read as written. Its message says how to escape a password
+// and quotes no part of the URL.
+var ErrMalformedURL = credurl.ErrMalformed
+
+// CheckURL returns ErrMalformedURL when the user
+// information of a PostgreSQL or MySQL URL is not exactly what a parser
+// would find: a password with an unescaped '@', '/', '%', '#', '?' or ':'
+// that the drivers would read in part as the host, the path or the query,
+// and then print. The error quotes no part of the URL and says how to
+// escape the password. A SQLite path or URL is not checked (it has no
+// password, and its path may hold '@'). Open, Config.Validate and
+// URLTransport call it before any parsing or connection.
+func CheckURL(rawURL string) error {
+	if d, err := ParseDialect(rawURL); err != nil || d == SQLite {
+		return nil
+	}
+	return credurl.Check(rawURL)
+}
+
 // RedactURL returns rawURL with any password (in the user info or in a
-// password or sslpassword parameter) replaced by "xxxxx", safe to log.
+// password or sslpassword parameter) replaced by "xxxxx", safe to log. Of
+// a URL CheckURL refuses, everything between "://" and the last '@' is
+// replaced; of one that does not parse, everything after "://".
 func RedactURL(rawURL string) string {
+	if d, _ := ParseDialect(rawURL); d != SQLite && credurl.Malformed(rawURL) {
+		return credurl.Redact(rawURL)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// Unparseable: keep only what precedes the user info.
 		if i := strings.Index(rawURL, "://"); i >= 0 {
-			return rawURL[:i+3] + "xxxxx"
+			return rawURL[:i+3] + credurl.Mask
 		}
-		return "xxxxx"
+		return credurl.Mask
 	}
 	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		u.User = url.UserPassword(u.User.Username(), credurl.Mask)
 	}
 	q := u.Query()
 	changed := false
 	for k := range q {
 		if k == "password" || k == "sslpassword" {
-			q.Set(k, "xxxxx")
+			q.Set(k, credurl.Mask)
 			changed = true
 		}
 	}
@@ -182,13 +211,17 @@ func RedactURL(rawURL string) string {
 }
 
 // secrets returns the passwords a URL carries, raw and escaped, so that they
-// can be scrubbed from error messages and logs.
+// can be scrubbed from error messages and logs; of a URL CheckURL refuses,
+// the whole text between "://" and its last '@' as well.
 func secrets(rawURL string) []string {
 	var out []string
 	add := func(s string) {
 		if len(s) >= 3 { // scrubbing shorter strings would mangle messages
 			out = append(out, s, url.QueryEscape(s), url.PathEscape(s))
 		}
+	}
+	for _, s := range credurl.Secrets(rawURL) {
+		add(s)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -200,9 +233,6 @@ func secrets(rawURL string) []string {
 			}
 		}
 		return out
-	}
-	if pw, ok := u.User.Password(); ok {
-		add(pw)
 	}
 	for _, k := range []string{"password", "sslpassword"} {
 		if v := u.Query().Get(k); v != "" {

@@ -133,7 +133,11 @@
 // Errors from Open, Ping, the migrations and connection failures in service
 // calls have the URL's password (raw and escaped) replaced by "xxxxx";
 // RedactURL does the same for logging a URL. The MySQL driver's own log
-// lines go to the configured slog logger, scrubbed; goose logs nothing.
+// lines go to the configured slog logger, scrubbed; goose logs nothing. A
+// URL whose password holds an unescaped '@', '/', '%', '#' or '?', which
+// the drivers would read in part as the host or the path and then print,
+// is refused by Open (and Config.Validate, CheckURL) before any parsing
+// or connection, with ErrMalformedURL, which says how to escape it.
 //
 // # Schema and queries
 //

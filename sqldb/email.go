@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/emailaddr"
@@ -41,4 +42,14 @@ func checkEmail(email *string, validate func() error) error {
 func canonicalLogin(login string) string {
 	email, _ := emailaddr.Canonical(login)
 	return email
+}
+
+// loginForm is the one form of a login that every spelling the store
+// matches shares: an email's canonical form, a username lower-cased (the
+// engines compare usernames case-insensitively, and a username is ASCII).
+func loginForm(login string) string {
+	if strings.Contains(login, "@") {
+		return canonicalLogin(login)
+	}
+	return strings.ToLower(login)
 }

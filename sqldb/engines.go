@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/kura-dev/kura/internal/credurl"
 )
 
 // SQLite DSN parameters. Both pools wait up to 5s on a lock held by another
@@ -128,6 +130,9 @@ func MySQLConfig(rawURL string) (*mysql.Config, error) { return mysqlConfig(rawU
 // in UTC on both sides, server-side parameters, found (not changed) rows.
 // Other parameters are the driver's DSN parameters.
 func mysqlConfig(rawURL string) (*mysql.Config, error) {
+	if err := credurl.Check(rawURL); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL is not a valid mysql:// URL")

@@ -128,5 +128,6 @@ func ExampleDB_MigrationStatus() {
 	// kura 3 00003_jobs_moved.go true
 	// kura 4 00004_notifications.sql true
 	// kura 5 00005_operations.sql true
+	// kura 6 00006_cache_invalidations.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

@@ -26,6 +26,9 @@ func URLTransport(rawURL string) (Transport, error) {
 	if err != nil {
 		return Transport{}, err
 	}
+	if err := CheckURL(rawURL); err != nil {
+		return Transport{}, err
+	}
 	switch d {
 	case Postgres:
 		cc, err := pgx.ParseConfig(rawURL)

@@ -56,6 +56,19 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)
 		}
 	}
+	// A password with an unescaped '@', '/', '%', '#' or '?': everything
+	// between "://" and the last '@' is hidden, whatever a parser reads.
+	for in, want := range map[string]string{
+		"postgres://kura:p@ss/w%rd#x@127.0.0.1:5432/test": "postgres://xxxxx@127.0.0.1:5432/test",
+		"postgres://kura:p@ss@127.0.0.1:5432/test":        "postgres://xxxxx@127.0.0.1:5432/test",
+		"mysql://kura:p#ss@db:3306/test?tls=true":         "mysql://xxxxx@db:3306/test?tls=true",
+		"postgres://kura:p?ss@db/test":                    "postgres://xxxxx@db/test",
+		"sqlite:///var/lib/kura@2/kura.db":                "sqlite:///var/lib/kura@2/kura.db",
+	} {
+		if got := sqldb.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q; want %q", in, got, want)
+		}
+	}
 	if got := sqldb.RedactURL("postgres://u:p%zz@h/db"); strings.Contains(got, "p%zz") {
 		t.Errorf("RedactURL of an unparseable URL kept the password: %q", got)
 	}
@@ -126,6 +139,50 @@ func nonLoopbackIP(t *testing.T) string {
 	}
 	t.Skip("no non-loopback IPv4 address on this host")
 	return ""
+}
+
+// TestOpen_MalformedURLRefused opens URLs whose password holds an
+// unescaped '@', '/', '%', '#' or '?' toward a listener that counts
+// connections: each is refused before any is made, with ErrMalformedURL,
+// and no part of the password is in the error.
+func TestOpen_MalformedURLRefused(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	dialled := make(chan struct{}, 100)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			dialled <- struct{}{}
+			c.Close()
+		}
+	}()
+	for _, pw := range []string{"Gh@Jk7Lm", "Gh/Jk7Lm", "Gh%Jk7Lm", "Gh#Jk7Lm", "Gh?Jk7Lm", "Gh@Jk/7L%m#n?o"} {
+		for _, scheme := range []string{"postgres", "mysql"} {
+			raw := scheme + "://kura:" + pw + "@" + l.Addr().String() + "/kura"
+			_, err := sqldb.Open(context.Background(), sqldb.Config{URL: raw, AllowInsecure: true})
+			if !errors.Is(err, sqldb.ErrMalformedURL) {
+				t.Errorf("Open(%s) = %v; want ErrMalformedURL", sqldb.RedactURL(raw), err)
+			}
+			if err != nil && (strings.Contains(err.Error(), "Jk7") || strings.Contains(err.Error(), "h@J")) {
+				t.Errorf("Open's error shows the password: %v", err)
+			}
+			if _, err := sqldb.URLTransport(raw); !errors.Is(err, sqldb.ErrMalformedURL) {
+				t.Errorf("URLTransport(%s) = %v; want ErrMalformedURL", sqldb.RedactURL(raw), err)
+			}
+		}
+	}
+	if len(dialled) > 0 {
+		t.Errorf("%d connections were made for malformed URLs", len(dialled))
+	}
+	if err := sqldb.CheckURL("sqlite:///data/kura@2.db"); err != nil {
+		t.Errorf("CheckURL of a SQLite path with '@' = %v", err)
+	}
 }
 
 // TestOpen_NoPasswordInErrorsOrLogs opens with a distinctive password in

@@ -38,9 +38,14 @@ func NewSessionService(db *DB, ttl time.Duration) *SessionService {
 
 // Login checks the login (an email if it contains '@', else a username;
 // case-insensitive) and password, and starts a session. No connection is
-// held while the password is verified. An unknown login costs the same
-// password work as a wrong password and gets the same error.
-// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE.
+// held while the password is verified, nor while the password guard of
+// ctx (kura.GuardPasswordCheck) waits: it is called with the user's
+// account (kura.UserAccount), or for an unknown login with the login's
+// canonical form (kura.UnknownAccount), so that every spelling of one
+// account meets one limit. An unknown login costs the same password work
+// and the same guard as a wrong password and gets the same error.
+// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE,
+// the guard's.
 func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Session, error) {
 	login = strings.TrimSpace(login)
 	if err := kura.ValidateLogin(login); err != nil {
@@ -52,10 +57,16 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 	}
 	u, hash, err := s.findLogin(ctx, login)
 	if errors.Is(err, sql.ErrNoRows) {
+		if err := kura.GuardPasswordCheck(ctx, kura.UnknownAccount(loginForm(login))); err != nil {
+			return nil, fmt.Errorf("login: %w", err)
+		}
 		password.VerifyDummy(pw)
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
 	} else if err != nil {
 		return nil, fmt.Errorf("login: %w", s.db.Unavailable(err))
+	}
+	if err := kura.GuardPasswordCheck(ctx, kura.UserAccount(u.ID)); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
 	}
 	ok, err := password.VerifyContext(ctx, pw, hash)
 	if err != nil {

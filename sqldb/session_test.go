@@ -2,6 +2,9 @@ package sqldb_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +118,38 @@ func TestSessionService_Logout(t *testing.T) {
 		}
 		wantCode(t, s.Logout(ctx, a.Token), kura.EUNAUTHORIZED)
 		wantCode(t, s.Logout(ctx, "garbage"), kura.EUNAUTHORIZED)
+	})
+}
+
+// TestSessionService_LoginStoredEmailNowRefused: an address stored before
+// emailaddr refused its characters (an invisible one, a full-width letter,
+// mixed scripts) is still reached by a login with its stored form, and by
+// its other spellings of case and domain; a new account or a change to
+// such an address is refused, naming email.
+func TestSessionService_LoginStoredEmailNowRefused(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := sqldb.NewSessionService(db, time.Hour)
+		users := sqldb.NewUserService(db)
+		for i, stored := range []string{"an\u200bn@example.com", "\uff42ob@example.com", "p\u0430ypal@example.com", "cy\u00add@example.com"} {
+			u := MustCreateUser(t, db, fmt.Sprintf("legacy%d@example.com", i), fmt.Sprintf("legacy%d", i))
+			// As an older kura stored it, before the rule.
+			if _, err := db.Writer().ExecContext(ctx, db.Rebind("UPDATE users SET email = ? WHERE id = ?"), stored, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			for _, login := range []string{stored, strings.ToUpper(stored), strings.Replace(stored, "example.com", "EXAMPLE.com", 1)} {
+				sess, err := s.Login(ctx, login, "password-1")
+				if err != nil || sess.UserID != u.ID {
+					t.Errorf("login %+q of the stored address %+q: %v", login, stored, err)
+				}
+			}
+			if _, err := users.UpdateUser(ctx, u.ID, kura.UserUpdate{Username: ptr(fmt.Sprintf("legacy%dx", i))}); err != nil {
+				t.Errorf("a change of username of the account at %+q: %v", stored, err)
+			}
+			_, err := users.CreateUser(ctx, kura.NewUser{Email: strings.Replace(stored, "@", "2@", 1), Username: fmt.Sprintf("new%d", i), Password: "password-1"})
+			if ke := (*kura.Error)(nil); !errors.As(err, &ke) || ke.Code != kura.EINVALID || ke.Fields["email"] == "" {
+				t.Errorf("create with %+q = %v; want EINVALID naming email", stored, err)
+			}
+		}
 	})
 }

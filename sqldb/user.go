@@ -114,10 +114,12 @@ func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User,
 
 // UpdateUser changes the given fields in one transaction; a new password
 // ends every session of the user but upd.KeepSession in the same
-// transaction. A CurrentPassword that is set is verified first, holding no
-// connection meanwhile. updated_at is moved by the database.
+// transaction. A CurrentPassword that is set is verified first, after
+// the fields are validated and the password guard of ctx has allowed it
+// (see checkPassword), holding no connection meanwhile. updated_at is
+// moved by the database.
 // Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword), ECONFLICT,
-// EUNAVAILABLE.
+// EUNAVAILABLE, the guard's.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
 	upd.Normalize()
 	if err := checkEmail(upd.Email, upd.Validate); err != nil {
@@ -177,8 +179,10 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 }
 
 // checkPassword verifies pw against the user's stored password, read from
-// the reader pool. Errors: ENOTFOUND, kura.ErrWrongCurrentPassword,
-// EUNAVAILABLE.
+// the reader pool, after the password guard of ctx allows it
+// (kura.GuardPasswordCheck with the user's account, the one a login to
+// the user meets). Errors: ENOTFOUND, kura.ErrWrongCurrentPassword,
+// EUNAVAILABLE, the guard's.
 func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) error {
 	var hash string
 	err := s.db.queryRow(ctx, s.db.reader, qPasswordByID, []any{id}, &hash)
@@ -190,6 +194,9 @@ func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) er
 	}
 	if len(pw) > kura.MaxPasswordLen {
 		return kura.ErrWrongCurrentPassword(false)
+	}
+	if err := kura.GuardPasswordCheck(ctx, kura.UserAccount(id)); err != nil {
+		return err
 	}
 	ok, err := password.VerifyContext(ctx, pw, hash)
 	if err != nil {

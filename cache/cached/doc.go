@@ -21,8 +21,13 @@
 //
 // An invalidation that cannot reach every instance (Redis down) does not
 // fail the write that caused it: the write has committed, this instance has
-// dropped its copy, and the others drop everything when Redis returns. It is
-// logged instead.
+// dropped its copy, and it is logged instead. The caches of users and
+// sessions are Strict (cache.Config.Strict): while Redis cannot confirm
+// invalidations, no instance answers from its copy (Authenticate asks the
+// store in its one query), and the write answers only once every other
+// instance has stopped trusting its copy. Invalidations holds what Redis
+// could not deliver in the database, for an instance cut off from Redis
+// while the others reach it: they drop the keys within a poll (1s).
 //
 // # Wiring
 //
@@ -30,10 +35,14 @@
 // its own Redis prefix, and wraps the store's services, unless CACHE_TTL is
 // zero:
 //
-//	userCache, err := cache.New[kura.User](cache.Config{TTL: ttl, RedisURL: redisURL, Prefix: "kura:user:"}, nil)
+//	inv := cached.NewInvalidations(db, cached.InvalidationsConfig{Retention: 2 * ttl, Logger: logger})
+//	userCache, err := cache.New[kura.User](cache.Config{TTL: ttl, RedisURL: redisURL, Prefix: "kura:user:", Strict: true, Fallback: inv}, nil)
 //	...
-//	sessionCache, err := cache.New[kura.Session](cache.Config{TTL: ttl, RedisURL: redisURL, Prefix: "kura:session:"}, nil)
+//	sessionCache, err := cache.New[kura.Session](cache.Config{TTL: ttl, RedisURL: redisURL, Prefix: "kura:session:", Strict: true, Fallback: inv}, nil)
 //	...
+//	inv.Register("kura:user:", userCache)
+//	inv.Register("kura:session:", sessionCache)
+//	inv.Start() // and inv.Close() before closing the caches
 //	users := cached.NewUserService(sqlUsers, userCache, logger)
 //	sessions := cached.NewSessionService(sqlSessions, users, sessionCache, logger)
 //	sqlUsers.OnSessionsEnded = sessions.EndSessions

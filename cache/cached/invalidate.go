@@ -11,8 +11,9 @@ import (
 // deleteAfterWrite deletes keys from c after a write that has committed. A
 // cache that cannot reach every instance (Redis down) is logged, not
 // returned, since failing the write's response would mislead: this
-// instance has dropped the keys, and the others drop everything they hold
-// when Redis returns (see cache.Cache.Delete).
+// instance has dropped the keys, a Strict cache has waited until the others
+// stopped trusting their copies, and the Fallback has recorded the keys
+// for them (see cache.Cache.Delete).
 func deleteAfterWrite[V any](ctx context.Context, c *cache.Cache[V], log *slog.Logger, keys []string, what slog.Attr) {
 	if err := c.Delete(context.WithoutCancel(ctx), keys...); err != nil {
 		level := slog.LevelError

@@ -8,6 +8,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
+	"github.com/kura-dev/kura/internal/testenv"
 )
 
 // sessionFixture is a cached SessionService over in-memory stores, with
@@ -125,4 +126,26 @@ func TestSessionService_EndSessions(t *testing.T) {
 	MustNotAuth(t, f.cached, token)
 	MustAuth(t, f.cached, other, "ann")
 	f.cached.EndSessions(context.Background(), nil)
+}
+
+// TestSessionService_Untrusted authenticates through caches that cannot
+// trust their tiers (their Redis is not running): every call asks the
+// store, in its one lookup, so a session the store ended is refused at once.
+func TestSessionService_Untrusted(t *testing.T) {
+	redis := testenv.NewRedisServer(t) // never started
+	cfg := cache.Config{RedisURL: redis.URL(), Strict: true}
+	users := newMemUsers()
+	store := newMemSessions(users)
+	cachedUs := cached.NewUserService(users, MustNewCache[kura.User](t, cfg), nil)
+	s := cached.NewSessionService(store, cachedUs, MustNewCache[kura.Session](t, cfg), nil)
+	ann, _ := users.CreateUser(context.Background(), kura.NewUser{Username: "ann"})
+	token := store.start(ann.ID, time.Now().Add(time.Hour))
+
+	MustAuth(t, s, token, "ann")
+	MustAuth(t, s, token, "ann")
+	if a, f := store.auths.Load(), users.finds.Load(); a != 2 || f != 2 {
+		t.Fatalf("store authentications = %d, user reads = %d; want 2 and 2 (one lookup each)", a, f)
+	}
+	store.end(token)
+	MustNotAuth(t, s, token)
 }

@@ -412,6 +412,9 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 	if c.to == "" {
 		return c.m.usageErr(c, "backup restore needs --to URL: the database to restore into")
 	}
+	if err := sqldb.CheckURL(c.to); err != nil {
+		return c.m.usageErr(c, "--to: "+err.Error())
+	}
 	cfg, bc, bars, err := c.config()
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/credurl"
 	"github.com/kura-dev/kura/internal/jsonlog"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
@@ -90,9 +91,10 @@ type Config struct {
 	// turns them all off, for benchmarks.
 	RateLimit bool
 	// The API's rate limits (KURA_LOGIN_RATE, KURA_LOGIN_FAILURE_RATE,
-	// KURA_REGISTER_RATE, KURA_API_RATE); see httpapi.RateLimits. Shared
-	// between instances through REDIS_URL when it is set.
-	LoginRate, LoginFailureRate, RegisterRate, APIRate ratelimit.Limit
+	// KURA_REGISTER_RATE, KURA_ANON_READ_RATE, KURA_API_RATE); see
+	// httpapi.RateLimits. Shared between instances through REDIS_URL when
+	// it is set.
+	LoginRate, LoginFailureRate, RegisterRate, AnonReadRate, APIRate ratelimit.Limit
 	// TrustedProxies (KURA_TRUSTED_PROXIES) are the proxies, IPs and CIDR
 	// prefixes, comma-separated, whose X-Forwarded-For names the client
 	// the rate limits count; "" means the socket's peer is the client.
@@ -189,6 +191,7 @@ func defaultConfig() Config {
 		LoginRate:              httpapi.DefaultLoginLimit,
 		LoginFailureRate:       httpapi.DefaultLoginFailureLimit,
 		RegisterRate:           httpapi.DefaultAnonWriteLimit,
+		AnonReadRate:           httpapi.DefaultAnonReadLimit,
 		APIRate:                httpapi.DefaultTokenLimit,
 		ShutdownTimeout:        Seconds(defaultShutdownTimeout),
 		Workers:                jobs.DefaultConcurrency,
@@ -281,6 +284,7 @@ func (c *Config) validate() []fieldError {
 	if _, err := sqldb.ParseDialect(c.URL()); err != nil {
 		errs = append(errs, fieldError{"DATABASE_URL", "the scheme is not one kura knows: want a file path, sqlite:, postgres:// or mysql://"})
 	}
+	errs = append(errs, c.validateURLs()...)
 	if d, err := sqldb.ParseDialect(c.MigrateDatabaseURL); c.MigrateDatabaseURL != "" && err == nil {
 		if main, _ := sqldb.ParseDialect(c.URL()); d != main {
 			errs = append(errs, fieldError{"KURA_MIGRATE_DATABASE_URL", fmt.Sprintf("a %s URL, but DATABASE_URL is %s: want the same database as the migration role", d, main)})
@@ -302,7 +306,7 @@ func (c *Config) validate() []fieldError {
 	}
 	for _, o := range c.corsOrigins() {
 		if err := httpapi.ValidateOrigin(o); err != nil {
-			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", fmt.Sprintf("%q is not an origin: want scheme://host[:port] in lower case, such as https://app.example.com, comma-separated", o)})
+			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", strings.TrimPrefix(err.Error(), "CORSOrigins: ") + " (entries comma-separated)"})
 		}
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < minMetricsToken {
@@ -310,7 +314,7 @@ func (c *Config) validate() []fieldError {
 		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
 	errs = append(errs, c.validateRateLimits()...)
-	if c.RedisURL != "" && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
+	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
 	}
 	if len(errs) > 0 {
@@ -321,6 +325,29 @@ func (c *Config) validate() []fieldError {
 	for _, err := range []error{c.DB(nil).Validate(), c.Jobs(c.Workers, nil).Validate(), c.Cache(c.CacheTTL.D(), "").Validate()} {
 		if err != nil {
 			errs = append(errs, fieldError{"configuration", err.Error()})
+		}
+	}
+	return errs
+}
+
+// validateURLs refuses a URL setting whose user information could not be
+// read as written (a password with an unescaped '@', '/', '%', '#', '?'
+// or ':'), before anything parses it or connects: the drivers would take
+// part of the password for the host or the path and print it. The message
+// names the variable and how to escape, never the URL.
+func (c *Config) validateURLs() []fieldError {
+	var errs []fieldError
+	for _, u := range []struct {
+		name, url string
+		check     func(string) error
+	}{
+		{"DATABASE_URL", c.DatabaseURL, sqldb.CheckURL},
+		{"KURA_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL, sqldb.CheckURL},
+		{"KURA_BACKUP_SCRATCH_URL", c.BackupScratchURL, sqldb.CheckURL},
+		{"REDIS_URL", c.RedisURL, credurl.Check},
+	} {
+		if err := u.check(u.url); err != nil {
+			errs = append(errs, fieldError{u.name, err.Error()})
 		}
 	}
 	return errs

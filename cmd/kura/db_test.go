@@ -100,7 +100,11 @@ func TestDBRoles_LeastPrivilege(t *testing.T) {
 				t.Errorf("list: %s", l.Raw)
 			}
 			s.do(t, "GET", "/api/users?page=1&per_page=5", tok, nil).want(t, http.StatusOK)
-			s.do(t, "GET", "/api/stats", tok, nil).want(t, http.StatusOK)
+			if _, logs, err := runKura(t, env, "admin password 123\n", "users", "create", "--email", "root@example.com", "--username", "root", "--admin"); err != nil {
+				t.Fatalf("users create --admin: %v\n%s", err, logs)
+			}
+			s.do(t, "GET", "/api/stats", tok, nil).want(t, http.StatusForbidden)
+			s.do(t, "GET", "/api/stats", login(t, s, "root", "admin password 123"), nil).want(t, http.StatusOK)
 			testenv.Wait(t, 30*time.Second, "the welcome notification, delivered by a job", func() bool {
 				r := s.do(t, "GET", path+"/notifications", tok, nil).want(t, http.StatusOK)
 				items, _ := r.Body["items"].([]any)

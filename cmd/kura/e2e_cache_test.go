@@ -153,15 +153,20 @@ func TestEndToEnd_RedisOutage(t *testing.T) {
 }
 
 // TestEndToEnd_Stats reads GET /api/stats on each engine: the figures are
-// computed by SQL, and reused until STATS_CACHE_TTL passes.
+// computed by SQL, and reused until STATS_CACHE_TTL passes; they are an
+// admin's only (401 without a token, 403 for a user).
 func TestEndToEnd_Stats(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
-		s := startKura(t, "DATABASE_URL="+dbURL)
-		register(t, s, "a@example.com", "ann")
+		env := "DATABASE_URL=" + dbURL
+		if _, logs, err := runKura(t, []string{env}, "admin password 123\n", "users", "create", "--email", "root@example.com", "--username", "root", "--admin"); err != nil {
+			t.Fatalf("users create --admin: %v\n%s", err, logs)
+		}
+		s := startKura(t, env)
 		register(t, s, "b@example.com", "bob")
-		tok := login(t, s, "ann", "correct horse battery")
-		login(t, s, "bob", "correct horse battery")
+		tok := login(t, s, "root", "admin password 123")
+		bob := login(t, s, "bob", "correct horse battery")
 		s.do(t, "GET", "/api/stats", "", nil).want(t, http.StatusUnauthorized)
+		s.do(t, "GET", "/api/stats", bob, nil).want(t, http.StatusForbidden)
 		st := s.do(t, "GET", "/api/stats", tok, nil).want(t, http.StatusOK)
 		for k, want := range map[string]float64{"users": 2, "new_users_24h": 2, "new_users_7d": 2, "active_sessions": 2} {
 			if st.Body[k] != want {

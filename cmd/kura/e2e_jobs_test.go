@@ -3,14 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -187,61 +191,230 @@ func allCompleted(n int) func([]*jobs.Row) bool {
 	return func(rows []*jobs.Row) bool { return byState(rows)[jobs.StateCompleted] == n }
 }
 
-// TestCrash_NothingLost kills a real kura serve with SIGKILL while welcome
-// notifications are being delivered and others wait, starts it again, and
-// checks that every one is delivered exactly once: the delivery job runs
-// at least once (the interrupted ones twice), and the notifications
-// table's unique idempotency key makes the second run store nothing.
+// TestCrash_NothingLost kills a real kura serve with SIGKILL while users
+// register and their welcome notifications are delivered (slowly, so that
+// some deliveries run and others wait), and starts it again with the
+// default KURA_JOB_RESCUE_AFTER, an hour. Within 90 seconds of the restart
+// every user has exactly one welcome notification: the new process sees
+// that the dead one's heartbeat stopped and releases its running
+// deliveries, which run again, and the notifications' idempotency key
+// makes a rerun whose first run had stored the notification store
+// nothing.
 func TestCrash_NothingLost(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
-		const users, rescueAfter = 12, 4 * time.Second
-		env := []string{
-			"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=info",
-			"KURA_JOB_TIMEOUT=3s", "KURA_JOB_RESCUE_AFTER=" + rescueAfter.String(), "KURA_JOB_POLL_INTERVAL=100ms",
-		}
-		first := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=1500ms")...)
-		ids := registerUsers(t, first.srv, "crash", users)
+		env := []string{"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=info", "KURA_RATE_LIMIT=false", "KURA_JOB_POLL_INTERVAL=100ms"}
+		// Deliveries slow enough for a queue to build however slowly a
+		// busy machine registers (a password hash each).
+		first := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=5s")...)
 		jc, store := jobsOf(t, dbURL)
-		waitJobs(t, jc, 30*time.Second, "running and queued", func(rows []*jobs.Row) bool {
+		load := startRegistering(first.srv.URL, "crash", 4)
+		waitJobs(t, jc, 2*time.Minute, "20 users, deliveries running and queued", func(rows []*jobs.Row) bool {
 			s := byState(rows)
-			return len(rows) == users && s[jobs.StateRunning] > 0 && s[jobs.StateAvailable] > 0
+			return len(rows) >= 20 && s[jobs.StateRunning] > 0 && s[jobs.StateAvailable] > 0
 		})
 		if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		<-first.exited
+		before := load.stop()
 		atKill := byState(deliveries(t, jc))
-		t.Logf("killed with delivery jobs %v", atKill)
+		t.Logf("killed with %d users registered and delivery jobs %v", len(before), atKill)
 		if atKill[jobs.StateRunning] == 0 {
 			t.Fatal("no job was running when the process died")
 		}
 
-		// The dead process's running jobs are rescued once they have been
-		// running for KURA_JOB_RESCUE_AFTER; waiting until they have lets
-		// the new process's first rescue pass find them.
-		waitJobs(t, jc, 30*time.Second, "running for longer than KURA_JOB_RESCUE_AFTER", func(rows []*jobs.Row) bool {
-			for _, r := range rows {
-				if r.State == jobs.StateRunning && (r.AttemptedAt == nil || time.Since(*r.AttemptedAt) <= rescueAfter) {
-					return false
-				}
-			}
-			return true
-		})
+		restart := time.Now()
 		second := startChild(t, append(env, "KURA_WORKERS=8", "KURA_TEST_NOTIFY_DELAY=10ms")...)
-		rows := waitJobs(t, jc, 90*time.Second, "all completed", allCompleted(users))
-		wantOneWelcomeEach(t, store, ids)
-		retried := 0
-		for _, r := range rows {
-			if r.Attempt > 1 {
-				retried++
+		after := registerUsers(t, second.srv, "after", 3)
+		// Every user the database has: those whose registration answered,
+		// and any whose request the kill cut off after it committed.
+		users := userIDs(t, dbURL)
+		for _, id := range append(before, after...) {
+			if !slices.Contains(users, id) {
+				t.Fatalf("user %d, whose registration succeeded, is missing", id)
 			}
 		}
-		if retried < atKill[jobs.StateRunning] {
-			t.Errorf("%d jobs ran more than once, but %d were interrupted", retried, atKill[jobs.StateRunning])
+		rows := waitJobs(t, jc, time.Until(restart.Add(90*time.Second)), "all completed within 90s of the restart", allCompleted(len(users)))
+		took := time.Since(restart)
+		wantOneWelcomeEach(t, store, users)
+		interrupted := 0
+		for _, r := range rows {
+			if r.Attempt > 1 && strings.Contains(r.LastError(), "interrupted") {
+				interrupted++
+			}
 		}
-		t.Logf("%d of %d deliveries ran again after the crash; %d of the reruns found their notification already stored",
-			retried, users, strings.Count(second.srv.logs.String(), "notification already delivered"))
+		if interrupted != atKill[jobs.StateRunning] {
+			t.Errorf("%d deliveries ran again after an interrupted attempt, but %d were running at the kill", interrupted, atKill[jobs.StateRunning])
+		}
+		if !strings.Contains(second.srv.logs.String(), "released the running jobs of a process that stopped beating") {
+			t.Errorf("the new process did not say it released the dead one's jobs:\n%s", second.srv.logs.String())
+		}
+		t.Logf("%d users; every welcome delivered %s after the restart; %d interrupted deliveries ran again, %d of them finding their notification already stored",
+			len(users), took.Round(100*time.Millisecond), interrupted, strings.Count(second.srv.logs.String(), "notification already delivered"))
 	})
+}
+
+// TestJobs_RetryAndCancelRunningJobs drives kura jobs retry and cancel on
+// the running deliveries of a kura serve: retry refuses while the process
+// lives, and cancel has the process end the job; once it is killed, and
+// its heartbeat has expired with no other process to release its jobs,
+// retry and cancel release and act on them.
+// A job that has finished cannot be cancelled, and a missing one is not
+// found, each with exit status 1.
+func TestJobs_RetryAndCancelRunningJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		env := []string{"DATABASE_URL=" + dbURL, "KURA_JOB_POLL_INTERVAL=100ms"}
+		srv := startChild(t, append(env, "KURA_WORKERS=3", "KURA_TEST_NOTIFY_DELAY=10m")...)
+		registerUsers(t, srv.srv, "steer", 4)
+		jc, _ := jobsOf(t, dbURL)
+		rows := waitJobs(t, jc, 30*time.Second, "three running", func(rows []*jobs.Row) bool {
+			return len(rows) == 4 && byState(rows)[jobs.StateRunning] == 3
+		})
+		var running []*jobs.Row
+		var queued *jobs.Row
+		for _, r := range rows {
+			if r.State == jobs.StateRunning {
+				running = append(running, r)
+			} else {
+				queued = r
+			}
+		}
+		steer := func(action string, id int64) (string, error) {
+			t.Helper()
+			out, _, err := runKura(t, env, "", "jobs", action, strconv.FormatInt(id, 10))
+			return out, err
+		}
+		wantRefused := func(what string, err error, code, text string) {
+			t.Helper()
+			if kura.ErrorCode(err) != code || !strings.Contains(err.Error(), text) || exitCode(err, io.Discard) != 1 {
+				t.Errorf("%s: %v (exit %d); want %s, saying %q, exit 1", what, err, exitCode(err, io.Discard), code, text)
+			}
+		}
+
+		_, err := steer("retry", running[0].ID)
+		host, _ := os.Hostname()
+		wantRefused("retry of a job running on a live process", err, kura.ECONFLICT, "is running on "+host)
+		if out, err := steer("cancel", queued.ID); err != nil || !strings.Contains(out, "cancelled") {
+			t.Errorf("cancel of a queued job: %v\n%s", err, out)
+		}
+		_, err = steer("cancel", queued.ID)
+		wantRefused("cancel of a cancelled job", err, kura.ECONFLICT, "has finished: it is cancelled")
+		// A live process's running job is cancelled by its process.
+		live := running[2]
+		if out, err := steer("cancel", live.ID); err != nil || !strings.Contains(out, "cancel") {
+			t.Errorf("cancel of a job running on a live process: %v\n%s", err, out)
+		}
+		testenv.Wait(t, 0, "the live process to end the cancelled job", func() bool {
+			r, err := jc.Get(ctx, live.ID)
+			return err == nil && r.State == jobs.StateCancelled
+		})
+		running = running[:2]
+
+		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-srv.exited
+		testenv.Wait(t, time.Minute, "the killed process's heartbeat to expire", func() bool {
+			h, err := jc.Holder(ctx, running[0].AttemptedBy)
+			return err == nil && !h.Alive
+		})
+		if out, err := steer("retry", running[0].ID); err != nil || !strings.Contains(out, "available") {
+			t.Errorf("retry of a dead process's job: %v\n%s", err, out)
+		}
+		if out, err := steer("cancel", running[1].ID); err != nil || !strings.Contains(out, "cancelled") {
+			t.Errorf("cancel of a dead process's job: %v\n%s", err, out)
+		}
+		for _, r := range running {
+			got, err := jc.Get(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State == jobs.StateRunning || got.Attempt != 1 || !strings.Contains(got.LastError(), "interrupted") {
+				t.Errorf("job %d after retry or cancel: %s, attempt %d, errors %+v; want released after an interrupted attempt", r.ID, got.State, got.Attempt, got.Errors)
+			}
+		}
+		_, err = steer("cancel", running[1].ID)
+		wantRefused("cancel of a cancelled job", err, kura.ECONFLICT, "nothing to cancel")
+		_, err = steer("retry", 999999)
+		wantRefused("retry of a missing job", err, kura.ENOTFOUND, "job 999999 not found")
+	})
+}
+
+// registering registers users against a server, a few at a time, until
+// stopped or until the server stops answering.
+type registering struct {
+	mu   sync.Mutex
+	ids  []int64
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// startRegistering starts workers goroutines registering users named
+// prefix-N at url.
+func startRegistering(url, prefix string, workers int) *registering {
+	r := &registering{done: make(chan struct{})}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var n atomic.Int64
+	for range workers {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for {
+				select {
+				case <-r.done:
+					return
+				default:
+				}
+				name := fmt.Sprintf("%s%04d", prefix, n.Add(1))
+				body := fmt.Sprintf(`{"email": "%s@example.com", "username": "%s", "password": "correct horse battery"}`, name, name)
+				resp, err := client.Post(url+"/api/users", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				var user struct{ ID int64 }
+				if resp.StatusCode == http.StatusCreated && json.NewDecoder(resp.Body).Decode(&user) == nil {
+					r.mu.Lock()
+					r.ids = append(r.ids, user.ID)
+					r.mu.Unlock()
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	return r
+}
+
+// stop stops registering and returns the ids of the users registered.
+func (r *registering) stop() []int64 {
+	close(r.done)
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids
+}
+
+// userIDs returns the id of every user in the database.
+func userIDs(t *testing.T, dbURL string) []int64 {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Reader().QueryContext(context.Background(), "SELECT id FROM users ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := sqldb.ScanAll(rows, func(s sqldb.Scanner) (int64, error) {
+		var id int64
+		err := s.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 // TestShutdown_HandsBackJobs sends SIGTERM to a kura serve whose jobs take

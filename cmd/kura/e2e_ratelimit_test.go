@@ -68,17 +68,20 @@ const (
 
 // TestEndToEnd_RateLimits runs two servers on one PostgreSQL database and
 // one Redis, behind a trusted proxy (the test, at 127.0.0.1). A script
-// guessing one account's password 300 times across both is refused from
-// its 11th guess on, as one server would refuse it; the owner, from
-// another address, still logs in. With Redis killed in the middle, each
-// server limits on its own: guesses are still refused, and nothing
-// answers 5xx.
+// guessing one account's password 300 times from one address across both
+// is refused from its 11th guess on, as one server would refuse it; the
+// owner, from another address, still logs in. With Redis killed in the
+// middle, each server limits on its own: guesses are still refused, and
+// nothing answers 5xx. The account's own allowance is raised here so that
+// the per-address one is what refuses (e2e_security_limits_test.go tries
+// the account's).
 func TestEndToEnd_RateLimits(t *testing.T) {
 	rs := testenv.StartRedis(t)
 	env := []string{
 		"DATABASE_URL=" + testenv.PostgresDatabase(t),
 		"REDIS_URL=" + rs.URL(),
 		"KURA_TRUSTED_PROXIES=127.0.0.1",
+		"KURA_LOGIN_FAILURE_RATE=40/15m",
 	}
 	a, b := startKura(t, env...), startKura(t, env...)
 	servers := []*server{a, b}
@@ -97,8 +100,8 @@ func TestEndToEnd_RateLimits(t *testing.T) {
 	}
 	t.Logf("Redis up: %d guesses checked, %d refused (429) in %s", checked, refused, elapsed.Round(time.Millisecond))
 
-	// The owner, elsewhere, gets in: slowed (the account has failed 10
-	// times), never locked.
+	// The owner, elsewhere, gets in: the address's limit is the
+	// attacker's alone.
 	start = time.Now()
 	a.from(t, owner, "POST", "/api/auth/login", map[string]string{"login": "ann", "password": "correct horse battery"}).want(t, http.StatusOK)
 	if took := time.Since(start); took > 10*time.Second {

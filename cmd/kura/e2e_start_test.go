@@ -212,13 +212,17 @@ func TestServe_Banner(t *testing.T) {
 	}
 }
 
-// TestServe_Index: GET / names the service and links to the rest.
+// TestServe_Index: GET / names the service and links to the rest, and
+// tells no one which version runs.
 func TestServe_Index(t *testing.T) {
 	s := startKura(t, "DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "kura.db"))
 	r := s.do(t, "GET", "/", "", nil).want(t, 200)
 	links, _ := r.Body["links"].(map[string]any)
-	if r.Body["name"] != "kura" || r.Body["version"] == nil || links["health"] != "/health" || links["docs"] != docsURL {
+	if r.Body["name"] != "kura" || links["health"] != "/health" || links["docs"] != docsURL {
 		t.Fatalf("GET / = %s", r.Raw)
+	}
+	if _, ok := r.Body["version"]; ok {
+		t.Fatalf("GET / shows the version: %s", r.Raw)
 	}
 }
 

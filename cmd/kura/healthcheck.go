@@ -8,8 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kura-dev/kura/internal/credurl"
 )
 
 // healthcheckCommand asks a running kura serve for GET /health and exits 0
@@ -63,27 +66,41 @@ func (c *healthcheckCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 		*base = localURL(cfg.Addr)
+	} else if err := credurl.Check(*base); err != nil {
+		return c.m.usageErr(c, "--url: "+err.Error())
 	}
 	u := strings.TrimSuffix(*base, "/") + "/health"
+	shown := credurl.WithoutUserinfo(u) // credentials in --url are sent, never printed
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return c.m.usageErr(c, fmt.Sprintf("--url: %v", err))
+		return c.m.usageErr(c, fmt.Sprintf("--url: %s is not a URL: %v", shown, withoutURL(err)))
 	}
 	res, err := http.DefaultClient.Do(req)
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("GET %s: no answer within %s", u, *timeout)
+		return fmt.Errorf("GET %s: no answer within %s", shown, *timeout)
 	}
 	if err != nil {
-		return fmt.Errorf("GET %s: %w (is kura serve running there?)", u, err)
+		return fmt.Errorf("GET %s: %w (is kura serve running there?)", shown, withoutURL(err))
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("unhealthy: GET %s: %s %s", u, res.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("unhealthy: GET %s: %s %s", shown, res.Status, strings.TrimSpace(string(body)))
 	}
-	_, err = fmt.Fprintf(c.m.Stdout, "healthy: GET %s: %s\n", u, res.Status)
+	_, err = fmt.Fprintf(c.m.Stdout, "healthy: GET %s: %s\n", shown, res.Status)
+	return err
+}
+
+// withoutURL returns the cause of a *url.Error, whose message quotes the
+// URL (and so the user name, or all of it when it does not parse), and
+// err itself otherwise.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
 	return err
 }
 

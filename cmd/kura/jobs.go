@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -184,9 +185,16 @@ type jobsSteerCommand struct {
 func (c *jobsSteerCommand) doc() doc {
 	d := doc{synopsis: "jobs " + c.action + " ID [--env-file FILE]", env: jobsEnv}
 	if c.action == "retry" {
-		d.about = "Make the job ID available to run again now: a failed, discarded or\ncancelled one, or a completed one to run it once more."
+		d.about = `Make the job ID available to run again now: a failed, discarded or
+cancelled one, or a completed one to run it once more. A running job is
+refused while its process lives; one whose process has stopped beating (it
+died, or lost the database) is released first, its attempt recorded as
+interrupted. Exits 1, saying why, when the job cannot be retried.`
 	} else {
-		d.about = "Cancel the job ID if it has not finished; a running job's attempt is ended."
+		d.about = `Cancel the job ID if it has not finished: it will not run again. A running
+job's attempt is ended by its process; one whose process has stopped beating
+is released and cancelled at once. Exits 1, saying why, for a job that has
+finished (completed, cancelled or discarded).`
 	}
 	return d
 }
@@ -218,8 +226,41 @@ func (c *jobsSteerCommand) Run(ctx context.Context, args []string) error {
 	}
 	row, err := f(ctx, id)
 	if err != nil {
+		return jobsError(id, err)
+	}
+	if row.State == jobs.StateRunning { // River ends it when its process hears of the cancel
+		on := "its process"
+		if h, err := jc.Holder(ctx, row.AttemptedBy); err == nil {
+			on = h.String()
+		}
+		_, err = fmt.Fprintf(c.m.Stdout, "job %d (%s): cancel requested; attempt %d of %d is ended by %s, and the job ends cancelled\n",
+			row.ID, row.Kind, row.Attempt, row.MaxAttempts, on)
 		return err
 	}
 	_, err = fmt.Fprintf(c.m.Stdout, "job %d (%s): %s, attempt %d of %d\n", row.ID, row.Kind, row.State, row.Attempt, row.MaxAttempts)
 	return err
 }
+
+// jobsError is what the jobs commands say of a job they cannot act on:
+// the domain error's message alone, which names the job and why.
+func jobsError(id int64, err error) error {
+	var e *kura.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	msg := e.Message
+	if e.Code == kura.ENOTFOUND {
+		msg = fmt.Sprintf("job %d not found (finished jobs are deleted after KURA_JOB_RETENTION; kura jobs list shows those kept)", id)
+	}
+	return messageError{msg, e}
+}
+
+// messageError shows msg and keeps the domain error in the chain, for its
+// code.
+type messageError struct {
+	msg string
+	err *kura.Error
+}
+
+func (e messageError) Error() string { return e.msg }
+func (e messageError) Unwrap() error { return e.err }

@@ -44,6 +44,14 @@ func TestConfig_CORSOrigins(t *testing.T) {
 	if got := cfg.corsOrigins(); len(got) != 2 || got[0] != "https://app.example.com" || got[1] != "http://localhost:5173" {
 		t.Errorf("origins = %q", got)
 	}
+	if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://*.example.com,http://localhost:5173"}, ""); err != nil {
+		t.Errorf("a pattern: %v", err)
+	}
+	for _, o := range []string{"*", "https://app.*.com", "https://*.com", "https://*.github.io", "http://localhost:*"} {
+		if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://app.example.com," + o}, ""); err == nil || !strings.Contains(err.Error(), "KURA_CORS_ORIGINS") || !strings.Contains(err.Error(), "https://*.example.com") {
+			t.Errorf("%s: err = %v, want one naming KURA_CORS_ORIGINS and the pattern's form", o, err)
+		}
+	}
 	if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://app.example.com/"}, ""); err == nil || !strings.Contains(err.Error(), "KURA_CORS_ORIGINS") {
 		t.Errorf("a trailing slash: err = %v, want one naming KURA_CORS_ORIGINS", err)
 	}

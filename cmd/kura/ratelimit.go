@@ -15,6 +15,7 @@ func (c *Config) rateLimits() httpapi.RateLimits {
 		Login:         c.LoginRate,
 		LoginFailures: c.LoginFailureRate,
 		AnonWrite:     c.RegisterRate,
+		AnonRead:      c.AnonReadRate,
 		Token:         c.APIRate,
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestLoadConfig_RateLimits(t *testing.T) {
-	cfg, err := LoadConfig([]string{"KURA_LOGIN_RATE=off", "KURA_API_RATE=100/10s", "KURA_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7"}, "")
+	cfg, err := LoadConfig([]string{"KURA_LOGIN_RATE=off", "KURA_API_RATE=100/10s", "KURA_ANON_READ_RATE=60/1m", "KURA_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.7"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,6 +20,7 @@ func TestLoadConfig_RateLimits(t *testing.T) {
 		Login:         ratelimit.NoLimit,
 		LoginFailures: httpapi.DefaultLoginFailureLimit,
 		AnonWrite:     httpapi.DefaultAnonWriteLimit,
+		AnonRead:      ratelimit.Limit{Events: 60, Per: time.Minute},
 		Token:         ratelimit.Limit{Events: 100, Per: 10 * time.Second},
 	}
 	if got != want {

@@ -170,17 +170,12 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	if a.cfg.CacheTTL <= 0 {
 		return s, closeCaches, nil
 	}
-	userCache, err := newCache[kura.User](&a.cfg, a.cfg.CacheTTL.D(), "user:")
+	userCache, sessionCache, closeStrict, err := a.strictCaches()
+	closers = append(closers, closeStrict)
 	if err != nil {
 		return s, closeCaches, err
 	}
-	closers = append(closers, userCache.Close)
 	a.addCache("user", userCache)
-	sessionCache, err := newCache[kura.Session](&a.cfg, a.cfg.CacheTTL.D(), "session:")
-	if err != nil {
-		return s, closeCaches, err
-	}
-	closers = append(closers, sessionCache.Close)
 	a.addCache("session", sessionCache)
 	cachedUsers := cached.NewUserService(s.users, userCache, a.log)
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
@@ -198,7 +193,12 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 // prefix and kind (such as "user:"), shared through Redis when REDIS_URL is
 // set.
 func newCache[V any](cfg *Config, ttl time.Duration, kind string) (*cache.Cache[V], error) {
-	c, err := cache.New[V](cfg.Cache(ttl, kind), nil)
+	return newCacheOf[V](cfg.Cache(ttl, kind))
+}
+
+// newCacheOf returns a cache of V configured by cfg.
+func newCacheOf[V any](cfg cache.Config) (*cache.Cache[V], error) {
+	c, err := cache.New[V](cfg, nil)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
@@ -223,9 +223,11 @@ func listen(addr string) (net.Listener, error) {
 // docsURL is where kura's documentation is read.
 const docsURL = "https://github.com/kura-dev/kura#readme"
 
-// index is what GET / answers: kura's name and version, and where to go.
+// index is what GET / answers: kura's name and where to go. The version
+// is not shown to anonymous callers (kura version and the metrics'
+// kura_build_info give it to operators).
 func index() *httpapi.Index {
-	return &httpapi.Index{Name: "kura", Version: kura.Version, Links: map[string]string{
+	return &httpapi.Index{Name: "kura", Links: map[string]string{
 		"health": "/health",
 		"live":   "/health/live",
 		"api":    "/api/users",

@@ -320,7 +320,7 @@ func TestSchema_SetsKeepTheirOwnVersions(t *testing.T) {
 			return n
 		}
 		before := applied()
-		if before["notes"] != 1 || before["jobs"] != 1 || before["kura"] < 3 {
+		if before["notes"] != 1 || before["jobs"] < 2 || before["kura"] < 3 {
 			t.Fatalf("applied per set: %v", before)
 		}
 		// Rolling the app's set back leaves kura's as it was, though both
@@ -329,7 +329,7 @@ func TestSchema_SetsKeepTheirOwnVersions(t *testing.T) {
 			t.Fatal(err)
 		}
 		after := applied()
-		if after["notes"] != 0 || after["kura"] != before["kura"] || after["jobs"] != 1 {
+		if after["notes"] != 0 || after["kura"] != before["kura"] || after["jobs"] != before["jobs"] {
 			t.Fatalf("after rolling notes back: %v (before %v)", after, before)
 		}
 		if err := db.MigrateUp(ctx, sets...); err != nil {

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -21,13 +20,15 @@ type Proxy struct {
 	ln    net.Listener
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
+	flow  chan struct{} // closed while bytes flow; open while stalled
 }
 
 // StartProxy listens on a free port of 127.0.0.1 and forwards each
 // connection to target (host:port). It is closed at the end of the test.
 func StartProxy(tb testing.TB, target string) *Proxy {
 	tb.Helper()
-	p := &Proxy{tb: tb, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{tb: tb, target: target, conns: map[net.Conn]struct{}{}, flow: make(chan struct{})}
+	close(p.flow)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -73,10 +74,57 @@ func (p *Proxy) Resume() {
 	p.serve(ln)
 }
 
+// Stall stops forwarding bytes without closing anything, as a network
+// that silently drops packets would: connections stay open (and new ones
+// are accepted) but nothing crosses until Flow, when what was held is
+// delivered in order.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.flow:
+		p.flow = make(chan struct{})
+	default: // stalled already
+	}
+}
+
+// Flow forwards again after Stall.
+func (p *Proxy) Flow() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.flow:
+	default:
+		close(p.flow)
+	}
+}
+
 // Close stops the proxy and waits for its goroutines.
 func (p *Proxy) Close() {
 	p.Refuse()
+	p.Flow()
 	p.wg.Wait()
+}
+
+// copy copies src to dst until either side closes or is cut, holding the
+// bytes while the proxy is stalled.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			flow := p.flow
+			p.mu.Unlock()
+			<-flow
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (p *Proxy) serve(ln net.Listener) {
@@ -111,7 +159,7 @@ func (p *Proxy) forward(c net.Conn) {
 	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src) // ends when either side closes or is cut
+		p.copy(dst, src) // ends when either side closes or is cut
 		c.Close()
 		s.Close()
 		p.mu.Lock()

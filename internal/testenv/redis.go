@@ -6,6 +6,7 @@ import (
 	osexec "os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -82,6 +83,24 @@ func (s *RedisServer) Kill() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 		s.cmd = nil
+	}
+}
+
+// Pause stops the server with SIGSTOP, as a hung server: its connections
+// stay open and its port accepts connections, but nothing is answered
+// until Resume. Kill kills a paused server too.
+func (s *RedisServer) Pause() {
+	s.tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.tb.Fatalf("pause redis-server: %v", err)
+	}
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *RedisServer) Resume() {
+	s.tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.tb.Fatalf("resume redis-server: %v", err)
 	}
 }
 

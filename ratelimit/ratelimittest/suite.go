@@ -5,6 +5,7 @@ package ratelimittest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +97,67 @@ func Run(t *testing.T, lim ratelimit.Limiter, clk *Clock) {
 			if ok, _ := lim.Allow(ctx, "off", ratelimit.NoLimit); !ok {
 				t.Fatal("NoLimit refused an event")
 			}
+			if ok, wait := lim.Reserve(ctx, "off", ratelimit.NoLimit, 0); !ok || wait != 0 {
+				t.Fatalf("NoLimit reserved: ok=%v wait=%s", ok, wait)
+			}
 		}
 	})
+	t.Run("Reserve", func(t *testing.T) { reserve(t, lim, clk) })
+	t.Run("ReserveParallel", func(t *testing.T) { reserveParallel(t, lim) })
 }
+
+// reserve checks that Reserve takes the events whose slot lies within
+// its maxWait, one interval apart, and refuses the next without taking it.
+func reserve(t *testing.T, lim ratelimit.Limiter, clk *Clock) {
+	ctx := context.Background()
+	const maxWait = 40 * time.Second
+	for i := range 10 {
+		if ok, wait := lim.Reserve(ctx, "reserve", TenPer3m, maxWait); !ok || wait != 0 {
+			t.Fatalf("event %d within the burst: ok=%v wait=%s, want taken at once", i+1, ok, wait)
+		}
+	}
+	for _, want := range []time.Duration{18 * time.Second, 36 * time.Second} {
+		if ok, wait := lim.Reserve(ctx, "reserve", TenPer3m, maxWait); !ok || !near(wait, want) {
+			t.Fatalf("past the burst: ok=%v wait=%s, want taken for %s ahead", ok, wait, want)
+		}
+	}
+	if ok, wait := lim.Reserve(ctx, "reserve", TenPer3m, maxWait); ok || !near(wait, 54*time.Second) {
+		t.Fatalf("beyond maxWait: ok=%v wait=%s, want refused and 54s", ok, wait)
+	}
+	if ok, wait := lim.Allow(ctx, "reserve", TenPer3m); ok || !near(wait, 54*time.Second) {
+		t.Fatalf("Allow after the refusal: ok=%v wait=%s, want refused and 54s (the refusal took nothing)", ok, wait)
+	}
+	if d := lim.Delay(ctx, "reserve", TenPer3m); !near(d, 54*time.Second) {
+		t.Fatalf("Delay = %s, want 54s", d)
+	}
+	clk.Add(18 * time.Second)
+	if ok, wait := lim.Reserve(ctx, "reserve", TenPer3m, maxWait); !ok || !near(wait, 36*time.Second) {
+		t.Fatalf("one interval later: ok=%v wait=%s, want taken for 36s ahead", ok, wait)
+	}
+	if ok, wait := lim.Reserve(ctx, "reserve", TenPer3m, 0); ok || !near(wait, 54*time.Second) {
+		t.Fatalf("with no wait allowed: ok=%v wait=%s, want refused and 54s", ok, wait)
+	}
+}
+
+// reserveParallel checks that callers racing for one key's allowance take
+// no more than it holds: the burst and the slots within maxWait.
+func reserveParallel(t *testing.T, lim ratelimit.Limiter) {
+	ctx := context.Background()
+	const maxWait = 40 * time.Second // the burst of 10, then slots at 18s and 36s
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if ok, _ := lim.Reserve(ctx, "parallel", TenPer3m, maxWait); ok {
+				taken.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := taken.Load(); n != 12 {
+		t.Fatalf("%d of 50 parallel reservations taken, want 12", n)
+	}
+}
+
+// near reports whether d is want, to the microsecond a shared store keeps.
+func near(d, want time.Duration) bool { return (d - want).Abs() < time.Microsecond }

@@ -26,22 +26,27 @@ const (
 
 // gcra is the generic cell rate algorithm in one atomic step: a key holds
 // the theoretical arrival time (TAT, in microseconds) of its next event;
-// an event is allowed when the TAT, moved on by one interval, is at most
-// the burst ahead of now. It returns 0 when allowed (and, when ARGV[4] is
-// 1, moves the TAT on), else the microseconds to wait. The key expires
-// when its allowance is whole again.
+// an event's slot is when the TAT, moved on by one interval, is at most
+// the burst ahead of the time. An event whose slot is at most ARGV[5]
+// microseconds ahead is taken (when ARGV[4] is 1: the TAT moves on by one
+// interval, so the next event's slot is one interval later). It returns
+// {1, wait} when taken, {0, wait} when not, the wait being the
+// microseconds until the slot. The key expires when its allowance is
+// whole again.
 var gcra = rueidis.NewLuaScript(`
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
+local maxwait = tonumber(ARGV[5])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat + interval - burst - now
-if wait > 0 then return wait end
+if wait < 0 then wait = 0 end
+if wait > maxwait then return {0, wait} end
 if ARGV[4] == '1' then
   redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', string.format('%.0f', math.ceil((tat + interval - now) / 1000)))
 end
-return 0`)
+return {1, wait}`)
 
 // RedisConfig configures a Redis limiter.
 type RedisConfig struct {
@@ -132,12 +137,18 @@ func (r *Redis) Degraded() bool {
 // Allow takes one event of key under l in Redis, or in process while
 // Redis is out of reach.
 func (r *Redis) Allow(ctx context.Context, key string, l ratelimit.Limit) (bool, time.Duration) {
+	return r.Reserve(ctx, key, l, 0)
+}
+
+// Reserve takes one event of key under l whose slot lies at most maxWait
+// ahead, in Redis, or in process while Redis is out of reach.
+func (r *Redis) Reserve(ctx context.Context, key string, l ratelimit.Limit, maxWait time.Duration) (bool, time.Duration) {
 	if l.Off() {
 		return true, 0
 	}
-	ok, wait := r.cfg.Fallback.Allow(ctx, key, l)
-	if shared, err := r.run(ctx, key, l, true); err == nil {
-		return shared == 0, shared
+	ok, wait := r.cfg.Fallback.Reserve(ctx, key, l, maxWait)
+	if shared, err := r.run(ctx, key, l, true, maxWait); err == nil {
+		return shared.ok, shared.wait
 	}
 	return ok, wait
 }
@@ -147,18 +158,25 @@ func (r *Redis) Delay(ctx context.Context, key string, l ratelimit.Limit) time.D
 	if l.Off() {
 		return 0
 	}
-	if shared, err := r.run(ctx, key, l, false); err == nil {
-		return shared
+	if shared, err := r.run(ctx, key, l, false, 0); err == nil {
+		return shared.wait
 	}
 	return r.cfg.Fallback.Delay(ctx, key, l)
 }
 
-// run runs the script on key, taking an event if take, and returns the
-// wait; an error means Redis could not answer.
-func (r *Redis) run(ctx context.Context, key string, l ratelimit.Limit, take bool) (time.Duration, error) {
+// outcome is the script's answer: whether the event was (or would be)
+// taken, and the wait until its slot.
+type outcome struct {
+	ok   bool
+	wait time.Duration
+}
+
+// run runs the script on key, taking an event whose slot is at most
+// maxWait ahead if take; an error means Redis could not answer.
+func (r *Redis) run(ctx context.Context, key string, l ratelimit.Limit, take bool, maxWait time.Duration) (outcome, error) {
 	now := r.cfg.Now()
 	if !r.tryRedis(now) {
-		return 0, errDown
+		return outcome{}, errDown
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
@@ -168,17 +186,21 @@ func (r *Redis) run(ctx context.Context, key string, l ratelimit.Limit, take boo
 		strconv.FormatInt(interval, 10),
 		strconv.FormatInt(interval*int64(l.Events), 10),
 		"0",
+		strconv.FormatInt(maxWait.Microseconds(), 10),
 	}
 	if take {
 		args[3] = "1"
 	}
 	k := r.cfg.Prefix + l.String() + ":" + key
-	wait, err := gcra.Exec(ctx, r.client, []string{k}, args).AsInt64()
+	res, err := gcra.Exec(ctx, r.client, []string{k}, args).AsIntSlice()
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("redislimit: the script answered %d values, want 2", len(res))
+	}
 	r.report(now, err)
 	if err != nil {
-		return 0, err
+		return outcome{}, err
 	}
-	return time.Duration(wait) * time.Microsecond, nil
+	return outcome{ok: res[0] == 1, wait: time.Duration(res[1]) * time.Microsecond}, nil
 }
 
 var errDown = errors.New("redislimit: redis is down")

@@ -108,3 +108,17 @@ func TestRedis_Outage(t *testing.T) {
 		return ok && !lim.Degraded()
 	})
 }
+
+// TestRedis_Down runs the suite on a limiter whose Redis is killed before
+// its first call: in process, the limits, reservations included, hold as
+// Local's do.
+func TestRedis_Down(t *testing.T) {
+	clk := ratelimittest.NewClock()
+	srv := testenv.StartRedis(t)
+	lim := newRedis(t, srv.URL(), "", clk)
+	srv.Kill()
+	ratelimittest.Run(t, lim, clk)
+	if !lim.Degraded() {
+		t.Fatal("not degraded with Redis killed")
+	}
+}
