@@ -41,7 +41,8 @@ checksums:
 
 # image-context lays out the build context of deploy/Dockerfile.release.
 image-context: $(DIST)/kura-$(VERSION)-linux-amd64
-	rm -rf $(DIST)/image && mkdir -p $(DIST)/image/rootfs/data/backups $(DIST)/image/rootfs/etc/ssl/certs
+	rm -rf $(DIST)/image && mkdir -p $(DIST)/image/rootfs/etc/ssl/certs
+	mkdir -m 0700 $(DIST)/image/rootfs/data $(DIST)/image/rootfs/data/backups
 	mkdir -m 1777 $(DIST)/image/rootfs/tmp
 	cp $(DIST)/kura-$(VERSION)-linux-amd64 $(DIST)/image/rootfs/kura
 	cp /etc/ssl/certs/ca-certificates.crt $(DIST)/image/rootfs/etc/ssl/certs/

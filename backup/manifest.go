@@ -106,9 +106,41 @@ func (m *Manifest) write() error {
 // ErrNotFound is returned when no backup has the name asked for.
 var ErrNotFound = errors.New("no such backup")
 
+// UnreadableError is a backup whose manifest cannot be read: damaged, not
+// describing its backup, or not readable by this user. List leaves it out
+// and Prune leaves its files alone.
+type UnreadableError struct {
+	Name string // the backup's name, from the manifest's file name
+	Err  error
+}
+
+func (e *UnreadableError) Error() string { return "backup " + e.Name + ": " + e.Err.Error() }
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// Unreadable returns the backups whose manifests List could not read,
+// from its error.
+func Unreadable(err error) []*UnreadableError {
+	var out []*UnreadableError
+	var walk func(error)
+	walk = func(err error) {
+		if u, ok := err.(*UnreadableError); ok {
+			out = append(out, u)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
 // List returns the backups in dir, newest first. A folder that does not
 // exist holds none. Manifests that cannot be read are skipped and returned
-// in the error joined, so that one damaged manifest hides no other backup.
+// in the error, one *UnreadableError each, joined (Unreadable lists them),
+// so that one damaged manifest hides no other backup.
 func List(dir string) ([]*Manifest, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -128,7 +160,7 @@ func List(dir string) ([]*Manifest, error) {
 		}
 		m, err := read(dir, name)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &UnreadableError{Name: name, Err: err})
 			continue
 		}
 		out = append(out, m)
@@ -157,7 +189,10 @@ func Find(dir, name string) (*Manifest, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("backup %q: %w in %s", name, ErrNotFound, dir)
 	}
-	return m, err
+	if err != nil {
+		return nil, &UnreadableError{Name: name, Err: err}
+	}
+	return m, nil
 }
 
 // Latest returns the newest backup in dir.
@@ -179,10 +214,12 @@ func read(dir, name string) (*Manifest, error) {
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("backup %s: the manifest is damaged: %w", name, err)
+		return nil, fmt.Errorf("the manifest is damaged: %w", err)
 	}
-	if m.Name != name || m.File == "" || filepath.Base(m.File) != m.File {
-		return nil, fmt.Errorf("backup %s: the manifest does not describe this backup", name)
+	// The data file is the backup's own (NAME.ext, in the same folder):
+	// a manifest never leads Prune to another backup's file.
+	if m.Name != name || !strings.HasPrefix(m.File, name+".") || filepath.Base(m.File) != m.File {
+		return nil, errors.New("the manifest does not describe this backup")
 	}
 	m.dir = dir
 	return &m, nil

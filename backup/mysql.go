@@ -198,7 +198,25 @@ func (e *mysqlEngine) scratch(ctx context.Context, _ string) (string, func(conte
 	sweepMySQL(ctx, e.cfg, e.cfg.ScratchURL)
 	return makeScratch(ctx, e.cfg,
 		func(name string) string { return "CREATE DATABASE `" + name + "` CHARACTER SET utf8mb4" },
-		func(name string) string { return "DROP DATABASE IF EXISTS `" + name + "`" })
+		func(name string) string { return "DROP DATABASE IF EXISTS `" + name + "`" }, mysqlScratchProbe)
+}
+
+// mysqlScratchProbe is what a restore of a dump does in the scratch
+// database, tried on an empty table first: a role that may create the
+// database but not fill it (CREATE and DROP alone) is told so, instead of
+// the backup being found not to restore.
+func mysqlScratchProbe(name string) []string {
+	t := "`" + name + "`.`kura_probe`"
+	return []string{
+		"CREATE TABLE " + t + " (id INT PRIMARY KEY)",
+		"LOCK TABLES " + t + " WRITE",
+		"ALTER TABLE " + t + " DISABLE KEYS",
+		"INSERT INTO " + t + " VALUES (1)",
+		"ALTER TABLE " + t + " ENABLE KEYS",
+		"UNLOCK TABLES",
+		"SELECT id FROM " + t,
+		"DROP TABLE " + t,
+	}
 }
 
 func (e *mysqlEngine) open(ctx context.Context, to string) (*sql.DB, func() error, error) {

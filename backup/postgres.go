@@ -147,7 +147,7 @@ func (e *postgresEngine) load(ctx context.Context, file, to string, pr *progress
 func (e *postgresEngine) scratch(ctx context.Context, _ string) (string, func(context.Context) error, error) {
 	return makeScratch(ctx, e.cfg,
 		func(name string) string { return `CREATE DATABASE "` + name + `"` },
-		func(name string) string { return `DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)` })
+		func(name string) string { return `DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)` }, nil)
 }
 
 func (e *postgresEngine) read(ctx context.Context, to string, pr *progress) (*snapshot, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -47,26 +48,70 @@ func (r Retention) Plan(all []*Manifest, now time.Time) []*Manifest {
 	return out
 }
 
-// Prune deletes the backups in dir that r does not keep, manifest first so
-// that a backup half-deleted is never listed, then sweeps what killed
-// backups left (Sweep). It returns the backups it deleted.
-// It deletes nothing when it cannot read every manifest.
-func Prune(dir string, r Retention, now time.Time) ([]*Manifest, error) {
+// SkippedError is returned by Prune and PrunePlan, beside what they
+// deleted or would delete, when some backups' manifests cannot be read:
+// those backups are left whole, data file and manifest, and the retention
+// is applied to the others. Deleting them is the operator's decision.
+type SkippedError struct {
+	Dir     string
+	Backups []*UnreadableError
+}
+
+func (e *SkippedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "prune: %d backup(s) in %s left alone, their manifests cannot be read: ", len(e.Backups), e.Dir)
+	for i, u := range e.Backups {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(u.Error())
+	}
+	b.WriteString(". Prune never deletes a backup it cannot read: fix the manifest's owner or mode, or move the backup's files" +
+		" (NAME.json and its data file) out of the folder, or delete them")
+	return b.String()
+}
+
+// PrunePlan returns the backups in dir that r deletes at now. Backups
+// whose manifest cannot be read are left out of the plan and reported in
+// a *SkippedError; any other error (the folder cannot be read) comes with
+// no plan.
+func PrunePlan(dir string, r Retention, now time.Time) ([]*Manifest, error) {
 	all, err := List(dir)
-	if err != nil {
+	skipped := Unreadable(err)
+	if err != nil && len(skipped) == 0 {
 		return nil, fmt.Errorf("prune: %w (nothing deleted)", err)
 	}
 	plan := r.Plan(all, now)
+	if len(skipped) > 0 {
+		return plan, &SkippedError{Dir: dir, Backups: skipped}
+	}
+	return plan, nil
+}
+
+// Prune deletes the backups in dir that r does not keep, manifest first so
+// that a backup half-deleted is never listed, then sweeps what killed
+// backups left (Sweep). It returns the backups it deleted.
+// A backup whose manifest cannot be read is neither deleted nor counted:
+// the others are pruned as if it were not there, and the error is a
+// *SkippedError naming it.
+func Prune(dir string, r Retention, now time.Time) ([]*Manifest, error) {
+	plan, perr := PrunePlan(dir, r, now)
+	var skipped *SkippedError
+	if perr != nil && !errors.As(perr, &skipped) {
+		return nil, perr
+	}
 	var deleted []*Manifest
 	for _, m := range plan {
 		if err := os.Remove(manifestPath(dir, m.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return deleted, fmt.Errorf("prune %s: %w", m.Name, err)
+			return deleted, errors.Join(fmt.Errorf("prune %s: %w", m.Name, err), perr)
 		}
 		if err := os.Remove(m.Path()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return deleted, fmt.Errorf("prune %s: %w", m.Name, err)
+			return deleted, errors.Join(fmt.Errorf("prune %s: %w", m.Name, err), perr)
 		}
 		deleted = append(deleted, m)
 	}
-	_, err = Sweep(dir, now)
-	return deleted, err
+	if _, err := Sweep(dir, now); err != nil {
+		return deleted, errors.Join(perr, err)
+	}
+	return deleted, perr // nil, or exactly the *SkippedError
 }

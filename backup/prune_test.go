@@ -1,8 +1,10 @@
 package backup_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,7 +59,7 @@ func TestRetention_Plan(t *testing.T) {
 }
 
 // TestPrune deletes what the plan says, manifest and data, and stale
-// temporary files, and leaves unreadable manifests' folders alone.
+// temporary files.
 func TestPrune(t *testing.T) {
 	url := "sqlite:" + filepath.Join(t.TempDir(), "kura.db")
 	mustOpen(t, url, 1)
@@ -100,12 +102,73 @@ func TestPrune(t *testing.T) {
 		t.Error("the stale temporary file is left")
 	}
 
-	// A damaged manifest: prune deletes nothing at all.
-	if err := os.WriteFile(filepath.Join(cfg.Dir, "kura-20260101T000000Z-sqlite.json"), []byte("{"), 0o600); err != nil {
+}
+
+// TestPrune_AroundDamage: a backup whose manifest cannot be read is left
+// whole and not counted, the retention still applies to the others, and
+// the error names it (PrunePlan, the dry run, says the same).
+func TestPrune_AroundDamage(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "kura.db")
+	mustOpen(t, url, 1)
+	cfg := config(t, url)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg.Now = func() time.Time { return clock }
+	var made []*backup.Manifest
+	for range 5 {
+		m, err := backup.Create(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, m)
+		clock = clock.Add(10 * 24 * time.Hour)
+	}
+	// The newest and an old one get damaged: truncated JSON, and a
+	// manifest that names another backup's data file.
+	damaged := filepath.Join(cfg.Dir, made[4].Name+".json")
+	if err := os.WriteFile(damaged, []byte(`{"name": "`+made[4].Name+`", "fi`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deleted, err = backup.Prune(cfg.Dir, backup.Retention{KeepDays: 1, Keep: 1}, clock.Add(1000*24*time.Hour))
-	if err == nil || len(deleted) != 0 {
-		t.Fatalf("prune with a damaged manifest: %v, deleted %d", err, len(deleted))
+	stray := filepath.Join(cfg.Dir, made[1].Name+".json")
+	if err := os.WriteFile(stray, []byte(`{"name": "`+made[1].Name+`", "file": "`+made[0].File+`"}`), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	r := backup.Retention{KeepDays: 15, Keep: 1}
+	plan, err := backup.PrunePlan(cfg.Dir, r, clock)
+	var skipped *backup.SkippedError
+	if !errors.As(err, &skipped) || len(skipped.Backups) != 2 {
+		t.Fatalf("PrunePlan: %v, want a *SkippedError naming 2 backups", err)
+	}
+	// Readable: made[3] (10 days old, kept), made[2] and made[0] (30 and
+	// 50 days, beyond Keep: deleted).
+	if len(plan) != 2 || plan[0].Name != made[2].Name || plan[1].Name != made[0].Name {
+		t.Fatalf("plan %v, want %s and %s", names(plan), made[2].Name, made[0].Name)
+	}
+	deleted, err := backup.Prune(cfg.Dir, r, clock)
+	if !errors.As(err, &skipped) || len(deleted) != 2 {
+		t.Fatalf("Prune: %v, deleted %v", err, names(deleted))
+	}
+	for _, want := range []string{made[4].Name, made[1].Name, "the manifest is damaged", "does not describe this backup", "never deletes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
+	}
+	for _, m := range []*backup.Manifest{made[4], made[1]} {
+		for _, p := range []string{filepath.Join(cfg.Dir, m.Name+".json"), m.Path()} {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("a file of the unreadable backup %s is gone: %v", m.Name, err)
+			}
+		}
+	}
+	left, _ := backup.List(cfg.Dir)
+	if len(left) != 1 || left[0].Name != made[3].Name {
+		t.Fatalf("left %v, want %s", names(left), made[3].Name)
+	}
+}
+
+func names(ms []*backup.Manifest) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return out
 }

@@ -111,6 +111,12 @@ func (s *Schedule) Run(ctx context.Context, st Status) (*Manifest, error) {
 		}
 	}
 	deleted, err := Prune(cfg.Dir, s.Retention, cfg.Now())
+	if _, ok := err.(*SkippedError); ok {
+		// The backup succeeded and the others were pruned: what needs a
+		// person is said, and the job does not fail for it.
+		cfg.Logger.Warn("backup prune left backups alone", "err", err)
+		err = nil
+	}
 	if err != nil {
 		return m, fmt.Errorf("prune after backup %s: %w", m.Name, err)
 	}

@@ -3,6 +3,8 @@ package backup_test
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +85,44 @@ func TestSchedule_Add(t *testing.T) {
 	}
 	if backup.JobTimeout >= jobs.DefaultRescueAfter {
 		t.Fatalf("the backup job's deadline %s reaches the rescue %s", backup.JobTimeout, jobs.DefaultRescueAfter)
+	}
+}
+
+// TestSchedule_PrunesAroundDamage: a damaged manifest in the folder
+// neither fails the scheduled backup nor stops its prune; it is logged.
+func TestSchedule_PrunesAroundDamage(t *testing.T) {
+	ctx := context.Background()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "kura.db")
+	db := mustOpen(t, url, 1)
+	clock := time.Now()
+	cfg := config(t, url)
+	var logs strings.Builder
+	cfg.Logger = newLogger(&logs)
+	cfg.Now = func() time.Time { return clock }
+	s := &backup.Schedule{DB: db, Config: cfg, Interval: 24 * time.Hour, VerifyEvery: 1, Retention: backup.Retention{KeepDays: 1, Keep: 1}}
+	first, err := s.RunDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(cfg.Dir, "kura-20000101T000000Z-sqlite.json")
+	if err := os.WriteFile(damaged, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(48 * time.Hour)
+	second, err := s.RunDue(ctx)
+	if err != nil || second == nil {
+		t.Fatalf("a due backup beside a damaged manifest: %v", err)
+	}
+	if _, err := os.Stat(first.Path()); !os.IsNotExist(err) {
+		t.Errorf("the first backup, two days old and beyond KURA_BACKUP_KEEP, was not pruned: %v", err)
+	}
+	if _, err := os.Stat(damaged); err != nil {
+		t.Errorf("the damaged manifest was deleted: %v", err)
+	}
+	if !strings.Contains(logs.String(), "backup prune left backups alone") || !strings.Contains(logs.String(), "kura-20000101T000000Z-sqlite") {
+		t.Errorf("no warning naming the damaged backup:\n%s", logs.String())
 	}
 }

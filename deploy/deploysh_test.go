@@ -108,7 +108,7 @@ func alive(pid int) bool {
 // exit status.
 func (s *server) deploy(t *testing.T, new string, timeout int) (string, int) {
 	t.Helper()
-	cmd := exec.Command("bash", "deploy.sh", "--prefix", filepath.Join(s.dir, "opt", "kura"), "--env-file", s.envFile,
+	cmd := exec.Command("bash", "deploy.sh", "--no-unit", "--prefix", filepath.Join(s.dir, "opt", "kura"), "--env-file", s.envFile,
 		"--restart", filepath.Join(s.dir, "restart"), "--timeout", strconv.Itoa(timeout), new)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	out, err := cmd.CombinedOutput()
@@ -138,10 +138,12 @@ func (s *server) backups(t *testing.T) []string {
 	return m
 }
 
-// TestDeployScript deploys to a temporary server whose kura is restarted
-// by a script: a first install, a good deploy (backup, migrations, swap,
-// restart, healthy), and one whose new binary crashes at start, after
-// which the previous binary serves again and no account was lost.
+// TestDeployScript deploys to a temporary server without systemd
+// (--no-unit), whose kura is restarted by a script: a first install, a
+// good deploy (backup, migrations, swap, restart, healthy), and one whose
+// new binary crashes at start, after which the previous binary serves
+// again and no account was lost. Without a unit deploy.sh cannot see the
+// process exit, and waits for the whole --timeout.
 func TestDeployScript(t *testing.T) {
 	testenv.Tool(t, "flock", "util-linux")
 	v1, v2 := kuraBinary(t, "v0.0.1-deploy"), kuraBinary(t, "v0.0.2-deploy")
@@ -180,7 +182,8 @@ func TestDeployScript(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("deploy of a broken binary: exit %d, want 1 (rolled back)\n%s", code, out)
 	}
-	for _, want := range []string{"not healthy within 5s: rolling back", "rolled back: kura v0.0.2-deploy", "backup restore", "--force kura-"} {
+	for _, want := range []string{"not healthy within 5s", "rolling back", "rolled back: kura v0.0.2-deploy", "backup restore", "--force kura-",
+		"database: sqlite file " + filepath.Join(s.dir, "data", "kura.db")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy.sh's output lacks %q:\n%s", want, out)
 		}
@@ -203,22 +206,50 @@ func TestDeployScript_Refuses(t *testing.T) {
 	s := newServer(t)
 	notBinary := filepath.Join(t.TempDir(), "kura")
 	os.WriteFile(notBinary, []byte("\x7fELF truncated"), 0o755)
+	noUnit := []string{"--no-unit", "--env-file", s.envFile, "--restart", "true"}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"/no/such/kura"}, "no such file"},
-		{[]string{notBinary}, "does not run on this host"},
-		{[]string{"--timeout", "soon", notBinary}, "--timeout (KURA_HEALTH_TIMEOUT)"},
-		{[]string{"--frobnicate", notBinary}, "unknown option --frobnicate"},
+		{append(noUnit, "/no/such/kura"), "no such file"},
+		{append(noUnit, notBinary), "does not run on this host"},
+		{append(noUnit, "--timeout", "soon", notBinary), "--timeout (KURA_HEALTH_TIMEOUT)"},
+		{append(noUnit, "--frobnicate", notBinary), "unknown option --frobnicate"},
+		// Without a unit, the configuration and the restart are named.
+		{[]string{"--no-unit", "--restart", "true", notBinary}, "--no-unit needs --env-file"},
+		{[]string{"--no-unit", "--env-file", s.envFile, notBinary}, "--no-unit needs --restart"},
+		// The old way, an env file alone, on a host where systemd has no
+		// unit kura (or does not run): refused, not read as the service's.
+		{[]string{"--env-file", s.envFile, "--restart", "true", notBinary}, "--no-unit --env-file FILE --restart CMD"},
 	} {
-		cmd := exec.Command("bash", append([]string{"deploy.sh", "--prefix", filepath.Join(s.dir, "opt", "kura"), "--env-file", s.envFile}, tc.args...)...)
+		cmd := exec.Command("bash", append([]string{"deploy.sh", "--prefix", filepath.Join(s.dir, "opt", "kura")}, tc.args...)...)
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("deploy.sh %v: want a failure saying %q, got %v:\n%s", tc.args, tc.want, err, out)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "opt/kura/bin/kura")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused deploy installed something: %v", err)
+	}
+
+	// A host with the unit: a prefix that is not the binary it runs, and
+	// an env file that is not the unit's, are refused.
+	u := newUnitServer(t, "")
+	v1 := kuraBinary(t, "v0.0.1-deploy")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--prefix", filepath.Join(u.root, "elsewhere"), v1}, "the unit kura runs " + filepath.Join(u.root, "opt/kura/bin/kura") + ", not "},
+		{[]string{"--env-file", s.envFile, v1}, "is not an environment file of the unit kura"},
+		{[]string{"--unit", "kura-api", v1}, "there is no systemd unit kura-api"},
+	} {
+		out, code := u.deploy(t, t.TempDir(), 60, tc.args...)
+		if code == 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("deploy.sh %v: want a failure saying %q, got exit %d:\n%s", tc.args, tc.want, code, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(u.root, "opt/kura/bin/kura")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused deploy installed something: %v", err)
 	}
 }

@@ -38,10 +38,12 @@ func buildImage(t *testing.T, docker, version string) string {
 	t.Helper()
 	ctx := t.TempDir()
 	rootfs := filepath.Join(ctx, "rootfs")
-	for _, d := range []string{"data/backups", "etc/ssl/certs"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+	// The layout of make image-context, modes included: /data is 0700.
+	for d, mode := range map[string]os.FileMode{"etc/ssl/certs": 0o755, "data": 0o700, "data/backups": 0o700} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), mode); err != nil {
 			t.Fatal(err)
 		}
+		os.Chmod(filepath.Join(rootfs, d), mode)
 	}
 	if err := os.Mkdir(filepath.Join(rootfs, "tmp"), 0o777); err != nil {
 		t.Fatal(err)
@@ -128,10 +130,56 @@ func TestImage(t *testing.T) {
 		}
 		// Its verify restores into a temporary file: the image has a /tmp.
 		runStdout(t, docker, "exec", c.name, "/kura", "backup", "verify", b.Name)
+		// The image passes its own doctor: nothing fails, /data included.
+		for _, r := range doctor(t, docker, c.name) {
+			if r.Status == "fail" {
+				t.Errorf("kura doctor in the container: %+v", r)
+			}
+			if r.Check == "sqlite-file" && (r.Status != "ok" || !strings.Contains(r.Message, "its folder 0700")) {
+				t.Errorf("kura doctor on /data: %+v", r)
+			}
+		}
 		c.stop(t)
 		// The data outlives the container: a new one on the volume knows ann.
 		c = runContainer(t, docker, tag, nil, "-v", vol+":/data")
 		roundTrip(t, c.base, false)
+		c.stop(t)
+	})
+	t.Run("open-folder", func(t *testing.T) {
+		// A folder of the host, mounted as /data with the mode a plain
+		// mkdir gives: doctor's fix is a command the image can run (it has
+		// no shell, so no chmod), and that command fixes it.
+		dir := t.TempDir()
+		data := filepath.Join(dir, "data")
+		if err := os.Mkdir(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(data, 0o755)
+		if err := os.Chown(data, 65532, 65532); err != nil {
+			t.Skipf("chown to the image's user needs root: %v", err)
+		}
+		c := runContainer(t, docker, tag, nil, "-v", data+":/data")
+		var found bool
+		for _, r := range doctor(t, docker, c.name) {
+			if r.Check == "sqlite-file" {
+				found = true
+				if r.Status != "fail" || !strings.HasPrefix(r.Fix, "kura doctor --fix") || strings.Contains(r.Fix, "chmod 7") {
+					t.Errorf("kura doctor on a /data of mode 0755: %+v, want a failure whose fix is kura doctor --fix", r)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no sqlite-file check")
+		}
+		exec.Command(docker, "exec", c.name, "/kura", "doctor", "--fix").Run() // exit 0 or 1: warnings remain
+		for _, r := range doctor(t, docker, c.name) {
+			if r.Check == "sqlite-file" && r.Status != "ok" {
+				t.Errorf("after kura doctor --fix: %+v", r)
+			}
+		}
+		if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o750 {
+			t.Errorf("the host's folder after kura doctor --fix: %v %v, want 0750", fi.Mode(), err)
+		}
 		c.stop(t)
 	})
 	t.Run("postgres", func(t *testing.T) {
@@ -140,6 +188,21 @@ func TestImage(t *testing.T) {
 		c.waitHealthy(t)
 		c.stop(t)
 	})
+}
+
+// doctorResult is one line of kura doctor --json.
+type doctorResult struct{ Check, Status, Message, Fix string }
+
+// doctor runs kura doctor --json in the container (its exit status says
+// whether a check failed; the results say which).
+func doctor(t *testing.T, docker, name string) []doctorResult {
+	t.Helper()
+	out, _ := exec.Command(docker, "exec", name, "/kura", "doctor", "--json").Output()
+	var results []doctorResult
+	if err := json.Unmarshal(out, &results); err != nil || len(results) == 0 {
+		t.Fatalf("kura doctor --json in the container: %v\n%s", err, out)
+	}
+	return results
 }
 
 // container is a running kura container.

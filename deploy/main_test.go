@@ -24,6 +24,11 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	// Run as systemctl, journalctl or a service's supervisor by the deploy
+	// tests' stand-in for systemd (fakesystemd_test.go).
+	if tool := os.Getenv("KURA_FAKE_SYSTEMD_TOOL"); tool != "" {
+		os.Exit(fakeSystemd(tool, os.Getenv("KURA_FAKE_SYSTEMD_ROOT"), os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "kura-deploy-test")
 	if err != nil {
 		panic(err)

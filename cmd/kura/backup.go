@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -121,6 +124,55 @@ func withRunLog(ctx context.Context, cfg Config, log *slog.Logger, fn func(db *s
 	}
 }
 
+// recordsRunLog reports whether the run log describes the backup folder
+// dir: it does when dir is the folder of the configuration without --dir
+// (KURA_BACKUP_DIR from the environment or the env file), the folder that
+// serve backs up into and that /health, doctor and the metrics speak of. A
+// backup taken into, or a verify of a copy in, another folder is not
+// recorded, so that a damaged copy never marks the real backup failed.
+func (b *backupBase) recordsRunLog(dir string, log *slog.Logger) bool {
+	src := b.cf.source(b.m)
+	src.flags = slices.DeleteFunc(slices.Clone(src.flags), func(f flagSetting) bool { return f.name == "KURA_BACKUP_DIR" })
+	cfg, err := loadConfig(src)
+	if err == nil && sameDir(cfg.BackupDir, dir) {
+		return true
+	}
+	log.Info("backup: the run log is left as it is: the folder is not KURA_BACKUP_DIR's", "dir", dir, "KURA_BACKUP_DIR", cfg.BackupDir)
+	return false
+}
+
+// sameDir reports whether a and b name one folder.
+func sameDir(a, b string) bool {
+	if aa, err := filepath.Abs(a); err == nil {
+		if bb, err := filepath.Abs(b); err == nil && aa == bb {
+			return true
+		}
+	}
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// parseNamed parses the flags of a command that takes one NAME, which may
+// stand before, between or after them: kura backup verify NAME --json.
+// It returns the arguments that are not flags.
+func (b *backupBase) parseNamed(cmd Command, fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := b.m.parseFlags(cmd, fs, args); err != nil {
+		return nil, err
+	}
+	var names []string
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		names = append(names, rest[0])
+		if err := b.m.parseFlags(cmd, fs, rest[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
 // manifestJSON is a backup as --json shows it: the manifest with its path.
 type manifestJSON struct {
 	*backup.Manifest
@@ -167,7 +219,9 @@ func (c *backupCreateCommand) Run(ctx context.Context, args []string) error {
 	started := time.Now()
 	man, err := backup.Create(ctx, bc)
 	bars.finish()
-	withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.Record(ctx, db, started, man, err) })
+	if c.recordsRunLog(bc.Dir, bc.Logger) {
+		withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.Record(ctx, db, started, man, err) })
+	}
 	if err != nil {
 		return err
 	}
@@ -272,8 +326,11 @@ database (a temporary SQLite file, or a temporary database on the server of
 KURA_BACKUP_SCRATCH_URL, else of KURA_MIGRATE_DATABASE_URL or DATABASE_URL,
 whose role must be allowed to create databases), compare every table's row
 count and checksum with the manifest, and drop the scratch copy. The outcome
-is written in the manifest. The exit status is 0 when the backup matches, 1
-when it does not or the verify could not run.`,
+is written in the manifest and, for a backup of KURA_BACKUP_DIR, in the run
+log that /health, doctor and the metrics read; a copy verified elsewhere
+(--dir) never changes what they say of the real one. NAME and the flags
+come in any order. The exit status is 0 when the backup matches, 1 when it
+does not or the verify could not run.`,
 	env: backupEnv,
 }
 
@@ -287,26 +344,29 @@ func (c *backupVerifyCommand) Usage(w io.Writer) { printUsage(w, backupVerifyDoc
 
 func (c *backupVerifyCommand) Run(ctx context.Context, args []string) error {
 	fs := c.flags()
-	if err := c.m.parseFlags(c, fs, args); err != nil {
+	names, err := c.parseNamed(c, fs, args)
+	if err != nil {
 		return err
 	}
-	if (fs.NArg() == 1) == c.latest || fs.NArg() > 1 {
+	if (len(names) == 1) == c.latest || len(names) > 1 {
 		return c.m.usageErr(c, "backup verify needs a backup's NAME or --latest")
 	}
 	cfg, bc, bars, err := c.config()
 	if err != nil {
 		return err
 	}
-	man, err := findBackup(bc.Dir, fs.Arg(0), c.latest)
+	man, err := findBackup(bc.Dir, strings.Join(names, ""), c.latest)
 	if err != nil {
 		return err
 	}
 	check, err := backup.Verify(ctx, man, bc)
 	bars.finish()
 	if err != nil {
-		return err
+		return explainScratch(cfg, err)
 	}
-	withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.RecordVerify(ctx, db, man.Name, check) })
+	if c.recordsRunLog(bc.Dir, bc.Logger) {
+		withRunLog(ctx, cfg, bc.Logger, func(db *sqldb.DB) error { return backup.RecordVerify(ctx, db, man.Name, check) })
+	}
 	if c.json {
 		if err := c.printJSON(struct {
 			Name string `json:"name"`
@@ -410,8 +470,11 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 	if err := sqldb.CheckURL(c.to); err != nil {
 		return c.m.usageErr(c, "--to: "+err.Error())
 	}
-	_, bc, bars, err := c.config()
+	cfg, bc, bars, err := c.config()
 	if err != nil {
+		return err
+	}
+	if err := checkRestoreRole(cfg, c.to); err != nil {
 		return err
 	}
 	name := ""
@@ -458,7 +521,13 @@ var backupPruneDoc = doc{
 than KURA_BACKUP_KEEP_DAYS days is kept, and the newest KURA_BACKUP_KEEP
 whatever their age, and always the newest verified one. The temporary
 files that backups which were killed left (no running kura holds them) are
-removed too, and named (--json: "temporary_files").`,
+removed too, and named (--json: "temporary_files").
+
+A backup whose manifest cannot be read (damaged, or not readable by this
+user) is left alone, data file and manifest, and not counted: the others
+are pruned as if it were not there. It is listed as "left alone" (in
+--json, "skipped"), and the exit status is 1 until it is dealt with: fix
+the manifest's owner or mode, or move or delete its files by hand.`,
 	env: backupEnv,
 }
 
@@ -482,31 +551,21 @@ func (c *backupPruneCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var deleted []*backup.Manifest
 	// What killed backups left is swept first, so that it is reported.
 	temps, serr := backup.Leftovers(cfg.BackupDir, time.Now())
 	if !c.dryRun {
 		temps, serr = backup.Sweep(cfg.BackupDir, time.Now())
 	}
+	prune := backup.Prune
 	if c.dryRun {
-		all, lerr := backup.List(cfg.BackupDir)
-		if lerr != nil {
-			return lerr
-		}
-		deleted = cfg.Retention().Plan(all, time.Now())
-	} else {
-		deleted, err = backup.Prune(cfg.BackupDir, cfg.Retention(), time.Now())
+		prune = backup.PrunePlan
 	}
+	deleted, err := prune(cfg.BackupDir, cfg.Retention(), time.Now())
+	var skipped *backup.SkippedError
+	errors.As(err, &skipped)
 	err = errors.Join(err, serr)
 	if c.json {
-		names := make([]string, 0, len(deleted))
-		for _, m := range deleted {
-			names = append(names, m.Name)
-		}
-		if temps == nil {
-			temps = []string{}
-		}
-		if jerr := c.printJSON(map[string]any{"deleted": names, "temporary_files": temps, "dry_run": c.dryRun}); jerr != nil {
+		if jerr := c.printJSON(pruneJSON(deleted, temps, skipped, c.dryRun)); jerr != nil {
 			return errors.Join(err, jerr)
 		}
 		return err
@@ -521,10 +580,38 @@ func (c *backupPruneCommand) Run(ctx context.Context, args []string) error {
 	for _, name := range temps {
 		fmt.Fprintf(c.m.Stdout, "%s %s (a temporary file left by a backup that was killed)\n", tempVerb, name)
 	}
-	if len(deleted) == 0 && len(temps) == 0 {
+	if skipped != nil {
+		for _, u := range skipped.Backups {
+			fmt.Fprintf(c.m.Stdout, "left alone %s: %v\n", u.Name, u.Err)
+		}
+	}
+	if len(deleted) == 0 && len(temps) == 0 && skipped == nil {
 		fmt.Fprintln(c.m.Stdout, "nothing to prune")
 	}
 	return err
+}
+
+// pruneJSON is prune's --json: the backups deleted (or that would be),
+// the temporary files swept, and those left alone because their manifest
+// cannot be read.
+func pruneJSON(deleted []*backup.Manifest, temps []string, skipped *backup.SkippedError, dryRun bool) any {
+	type left struct {
+		Name    string `json:"name"`
+		Problem string `json:"problem"`
+	}
+	names, lefts := make([]string, 0, len(deleted)), []left{}
+	for _, m := range deleted {
+		names = append(names, m.Name)
+	}
+	if skipped != nil {
+		for _, u := range skipped.Backups {
+			lefts = append(lefts, left{u.Name, u.Err.Error()})
+		}
+	}
+	if temps == nil {
+		temps = []string{}
+	}
+	return map[string]any{"deleted": names, "temporary_files": temps, "skipped": lefts, "dry_run": dryRun}
 }
 
 // humanBytes writes n bytes as KiB, MiB or GiB.

@@ -54,7 +54,12 @@ and runs the migrations, and an application role that may only read and
 write their rows (SELECT, INSERT, UPDATE, DELETE; USAGE on the sequences) and
 cannot change the schema. On PostgreSQL default privileges grant the tables
 later migrations make to the application role too, and nobody else may
-create objects in the schema. Passwords show as placeholders.
+create objects in the schema. On MariaDB/MySQL the migration role also gets
+every right on the scratch databases of backups (kura_verify_…, which backup
+verify restores into, and kura_restore_…), and nothing else of the server;
+on PostgreSQL, where creating a database is a right over the whole server,
+backup verify needs KURA_BACKUP_SCRATCH_URL (a role with CREATEDB). Passwords
+show as placeholders.
 
 With --apply, run it, connected as DATABASE_URL (a superuser, or an admin
 that may create roles), on PostgreSQL or MariaDB/MySQL. The passwords come

@@ -176,11 +176,20 @@ func mysqlRolesSQL(r roleSpec) []roleStatement {
 			sql: "CREATE USER IF NOT EXISTS " + m + " IDENTIFIED BY " + passwordMark, password: r.migrate},
 		{sql: "ALTER USER " + m + " IDENTIFIED BY " + passwordMark, password: r.migrate},
 		{sql: "GRANT ALL PRIVILEGES ON " + db + ".* TO " + m},
+		{comment: "And on the scratch databases of its backups, nothing else of the server: backup verify restores into kura_verify_…, backup restore loads into kura_restore_… before it swaps the tables in.",
+			sql: "GRANT ALL PRIVILEGES ON " + scratchPattern("kura_verify_") + ".* TO " + m},
+		{sql: "GRANT ALL PRIVILEGES ON " + scratchPattern("kura_restore_") + ".* TO " + m},
 		{comment: "The application role: rows of kura's tables (kura_jobs included), nothing else (DATABASE_URL of kura serve).",
 			sql: "CREATE USER IF NOT EXISTS " + a + " IDENTIFIED BY " + passwordMark, password: r.app},
 		{sql: "ALTER USER " + a + " IDENTIFIED BY " + passwordMark, password: r.app},
 		{sql: "GRANT SELECT, INSERT, UPDATE, DELETE ON " + db + ".* TO " + a},
 	}
+}
+
+// scratchPattern is the quoted database pattern of a GRANT that matches
+// the names starting with prefix: its _ escaped, then %.
+func scratchPattern(prefix string) string {
+	return myIdent(strings.ReplaceAll(prefix, "_", `\_`) + "%")
 }
 
 // sqliteRoles is what kura db roles says on SQLite.

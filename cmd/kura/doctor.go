@@ -24,10 +24,11 @@ type doctorCommand struct {
 	cf     configFlags
 	json   bool
 	strict bool
+	fix    bool
 }
 
 var doctorDoc = doc{
-	synopsis: "doctor [--json] [--strict] [--env-file FILE]",
+	synopsis: "doctor [--json] [--strict] [--fix] [--env-file FILE]",
 	about: `Audit the security checklist against this configuration and its database,
 one line per check: ✓ (ok), ! (a warning) or ✗ (a failure), with the fix.
 It checks where the secrets come from and the .env file's mode and git
@@ -36,6 +37,10 @@ the schema's owner, no DDL), backups, the SQLite file's mode, Redis off
 loopback, an admin account, the session lifetime and password hashing, rate
 limits and who can read the metrics. It changes nothing: it never migrates
 nor creates a table or a SQLite file.
+
+--fix applies the fixes that are a file's mode (the SQLite file and its
+folder, the .env file), as chmod would, from wherever kura runs (its image
+has no shell), then checks again; it changes nothing else.
 
 The exit status is 0 when nothing failed, 2 when a check failed, and with
 --strict 1 when a check only warned.`,
@@ -46,6 +51,7 @@ func (c *doctorCommand) flags() *flag.FlagSet {
 	fs := newFlagSet("doctor", &c.cf)
 	fs.BoolVar(&c.json, "json", false, "print a JSON array of {check, status, message, fix}")
 	fs.BoolVar(&c.strict, "strict", false, "exit with status 1 when a check warns")
+	fs.BoolVar(&c.fix, "fix", false, "set the modes of the SQLite file, its folder and the .env file that a check fails, then check again")
 	return fs
 }
 
@@ -65,10 +71,44 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer e.close()
 	results := runChecks(ctx, e, doctorChecks)
+	if c.fix {
+		results = c.repair(ctx, e, results)
+	}
 	if err := c.print(results); err != nil {
 		return err
 	}
 	return doctorVerdict(results, c.strict)
+}
+
+// repair applies the repairs of results that did not pass, and checks
+// again until none is left (a folder and then its file), at most a few
+// rounds. What it changed is kept in each result's Fixed; what it could
+// not change is said on Stderr.
+func (c *doctorCommand) repair(ctx context.Context, e *doctorEnv, results []checkResult) []checkResult {
+	fixed := map[string][]string{}
+	for range 4 {
+		done := false
+		for _, r := range results {
+			if r.repair == nil || r.Status == statusOK {
+				continue
+			}
+			what, err := r.repair()
+			if err != nil {
+				fmt.Fprintf(c.m.Stderr, "kura: doctor --fix: %s: %v\n", r.Check, err)
+				continue
+			}
+			fixed[r.Check] = append(fixed[r.Check], what)
+			done = true
+		}
+		results = runChecks(ctx, e, doctorChecks)
+		if !done {
+			break
+		}
+	}
+	for i, r := range results {
+		results[i].Fixed = strings.Join(fixed[r.Check], "; ")
+	}
+	return results
 }
 
 // print writes the results as lines or, with --json, as a JSON array.
@@ -82,6 +122,9 @@ func (c *doctorCommand) print(results []checkResult) error {
 		line := fmt.Sprintf("%s %-14s %s", statusMarks[r.Status], r.Check, r.Message)
 		if r.Fix != "" {
 			line += " — fix: " + r.Fix
+		}
+		if r.Fixed != "" {
+			line += " (fixed: " + r.Fixed + ")"
 		}
 		if _, err := fmt.Fprintln(c.m.Stdout, line); err != nil {
 			return err
@@ -133,7 +176,12 @@ type checkResult struct {
 	Check   string `json:"check"`
 	Status  string `json:"status"` // ok, warn or fail
 	Message string `json:"message"`
-	Fix     string `json:"fix"` // "" when ok
+	Fix     string `json:"fix"`             // "" when ok
+	Fixed   string `json:"fixed,omitempty"` // what --fix changed for this check
+
+	// repair, when set, is the fix that kura doctor --fix applies itself
+	// (a file's mode); it says what it changed.
+	repair func() (string, error)
 }
 
 // doctorEnv is what the checks look at: the configuration and where each
@@ -149,7 +197,8 @@ type doctorEnv struct {
 	hash     hashParams
 	tracked  func(path string) (gitStatus, error) // whether git tracks path
 	backups  func(ctx context.Context) (*backupStatus, error)
-	rateVars []variable // the rate limit variables this kura has
+	scratch  func(ctx context.Context) string // what keeps backup verify from running; nil: not checked
+	rateVars []variable                       // the rate limit variables this kura has
 }
 
 // hashParams are the password hash's argon2id parameters.
@@ -168,7 +217,7 @@ func (m *Main) doctorEnvOf(ctx context.Context, cf *configFlags) (*doctorEnv, er
 	e := &doctorEnv{cfg: cfg, environ: map[string]string{}, envFile: src.envFile,
 		hash:    hashParams{password.Memory, password.Time, password.Threads},
 		tracked: gitStatusOf, rateVars: rateLimitVariables()}
-	e.backups = backupsOf(e)
+	e.backups, e.scratch = backupsOf(e), scratchOf(e)
 	for _, kv := range src.environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			e.environ[k] = v

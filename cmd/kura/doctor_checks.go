@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -135,7 +139,9 @@ func checkEnvFile(_ context.Context, e *doctorEnv) checkResult {
 	st, gerr := e.tracked(e.envFile)
 	switch {
 	case fi.Mode().Perm()&0o077 != 0:
-		return fail("chmod 600 "+e.envFile, "%s is mode %04o: others than its owner may read it", e.envFile, fi.Mode().Perm())
+		r := fail(modeFix(e.envFile, fi.Mode().Perm()&^0o077), "%s is mode %04o: %s may read it", e.envFile, fi.Mode().Perm(), whoMay(fi.Mode().Perm()&0o077))
+		r.repair = chmodRepair(e.envFile, fi.Mode().Perm()&^0o077)
+		return r
 	case gerr != nil:
 		return warn("make sure git does not track "+e.envFile, "%s is 0600; whether git tracks it is unknown: %v", e.envFile, gerr)
 	case st == gitTracked:
@@ -306,6 +312,7 @@ type backupStatus struct {
 	LastSuccess  time.Time
 	LastVerified time.Time
 	LastFailure  string
+	FailedVerify string // the last backup's name when its verify did not pass
 }
 
 // backupsOf reads the run log of the database e opened; nil when there is
@@ -336,16 +343,160 @@ func backupsOf(e *doctorEnv) func(ctx context.Context) (*backupStatus, error) {
 		if !st.Last.OK {
 			bs.LastFailure = oneLine(st.Last.Problem, 120)
 		}
+		if v := st.Last.Verified; v != nil && !v.OK {
+			bs.FailedVerify = st.Last.Name
+		}
 		return &bs, nil
 	}
+}
+
+// scratchOf returns what keeps backup verify from making its scratch
+// database on the server of e's configuration, "" when nothing does (or
+// on SQLite, whose scratch copy is a temporary file): the role of
+// KURA_BACKUP_SCRATCH_URL, else of KURA_MIGRATE_DATABASE_URL, else of
+// DATABASE_URL, must be allowed to create databases. It reads the role's
+// rights and creates nothing.
+func scratchOf(e *doctorEnv) func(ctx context.Context) string {
+	return func(ctx context.Context) string {
+		name, raw := scratchSource(e.cfg)
+		d, err := sqldb.ParseDialect(raw)
+		if err != nil || d == sqldb.SQLite {
+			return ""
+		}
+		role := roleOf(raw)
+		db := e.db
+		if raw != e.cfg.URL() || db == nil {
+			cfg := e.cfg
+			cfg.LogLevel = max(cfg.LogLevel, slog.LevelError)
+			db, err = sqldb.Open(ctx, sqldb.Config{URL: raw, PoolSize: 1, MaxOverflow: -1, AllowInsecure: e.cfg.AllowInsecure,
+				Logger: cfg.Logger(io.Discard)})
+			if err != nil {
+				return fmt.Sprintf("cannot connect as %s (%s) to see its rights: %v", role, name, err)
+			}
+			defer db.Close()
+		}
+		may, err := mayMakeScratch(ctx, db)
+		switch {
+		case err != nil:
+			return fmt.Sprintf("cannot read the rights of %s (%s): %v", role, name, err)
+		case !may:
+			return fmt.Sprintf("%s, the role of %s, may not create the scratch database it restores into", role, name)
+		}
+		return ""
+	}
+}
+
+// mayMakeScratch reports whether db's role may create, fill and drop the
+// scratch databases of backup verify: on PostgreSQL a superuser or a role
+// with CREATEDB; on MySQL/MariaDB one whose grants, on every database or
+// on names like kura_verify_…, hold what restoring a dump takes.
+func mayMakeScratch(ctx context.Context, db *sqldb.DB) (bool, error) {
+	if db.Dialect() == sqldb.Postgres {
+		var may bool
+		err := db.Reader().QueryRowContext(ctx, `SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user`).Scan(&may)
+		return may, err
+	}
+	rows, err := db.Reader().QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var grants []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return false, err
+		}
+		grants = append(grants, g)
+	}
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	return grantsMakeScratch(grants), nil
+}
+
+// scratchPrivileges are what a verify's restore into its scratch database
+// takes on MySQL/MariaDB.
+var scratchPrivileges = []string{"CREATE", "DROP", "SELECT", "INSERT", "ALTER", "LOCK TABLES"}
+
+// grantsMakeScratch reads SHOW GRANTS: whether the grants on *.* and on
+// the database patterns that match a scratch database's name hold every
+// one of scratchPrivileges. Rights that come through a role are not seen.
+func grantsMakeScratch(grants []string) bool {
+	const scratch = "kura_verify_0123456789ab"
+	held := map[string]bool{}
+	for _, g := range grants {
+		privs, rest, found := strings.Cut(strings.TrimPrefix(g, "GRANT "), " ON ")
+		if !found {
+			continue
+		}
+		target, _, _ := strings.Cut(rest, " TO ")
+		db, table, _ := strings.Cut(target, ".")
+		if table != "*" || (db != "*" && !mysqlPatternMatches(strings.ReplaceAll(strings.Trim(db, "`"), "``", "`"), scratch)) {
+			continue
+		}
+		for _, p := range strings.Split(privs, ", ") {
+			held[strings.TrimSpace(p)] = true
+		}
+	}
+	if held["ALL PRIVILEGES"] || held["ALL"] {
+		return true
+	}
+	for _, p := range scratchPrivileges {
+		if !held[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// mysqlPatternMatches reports whether a database name pattern of a GRANT
+// (% any run, _ any one character, \ escaping either) matches name.
+func mysqlPatternMatches(pattern, name string) bool {
+	var re strings.Builder
+	re.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '\\' && i+1 < len(pattern):
+			i++
+			re.WriteString(regexp.QuoteMeta(string(pattern[i])))
+		case c == '%':
+			re.WriteString(".*")
+		case c == '_':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	ok, _ := regexp.MatchString(re.String(), name)
+	return ok
 }
 
 // maxVerifyAge is the age past which the last verified backup is too old:
 // a week of daily backups, one verified in seven, and a day's slack.
 const maxVerifyAge = 8 * 24 * time.Hour
 
-// checkBackups: a recent backup succeeded and one was verified lately.
+// checkBackups: a recent backup succeeded and one was verified lately,
+// and backup verify can make its scratch database.
 func checkBackups(ctx context.Context, e *doctorEnv) checkResult {
+	r := checkBackupRuns(ctx, e)
+	if e.scratch == nil {
+		return r
+	}
+	p := e.scratch(ctx)
+	if p == "" {
+		return r
+	}
+	v := fail(scratchFix(e.cfg), "backup verify cannot run: %s", p)
+	if r.Status != statusOK {
+		v.Message += "; " + r.Message
+	}
+	return v
+}
+
+// checkBackupRuns: what the run log says.
+func checkBackupRuns(ctx context.Context, e *doctorEnv) checkResult {
 	st, err := e.backups(ctx)
 	maxAge := 48 * time.Hour
 	if i := e.cfg.BackupInterval.D(); i > 0 {
@@ -360,17 +511,59 @@ func checkBackups(ctx context.Context, e *doctorEnv) checkResult {
 		return warn("start kura serve or kura worker (they take the first backup at once), or run kura backup create", "no backup taken yet")
 	case st.LastFailure != "":
 		return fail("see the error, run kura backup create to retry", "the last backup failed: %s", st.LastFailure)
+	case st.FailedVerify != "":
+		return fail("kura backup list --json says why (verified.problem); then take and verify a new one: kura backup create, kura backup verify --latest",
+			"the last backup, %s, failed its verify: it does not restore as its manifest says", st.FailedVerify)
 	case st.LastSuccess.IsZero() || time.Since(st.LastSuccess) > maxAge:
-		return fail("run kura backup create and see why the scheduled ones stopped", "no successful backup in %s", maxAge)
-	case st.LastVerified.IsZero() || time.Since(st.LastVerified) > maxVerifyAge:
-		return warn("run kura backup verify --latest", "the last backup (%s) succeeded, but none passed a verify in %s",
-			st.LastSuccess.UTC().Format(time.RFC3339), maxVerifyAge)
+		return fail("run kura backup create and see why the scheduled ones stopped", "no successful backup in %s", Seconds(maxAge.Round(time.Hour)))
+	case st.LastVerified.IsZero():
+		return warn("run kura backup verify --latest now: until a verify passes, nothing shows that the backups restore",
+			"the last backup (%s) succeeded, but no backup has passed a verify yet%s", st.LastSuccess.UTC().Format(time.RFC3339), verifyScheduleNote(e))
+	case time.Since(st.LastVerified) > maxVerifyAge:
+		return warn(`run kura backup verify --latest, and look in the log for why the scheduled verifies stopped ("the scheduled verify could not run")`,
+			"the last backup (%s) succeeded, but the last verify that passed was %d days ago (more than %d)",
+			st.LastSuccess.UTC().Format(time.RFC3339), int(time.Since(st.LastVerified)/(24*time.Hour)), maxVerifyAge/(24*time.Hour))
 	}
 	return ok("last backup %s; last verified %s", st.LastSuccess.UTC().Format(time.RFC3339), st.LastVerified.UTC().Format(time.RFC3339))
 }
 
+// verifyScheduleNote says when the scheduled backups verify one, for a
+// backup status that has none verified yet: on a new install on a server
+// the first verify comes with the 7th daily backup.
+func verifyScheduleNote(e *doctorEnv) string {
+	if e.cfg.BackupInterval <= 0 {
+		return " (scheduled backups are off: only a verify by hand checks them)"
+	}
+	every := e.cfg.BackupVerifyEvery
+	if every <= 0 {
+		every = backup.DefaultVerifyEveryServer
+		if d, _ := sqldb.ParseDialect(e.cfg.URL()); d == sqldb.SQLite {
+			every = backup.DefaultVerifyEverySQLite
+		}
+	}
+	if every == 1 {
+		return " (scheduled backups verify each one: the last verify did not pass or could not run; see the log)"
+	}
+	return fmt.Sprintf(" (scheduled backups verify one in %d, KURA_BACKUP_VERIFY_EVERY: on a new install the first verify comes with the %d%s scheduled backup)",
+		every, every, ordinalSuffix(every))
+}
+
+func ordinalSuffix(n int) string {
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+		return "th"
+	case n%10 == 1:
+		return "st"
+	case n%10 == 2:
+		return "nd"
+	case n%10 == 3:
+		return "rd"
+	}
+	return "th"
+}
+
 // checkSQLiteFile: the SQLite file (and its -wal and -shm) are 0600, its
-// folder closed to others.
+// folder closed to others and to its group's writes.
 func checkSQLiteFile(_ context.Context, e *doctorEnv) checkResult {
 	if d, _ := sqldb.ParseDialect(e.cfg.URL()); d != sqldb.SQLite {
 		return ok("not SQLite")
@@ -379,24 +572,85 @@ func checkSQLiteFile(_ context.Context, e *doctorEnv) checkResult {
 	if err != nil {
 		return fail("correct DATABASE_URL", "%v", err)
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	dir := filepath.Dir(path)
+	di, derr := os.Stat(dir)
+	if derr == nil && di.Mode().Perm()&0o027 != 0 {
+		return folderTooOpen(dir, di.Mode().Perm())
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return warn("kura creates it 0600 when it first starts", "no database file at %s yet", path)
+		made := "creates it 0600"
+		if derr != nil {
+			made = "creates it 0600, and its folder 0750"
+		}
+		return warn(fmt.Sprintf("kura migrate up, or the first kura serve, %s; if kura already serves, it uses another file: give doctor the service's DATABASE_URL and working folder", made),
+			"no database file at %s yet", path)
 	}
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return fail("chmod 600 "+p, "%s is mode %04o: others than its owner may read the password hashes", p, fi.Mode().Perm())
+			r := fail(modeFix(p, fi.Mode().Perm()&^0o077), "%s is mode %04o: %s may read the password hashes", p, fi.Mode().Perm(), whoMay(fi.Mode().Perm()&0o077))
+			r.repair = chmodRepair(p, fi.Mode().Perm()&^0o077)
+			return r
 		}
 	}
-	dir := filepath.Dir(path)
-	di, err := os.Stat(dir)
-	if err != nil {
-		return fail("", "%s: %v", dir, err)
-	}
-	if di.Mode().Perm()&0o027 != 0 {
-		return fail("chmod 700 "+dir, "the folder %s is mode %04o: others may list or replace the database's files", dir, di.Mode().Perm())
+	if derr != nil {
+		return fail("", "%s: %v", dir, derr)
 	}
 	return ok("%s is mode %04o, its folder %04o", path, fi.Mode().Perm(), di.Mode().Perm())
+}
+
+// folderTooOpen is the finding of a SQLite file's folder that others may
+// read or enter, or that its group or others may write.
+func folderTooOpen(dir string, perm fs.FileMode) checkResult {
+	var what []string
+	if w := perm & 0o022; w != 0 {
+		what = append(what, whoMay(w)+" may create, replace or delete the database's files in it")
+	}
+	if perm&0o004 != 0 {
+		what = append(what, "others may list its files")
+	}
+	if perm&0o001 != 0 {
+		what = append(what, "others may open the files in it that their own mode lets them")
+	}
+	want := perm &^ 0o027
+	r := fail(modeFix(dir, want), "the folder %s is mode %04o: %s", dir, perm, strings.Join(what, ", and "))
+	r.repair = chmodRepair(dir, want)
+	return r
+}
+
+// whoMay names the classes of users the permission bits perm (of group
+// and others only) give a right to.
+func whoMay(perm fs.FileMode) string {
+	switch {
+	case perm&0o070 != 0 && perm&0o007 != 0:
+		return "its group and others"
+	case perm&0o070 != 0:
+		return "its group"
+	}
+	return "others"
+}
+
+// modeFix is the fix that gives path mode: chmod where there is a chmod
+// program, and kura doctor --fix, which sets it from wherever kura runs
+// (kura's image has no shell and no chmod).
+func modeFix(path string, mode fs.FileMode) string {
+	if _, err := exec.LookPath("chmod"); err == nil {
+		return fmt.Sprintf("chmod %o %s, or kura doctor --fix", mode, path)
+	}
+	return fmt.Sprintf("kura doctor --fix, which sets %s to mode %04o from here (no chmod program is installed where kura runs)", path, mode)
+}
+
+// chmodRepair is the repair of kura doctor --fix that gives path mode.
+func chmodRepair(path string, mode fs.FileMode) func() (string, error) {
+	return func() (string, error) {
+		if err := os.Chmod(path, mode); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s is now mode %04o", path, mode), nil
+	}
 }
 
 // checkRedis: a Redis off loopback has a password and TLS (rediss://).

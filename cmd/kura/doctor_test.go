@@ -171,6 +171,52 @@ func TestDoctor_Backups(t *testing.T) {
 	wantStatus(t, "a verify too long ago", checkBackups, e, statusWarn)
 	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour)})
 	wantStatus(t, "a recent backup, one verified lately", checkBackups, e, statusOK)
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour), FailedVerify: "kura-x"})
+	wantStatus(t, "the last backup failed its verify", checkBackups, e, statusFail)
+	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour)})
+	e.scratch = func(context.Context) string { return "kura_migrate may not create databases" }
+	wantStatus(t, "a verify that cannot run", checkBackups, e, statusFail)
+}
+
+// TestDoctor_BackupMessages: what the backups check says is what kura
+// does: on a new install on a server the first verify comes with the 7th
+// daily backup; an old verify is counted in days.
+func TestDoctor_BackupMessages(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		env    []string
+		st     backupStatus
+		status string
+		want   []string
+	}{
+		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+			[]string{"no backup has passed a verify yet", "one in 7", "the 7th scheduled backup", "verify --latest now"}},
+		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura", "KURA_BACKUP_VERIFY_EVERY=3"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+			[]string{"one in 3", "the 3rd scheduled backup"}},
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+			[]string{"verify each one", "see the log"}},
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db", "KURA_BACKUP_INTERVAL=0"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+			[]string{"scheduled backups are off"}},
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10*24*time.Hour - time.Hour)}, statusWarn,
+			[]string{"10 days ago (more than 8)", "the scheduled verify could not run"}},
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-72 * time.Hour)}, statusFail,
+			[]string{"no successful backup in 48h"}},
+	} {
+		cfg, err := LoadConfig(c.env, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := c.st
+		r := checkBackups(context.Background(), &doctorEnv{cfg: cfg, backups: func(context.Context) (*backupStatus, error) { return &st, nil }})
+		if r.Status != c.status {
+			t.Errorf("%v: %s, want %s: %s", c.env, r.Status, c.status, r.Message)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.Message+" — "+r.Fix, w) {
+				t.Errorf("%v: %q — %q lacks %q", c.env, r.Message, r.Fix, w)
+			}
+		}
+	}
 }
 
 // sqliteKura returns the environment of a migrated SQLite database and
@@ -198,6 +244,76 @@ func TestDoctor_SQLiteFile(t *testing.T) {
 	}
 	wantStatus(t, "folder 0777", checkSQLiteFile, doctorEnvFor(t, "", env...), statusFail)
 	wantStatus(t, "not SQLite", checkSQLiteFile, &doctorEnv{cfg: Config{DatabaseURL: "postgres://h/db"}}, statusOK)
+
+	// 0755: others may list and enter, not replace; the fix is the mode
+	// --fix sets.
+	os.Chmod(filepath.Dir(path), 0o755)
+	r := checkSQLiteFile(context.Background(), doctorEnvFor(t, "", env...))
+	if r.Status != statusFail || !strings.Contains(r.Message, "others may list its files") || strings.Contains(r.Message, "replace") ||
+		!strings.Contains(r.Fix, "750") || !strings.Contains(r.Fix, "kura doctor --fix") {
+		t.Errorf("folder 0755: %+v", r)
+	}
+	os.Chmod(filepath.Dir(path), 0o770)
+	if r := checkSQLiteFile(context.Background(), doctorEnvFor(t, "", env...)); !strings.Contains(r.Message, "its group may create, replace or delete") {
+		t.Errorf("folder 0770: %+v", r)
+	}
+
+	// A file not made yet: the fix is the command that makes it, as kura
+	// makes it; an open folder is found before.
+	missing := filepath.Join(t.TempDir(), "new", "kura.db")
+	r = checkSQLiteFile(context.Background(), doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+missing))
+	if r.Status != statusWarn || !strings.Contains(r.Fix, "kura migrate up") || !strings.Contains(r.Fix, "its folder 0750") {
+		t.Errorf("no file, no folder: %+v", r)
+	}
+	os.MkdirAll(filepath.Dir(missing), 0o700)
+	os.Chmod(filepath.Dir(missing), 0o755)
+	wantStatus(t, "no file yet, an open folder", checkSQLiteFile, doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+missing), statusFail)
+}
+
+// TestDoctor_Fix: kura doctor --fix sets the modes of the SQLite folder,
+// the file and the .env file that the checks fail, says what it changed,
+// and the checks then pass; without --fix nothing changes.
+func TestDoctor_Fix(t *testing.T) {
+	env, path := sqliteKura(t)
+	dir := filepath.Dir(path)
+	os.Chmod(dir, 0o755)
+	os.Chmod(path, 0o644)
+	envFile := filepath.Join(t.TempDir(), "kura.env")
+	writeFile(t, envFile, "KURA_LOG_LEVEL=info\n", 0o640)
+	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Environ: env}
+	var out strings.Builder
+	m.Stdout = &out
+	if err := m.Run(context.Background(), []string{"doctor", "--env-file", envFile, "--json"}); exitCode(err, io.Discard) != 2 {
+		t.Fatalf("doctor: %v, want failures", err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("doctor without --fix changed the folder to %04o", fi.Mode().Perm())
+	}
+	out.Reset()
+	err := m.Run(context.Background(), []string{"doctor", "--env-file", envFile, "--json", "--fix"})
+	var results []checkResult
+	if jerr := json.Unmarshal([]byte(out.String()), &results); jerr != nil {
+		t.Fatalf("doctor --fix --json: %v\n%s", jerr, out.String())
+	}
+	fixed := map[string]string{}
+	for _, r := range results {
+		if r.Status == statusFail {
+			t.Errorf("after --fix: %+v", r)
+		}
+		fixed[r.Check] = r.Fixed
+	}
+	if !strings.Contains(fixed["sqlite-file"], dir+" is now mode 0750") || !strings.Contains(fixed["sqlite-file"], path+" is now mode 0600") ||
+		!strings.Contains(fixed["env-file"], envFile+" is now mode 0600") {
+		t.Errorf("what --fix says it changed: %v", fixed)
+	}
+	if exitCode(err, io.Discard) != 0 {
+		t.Errorf("doctor --fix: %v, want exit 0 once fixed", err)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o750, path: 0o600, envFile: 0o600} {
+		if fi, _ := os.Stat(p); fi.Mode().Perm() != want {
+			t.Errorf("%s is %04o after --fix, want %04o", p, fi.Mode().Perm(), want)
+		}
+	}
 }
 
 func TestDoctor_Redis(t *testing.T) {

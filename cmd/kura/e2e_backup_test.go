@@ -381,3 +381,142 @@ func TestBackup_RestoreAfterKill(t *testing.T) {
 		}
 	})
 }
+
+// TestBackup_VerifyElsewhere: NAME and the flags come in any order, as
+// restore's do, and a damaged copy verified in another folder (--dir)
+// fails there without marking the real backup failed in the run log that
+// /health and doctor read.
+func TestBackup_VerifyElsewhere(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "kura.db")
+	dir := filepath.Join(t.TempDir(), "backups")
+	env := []string{"DATABASE_URL=sqlite:" + dbPath, "KURA_BACKUP_DIR=" + dir}
+	if _, logs, err := runKura(t, env, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v\n%s", err, logs)
+	}
+	out, _, err := runKura(t, env, "", "backup", "create", "--json")
+	var m struct{ Name, Path string }
+	if err != nil || json.Unmarshal([]byte(out), &m) != nil {
+		t.Fatalf("backup create: %v %q", err, out)
+	}
+	out, _, err = runKura(t, env, "", "backup", "verify", m.Name, "--json")
+	var check struct {
+		Name string
+		OK   bool
+	}
+	if err != nil || json.Unmarshal([]byte(out), &check) != nil || check.Name != m.Name || !check.OK {
+		t.Fatalf("backup verify NAME --json: %v %q", err, out)
+	}
+
+	// A copy elsewhere, damaged on the way.
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if err := os.Mkdir(copyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{m.Path, filepath.Join(dir, m.Name+".json")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == m.Path {
+			b[len(b)/2] ^= 0xff
+		}
+		if err := os.WriteFile(filepath.Join(copyDir, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, logs, err := runKura(t, env, "", "backup", "verify", m.Name, "--dir", copyDir, "--json")
+	if err == nil || !strings.Contains(err.Error(), "failed its verify") {
+		t.Fatalf("verify of the damaged copy: %v, want a failure\n%s", err, logs)
+	}
+	if !strings.Contains(logs, "the run log is left as it is") {
+		t.Errorf("the verify elsewhere does not say the run log is left alone:\n%s", logs)
+	}
+	copied, err := backup.Find(copyDir, m.Name)
+	if err != nil || copied.Verified == nil || copied.Verified.OK {
+		t.Fatalf("the copy's own manifest does not record its failed verify: %+v %v", copied, err)
+	}
+	real, err := backup.Find(dir, m.Name)
+	if err != nil || real.Verified == nil || !real.Verified.OK {
+		t.Fatalf("the real backup's manifest changed: %+v %v", real, err)
+	}
+	db, err := sqldb.Open(t.Context(), sqldb.Config{URL: "sqlite:" + dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := backup.ReadStatus(t.Context(), db)
+	if err != nil || st.LastVerified == nil || st.LastVerified.Name != m.Name || !st.LastVerified.Verified.OK {
+		t.Fatalf("the run log after verifying a damaged copy: %+v %v, want the real backup still verified", st.LastVerified, err)
+	}
+	// --dir naming KURA_BACKUP_DIR itself (another spelling) records.
+	if _, logs, err := runKura(t, env, "", "backup", "verify", "--dir", dir+"/.", m.Name); err != nil || strings.Contains(logs, "left as it is") {
+		t.Fatalf("verify with --dir of the configured folder: %v\n%s", err, logs)
+	}
+}
+
+// TestBackup_PruneAroundDamage: prune deletes what the retention says of
+// the backups it can read, leaves a damaged one whole, and says so in
+// text and in --json, with exit status 1.
+func TestBackup_PruneAroundDamage(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "kura.db")
+	dir := filepath.Join(t.TempDir(), "backups")
+	env := []string{"DATABASE_URL=sqlite:" + dbPath, "KURA_BACKUP_DIR=" + dir, "KURA_BACKUP_KEEP=1", "KURA_BACKUP_KEEP_DAYS=1"}
+	if _, logs, err := runKura(t, env, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v\n%s", err, logs)
+	}
+	var made []string
+	for range 3 {
+		out, _, err := runKura(t, env, "", "backup", "create", "--json")
+		var m struct{ Name string }
+		if err != nil || json.Unmarshal([]byte(out), &m) != nil {
+			t.Fatalf("backup create: %v %q", err, out)
+		}
+		made = append(made, m.Name)
+	}
+	// Age the two older ones past KURA_BACKUP_KEEP_DAYS, then damage the
+	// oldest's manifest.
+	for i, name := range made[:2] {
+		p := filepath.Join(dir, name+".json")
+		b, _ := os.ReadFile(p)
+		var raw map[string]any
+		json.Unmarshal(b, &raw)
+		raw["started"] = time.Now().Add(-time.Duration(10+i) * 24 * time.Hour).UTC().Format(time.RFC3339)
+		b, _ = json.Marshal(raw)
+		if i == 0 {
+			b = b[:len(b)/2]
+		}
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, err := runKura(t, env, "", "backup", "prune", "--dry-run", "--json")
+	var res struct {
+		Deleted []string
+		Skipped []struct{ Name, Problem string }
+	}
+	if json.Unmarshal([]byte(out), &res) != nil || len(res.Deleted) != 1 || res.Deleted[0] != made[1] ||
+		len(res.Skipped) != 1 || res.Skipped[0].Name != made[0] || !strings.Contains(res.Skipped[0].Problem, "damaged") {
+		t.Fatalf("prune --dry-run --json: %v\n%s", err, out)
+	}
+	if code := exitCode(err, &strings.Builder{}); code != 1 {
+		t.Errorf("prune --dry-run with a damaged manifest: exit %d, want 1", code)
+	}
+	out, _, err = runKura(t, env, "", "backup", "prune")
+	if code := exitCode(err, &strings.Builder{}); code != 1 || !strings.Contains(out, "deleted "+made[1]) ||
+		!strings.Contains(out, "left alone "+made[0]+": the manifest is damaged") || !strings.Contains(err.Error(), "never deletes a backup it cannot read") {
+		t.Fatalf("prune: exit %d (%v)\n%s", code, err, out)
+	}
+	left, _ := os.ReadDir(dir)
+	files := map[string]bool{}
+	for _, e := range left {
+		files[e.Name()] = true
+	}
+	for _, want := range []string{made[0] + ".json", made[0] + ".sqlite.gz", made[2] + ".json"} {
+		if !files[want] {
+			t.Errorf("%s is gone: %v", want, files)
+		}
+	}
+	if files[made[1]+".json"] || files[made[1]+".sqlite.gz"] {
+		t.Errorf("%s was not pruned: %v", made[1], files)
+	}
+}
