@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -126,9 +125,28 @@ func (s *server) deploy(t *testing.T, new string, timeout int) (string, int) {
 // version returns the version GET / reports.
 func (s *server) version(t *testing.T) string {
 	t.Helper()
-	var idx struct{ Version string }
-	json.Unmarshal(post(t, s.base+"/", "", "", 200), &idx)
-	return idx.Version
+	return servedVersion(t, s.base, filepath.Join(s.dir, "kura.log"))
+}
+
+// servedVersion returns the version of the kura that answers at base:
+// GET / answers (it does not tell the version to anonymous callers), and
+// the last "kura serving" line of its log names the version.
+func servedVersion(t *testing.T, base, logFile string) string {
+	t.Helper()
+	post(t, base+"/", "", "", 200)
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `msg="kura serving"`) {
+			if _, v, ok := strings.Cut(line, " version="); ok {
+				version, _, _ = strings.Cut(v, " ")
+			}
+		}
+	}
+	return version
 }
 
 // backups returns the names of the server's backups (their manifests).

@@ -113,9 +113,7 @@ func (s *unitServer) deploy(t *testing.T, dir string, timeout int, args ...strin
 // version returns the version GET / reports.
 func (s *unitServer) version(t *testing.T) string {
 	t.Helper()
-	var idx struct{ Version string }
-	json.Unmarshal(post(t, s.base+"/", "", "", 200), &idx)
-	return idx.Version
+	return servedVersion(t, s.base, filepath.Join(s.root, "var/log/kura.journal"))
 }
 
 // decoy makes a folder holding ./data/kura.db, a kura database that is not
