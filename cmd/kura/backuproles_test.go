@@ -86,7 +86,7 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 
 			// restore over the database: not as the application role.
 			_, _, err = runKura(t, env, "", "backup", "restore", m.Name, "--to", appURL, "--force")
-			if err == nil || !strings.Contains(err.Error(), `--to "$KURA_MIGRATE_DATABASE_URL"`) {
+			if err == nil || !strings.Contains(err.Error(), "--to-env KURA_MIGRATE_DATABASE_URL") {
 				t.Fatalf("restore as the application role: %v, want a refusal naming KURA_MIGRATE_DATABASE_URL", err)
 			}
 			if _, logs, err := runKura(t, env, "", "backup", "restore", m.Name, "--to", migURL, "--force"); err != nil {
