@@ -100,7 +100,8 @@ func leaves(t *testing.T) []leaf {
 }
 
 // TestHelp_SynopsisNamesEveryFlag: each command's synopsis names exactly
-// the flags its help lists.
+// the flags its help lists, and each that reads the configuration takes
+// --env-file.
 func TestHelp_SynopsisNamesEveryFlag(t *testing.T) {
 	flagRE := regexp.MustCompile(`--([a-z][a-z0-9-]*)`)
 	for _, l := range leaves(t) {
@@ -113,6 +114,9 @@ func TestHelp_SynopsisNamesEveryFlag(t *testing.T) {
 		got, want := slices.Sorted(slices.Values(named)), slices.Sorted(slices.Values(l.flags()))
 		if !slices.Equal(got, want) {
 			t.Errorf("kura %s: the synopsis names %v, the flags are %v", l.name(), got, want)
+		}
+		if len(l.variables()) > 0 && !slices.Contains(l.flags(), "env-file") {
+			t.Errorf("kura %s reads %v but takes no --env-file", l.name(), l.variables())
 		}
 	}
 }

@@ -416,3 +416,59 @@ func TestDocs_OperationsAlerts(t *testing.T) {
 		t.Errorf("OPERATIONS.md lists the alerts %v; the rules are %v", documented, rules)
 	}
 }
+
+// wantSecurityExample checks r, the result of doctor's check called check,
+// against SECURITY.md's example of its line (the block after "$ kura
+// doctor"): "…" stands for any text, numbers and times for any, and each
+// key of names (a role in the example) for its value in r.
+func wantSecurityExample(t *testing.T, check string, r checkResult, names map[string]string) {
+	t.Helper()
+	sec := readDoc(t, "docs/SECURITY.md")
+	_, block, ok := strings.Cut(sec, "$ kura doctor\n")
+	if !ok {
+		t.Fatal("SECURITY.md has no example of kura doctor's output")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	var example string
+	for _, line := range strings.Split(block, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == check {
+			example = line
+		}
+	}
+	if example == "" {
+		t.Fatalf("SECURITY.md's example of kura doctor has no %s line", check)
+	}
+	pattern := regexp.QuoteMeta(example)
+	for from, to := range names {
+		pattern = strings.ReplaceAll(pattern, regexp.QuoteMeta(from), regexp.QuoteMeta(to))
+	}
+	for _, r := range []struct{ from, to string }{
+		{`\(…\)`, `\(.*\)`}, {`…`, `.*`}, {`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`, `\S+`}, {` +`, `\s+`},
+	} {
+		pattern = regexp.MustCompile(r.from).ReplaceAllString(pattern, r.to)
+	}
+	pattern = regexp.MustCompile(`\b\d+\b`).ReplaceAllString(pattern, `\d+`)
+	line := statusMarks[r.Status] + " " + check + " " + r.Message
+	if r.Fix != "" {
+		line += " — fix: " + r.Fix
+	}
+	if !regexp.MustCompile("^" + pattern + "$").MatchString(line) {
+		t.Errorf("SECURITY.md's example of doctor's %s check:\n%s\ndoctor says:\n%s", check, example, line)
+	}
+}
+
+// TestDocs_SecurityDoctorExample: the lines of SECURITY.md's example of
+// kura doctor that need no server are what doctor says in their state
+// (database-role and backups are checked where that state is made:
+// TestDoctor_DatabaseRole, TestBackup_LeastPrivilege).
+func TestDocs_SecurityDoctorExample(t *testing.T) {
+	ctx := t.Context()
+	e := doctorEnvFor(t, "", "DATABASE_URL=postgres://kura:a-secret-pw@127.0.0.1:1/kura") // nothing listens there
+	wantSecurityExample(t, "secrets", checkSecrets(ctx, e), nil)
+	wantSecurityExample(t, "env-file", checkEnvFile(ctx, e), nil)
+	cfg, err := loadConfig(configSource{environ: []string{"DATABASE_URL=postgres://kura@db.internal:5432/kura?sslmode=verify-full"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSecurityExample(t, "database-tls", checkDatabaseTLS(ctx, &doctorEnv{cfg: cfg}), nil)
+}

@@ -82,4 +82,3 @@ func hasUsersTable(t *testing.T, dbURL string) bool {
 	var n int
 	return db.Reader().QueryRow("SELECT count(*) FROM users").Scan(&n) == nil
 }
-
