@@ -192,6 +192,7 @@ func TestDocs_CommandsAndFlags(t *testing.T) {
 	if checked < 50 {
 		t.Fatalf("only %d kura command lines found in the docs: the scan is broken", checked)
 	}
+	t.Logf("%d kura command lines checked", checked)
 }
 
 // commandAt returns the commands that words (what follows "kura") name,
