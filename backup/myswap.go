@@ -40,7 +40,7 @@ const (
 
 // myRestoreGrant is what the account of a MySQL restore needs beside its
 // own database.
-const myRestoreGrant = "GRANT ALL PRIVILEGES ON `kura\\_restore\\_%`.* TO the account of --to"
+const myRestoreGrant = "GRANT ALL PRIVILEGES ON `kura\\_restore\\_%`.* TO the account the restore logs in as"
 
 // replace restores the backup over the database at to: see above.
 func (e *mysqlEngine) replace(ctx context.Context, m *Manifest, to string, pr *progress) error {

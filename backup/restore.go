@@ -144,7 +144,7 @@ func allowed(m *Manifest, dst Target, opts RestoreOptions) error {
 		if !opts.Force {
 			flags = "--force --other-database"
 		}
-		return fmt.Errorf("%w: the target is %s; backup %s is of %s. Check --to; to replace that database with this backup anyway, pass %s",
+		return fmt.Errorf("%w: the target is %s; backup %s is of %s. Check the target (--to-env, --to); to replace that database with this backup anyway, pass %s",
 			ErrOtherDatabase, dst, m.Name, m.Source, flags)
 	}
 	if dst.Tables > 0 && !opts.Force {

@@ -40,15 +40,27 @@ func (s Source) String() string {
 	if s.Engine == "" {
 		return "unknown (the backup was taken by a kura that did not record its source)"
 	}
-	where := s.Engine + " " + s.Address + " database " + s.Database
-	if s.Engine == string(sqldb.SQLite) {
-		where = "sqlite file " + s.Database + " on " + s.Address
-	}
+	where := s.Where()
 	if s.ID == "" {
 		return where + ", no identity"
 	}
 	return where + ", identity " + s.ID
 }
+
+// Where names the database without its identity, such as
+// "postgres 127.0.0.1:5432 database kura" or
+// "sqlite file /var/lib/kura/kura.db on web-1".
+func (s Source) Where() string {
+	if s.Engine == string(sqldb.SQLite) {
+		return "sqlite file " + s.Database + " on " + s.Address
+	}
+	return s.Engine + " " + s.Address + " database " + s.Database
+}
+
+// SourceOf returns the Source of the database at rawURL as the URL names
+// it, without connecting: its engine, address and name, and no ID. It is
+// what a command prints to say which database it is about to change.
+func SourceOf(rawURL string) (Source, error) { return sourceOf(rawURL) }
 
 // sameServer says whether s and o name the same database by engine,
 // address and name: what a restore compares when one side has no

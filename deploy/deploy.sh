@@ -368,13 +368,14 @@ restore_hint() {
       say "  chown --reference=$(dirname "$db") $db      # the service's user owns its database"
       ;;
     *)
-      # The URL, with its password, is the service's: read where it is set.
+      # The URL, with its password, is the service's: kura reads it from
+      # the variable where the service gets it, never from the command line.
       if [ -n "${cfg_from[$var]-}" ]; then
-        say "  set -a; . ${cfg_from[$var]}; set +a      # $var, as the service gets it"
+        say "  cd $cfg_dir && $1 backup restore --env-file ${cfg_from[$var]} --dir $backup_dir --to-env $var --force $backup_name"
       else
-        say "  export $var=...      # as the service gets it${unit:+ (systemctl show $unit -p Environment)}"
+        say "  read -rs $var && export $var      # paste its URL, as the service gets it${unit:+ (systemctl show $unit -p Environment)}"
+        say "  cd $cfg_dir && $1 backup restore --env-file= --dir $backup_dir --to-env $var --force $backup_name"
       fi
-      say "  cd $cfg_dir && $1 backup restore --env-file= --dir $backup_dir --to \"\$$var\" --force $backup_name"
       ;;
   esac
   [ -z "$stop" ] || say "  $stop"

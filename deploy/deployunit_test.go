@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -313,4 +314,51 @@ func TestDeployScript_UnitEnvFile(t *testing.T) {
 		t.Errorf("deploy.sh acted on the folder it was run from: %s", c)
 	}
 	roundTrip(t, s.base, false)
+
+	// A build that crashes at start is rolled back, and deploy.sh prints how
+	// to restore its pre-deploy backup into the service's database: kura
+	// reads the URL where the service gets it (--env-file, --to-env), so the
+	// password is on no command line. Run as printed, the commands bring
+	// back the backup's rows: a user registered after it is gone.
+	broken := filepath.Join(t.TempDir(), "kura-broken")
+	if err := os.WriteFile(broken, []byte(fmt.Sprintf(brokenScript, v2)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(broken), 0o755)
+	out, code = s.deploy(t, dir, 60, broken)
+	if code != 1 || strings.Contains(out, password) {
+		t.Fatalf("deploy of a broken binary: exit %d, want 1 (rolled back) and no password\n%s", code, out)
+	}
+	post(t, s.base+"/api/users", `{"email":"late@example.com","username":"late","password":"a long passphrase"}`, "", http.StatusCreated)
+	hint := restoreHint(t, out)
+	if !strings.Contains(hint, "--env-file "+filepath.Join(s.root, "etc/kura/kura.env")) || !strings.Contains(hint, "--to-env DATABASE_URL") {
+		t.Fatalf("the restore deploy.sh printed does not read the URL from the service's environment file:\n%s", hint)
+	}
+	t.Logf("the restore deploy.sh printed:\n%s", hint)
+	cmd := exec.Command("bash", "-euc", hint)
+	cmd.Env = []string{"PATH=" + s.path}
+	if b, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(b), password) {
+		t.Fatalf("the restore deploy.sh printed: %v\n%s\n%s", err, hint, b)
+	}
+	post(t, s.base+"/api/auth/login", `{"login":"late","password":"a long passphrase"}`, "", http.StatusUnauthorized)
+	roundTrip(t, s.base, false)
+}
+
+// restoreHint returns the commands deploy.sh printed to restore the
+// pre-deploy backup, one a line, without its prefix.
+func restoreHint(t *testing.T, out string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(out, "restore the pre-deploy backup into ")
+	if !ok {
+		t.Fatalf("deploy.sh printed no restore:\n%s", out)
+	}
+	var lines []string
+	for _, line := range strings.Split(after, "\n")[1:] {
+		cmd, ok := strings.CutPrefix(line, "deploy.sh:   ")
+		if !ok {
+			break
+		}
+		lines = append(lines, cmd)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -395,18 +395,24 @@ func findBackup(dir, name string, latest bool) (*backup.Manifest, error) {
 
 type backupRestoreCommand struct {
 	backupBase
-	to     string
+	to     urlFlag
 	force  bool
 	other  bool
 	latest bool
 }
 
 var backupRestoreDoc = doc{
-	synopsis: "backup restore NAME|--latest --to URL [--force [--other-database]] [--dir DIR] [--json] [--env-file FILE]",
-	about: `Restore a backup into the database at --to: a SQLite file, or an existing
-PostgreSQL or MySQL database of the backup's engine (create it first). It
-prints the backup's source and the target (engine, address, database, and
-its identity, or "empty", or "no kura tables") before it acts.
+	synopsis: "backup restore NAME|--latest --to-env VARIABLE|--to URL [--force [--other-database]] [--dir DIR] [--json] [--env-file FILE]",
+	about: `Restore a backup into a database: a SQLite file, or an existing PostgreSQL
+or MySQL database of the backup's engine (create it first). It prints the
+backup's source and the target (engine, address, database, and its
+identity, or "empty", or "no kura tables") before it acts.
+
+Name the target by the variable that holds its URL, --to-env
+KURA_MIGRATE_DATABASE_URL (read from the environment, else from the .env
+file), or give the URL itself, --to URL. A server's URL holds a password,
+which a command line shows to every user of the machine (ps) and leaves in
+the shell's history: --to with a password works, with a warning.
 
 All or nothing: the backup's sha256 is checked, the backup is loaded apart
 from the target's data (SQLite: a file beside the target; PostgreSQL: one
@@ -420,25 +426,26 @@ takes the identity of the backup's source.
 
 A target that holds tables needs --force. A target that holds kura's tables
 of another database (another identity; when either side has none, another
-engine, address or name) is refused even with --force: check --to, and pass
---other-database as well to replace it anyway. Any restore is refused while
-a kura server serves the target: every serve and worker writes a row in
-kura_instances when it starts and every 10 s, and deletes it when it stops;
-a row seen in the last 30 s means serving, unless it is of this machine and
-its process is gone (killed). Stop the servers first.
+engine, address or name) is refused even with --force: check the target,
+and pass --other-database as well to replace it anyway. Any restore is
+refused while a kura server serves the target: every serve and worker
+writes a row in kura_instances when it starts and every 10 s, and deletes
+it when it stops; a row seen in the last 30 s means serving, unless it is
+of this machine and its process is gone (killed). Stop the servers first.
 
-Run it as the migration role: --to with the account of
-KURA_MIGRATE_DATABASE_URL. On MySQL that account also needs every
-privilege on the scratch databases: GRANT ALL PRIVILEGES ON ` + "`kura\\_restore\\_%`" + `.* TO it. What a killed
-restore left there is finished or undone and dropped by the next backup
-command on that server. Ownership and grants are not restored: on a server
-with least-privilege roles, run "kura db roles --apply" after restoring.`,
+Run it as the migration role: --to-env KURA_MIGRATE_DATABASE_URL. On MySQL
+that account also needs every privilege on the scratch databases:
+GRANT ALL PRIVILEGES ON ` + "`kura\\_restore\\_%`" + `.* TO it. What a killed restore
+left there is finished or undone and dropped by the next backup command on
+that server. Ownership and grants are not restored: on a server with
+least-privilege roles, run "kura db roles --apply" after restoring.`,
 	env: backupEnv,
 }
 
 func (c *backupRestoreCommand) flags() *flag.FlagSet {
 	fs := c.flagSet("backup restore")
-	fs.StringVar(&c.to, "to", "", "the `URL` of the database to restore into (never printed)")
+	c.to = urlFlag{name: "to"}
+	c.to.register(fs, "the database to restore into")
 	fs.BoolVar(&c.force, "force", false, "replace the content of a database that holds tables")
 	fs.BoolVar(&c.other, "other-database", false, "with --force: replace it even though it holds another database than the backup's source")
 	fs.BoolVar(&c.latest, "latest", false, "restore the newest backup")
@@ -464,17 +471,21 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 	if (len(args) == 1) == c.latest || len(args) > 1 {
 		return c.m.usageErr(c, "backup restore needs a backup's NAME or --latest")
 	}
-	if c.to == "" {
-		return c.m.usageErr(c, "backup restore needs --to URL: the database to restore into")
-	}
-	if err := sqldb.CheckURL(c.to); err != nil {
-		return c.m.usageErr(c, "--to: "+err.Error())
+	if !c.to.given() {
+		return c.m.usageErr(c, "backup restore needs --to-env VARIABLE or --to URL: the database to restore into")
 	}
 	cfg, bc, bars, err := c.config()
 	if err != nil {
 		return err
 	}
-	if err := checkRestoreRole(cfg, c.to); err != nil {
+	to, err := c.to.resolve(c.cf.source(c.m), func(msg string) { fmt.Fprintln(c.m.Stderr, "kura: warning:", msg) })
+	if u, ok := err.(usageError); ok {
+		return c.m.usageErr(c, u.msg)
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkRestoreRole(cfg, to); err != nil {
 		return err
 	}
 	name := ""
@@ -486,7 +497,7 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var target backup.Target
-	opts := backup.RestoreOptions{To: c.to, Force: c.force, OtherDatabase: c.other,
+	opts := backup.RestoreOptions{To: to, Force: c.force, OtherDatabase: c.other,
 		Inspected: func(src backup.Source, dst backup.Target) {
 			target = dst
 			bars.finish()
@@ -504,7 +515,7 @@ func (c *backupRestoreCommand) Run(ctx context.Context, args []string) error {
 			"source": man.Source, "target": target})
 	}
 	_, err = fmt.Fprintf(c.m.Stdout, "%s\trestored into %s: %d tables, %d rows match the manifest (%s)\n",
-		man.Name, sqldb.RedactURL(c.to), len(man.Tables), man.Rows(), seconds(took))
+		man.Name, sqldb.RedactURL(to), len(man.Tables), man.Rows(), seconds(took))
 	return err
 }
 

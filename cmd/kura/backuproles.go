@@ -90,6 +90,6 @@ func checkRestoreRole(cfg Config, to string) error {
 	if toAddr != appAddr || toDB != appDB || toRole != appRole || toRole == migRole {
 		return nil
 	}
-	return fmt.Errorf("restore: --to logs in as %s, DATABASE_URL's role, which serves and may not drop or create tables: "+
-		"restore as the migration role, --to \"$KURA_MIGRATE_DATABASE_URL\" (%s)", toRole, migRole)
+	return fmt.Errorf("restore: the target logs in as %s, DATABASE_URL's role, which serves and may not drop or create tables: "+
+		"restore as the migration role, --to-env KURA_MIGRATE_DATABASE_URL (%s)", toRole, migRole)
 }

@@ -69,6 +69,9 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 				!strings.Contains(doctor.Fix, "KURA_BACKUP_SCRATCH_URL") {
 				t.Fatalf("doctor's backups check: %+v, want a failure naming the scratch database", doctor)
 			}
+			if d == sqldb.Postgres { // the state SECURITY.md shows: a backup, none verified, no CREATEDB
+				wantSecurityExample(t, "backups", doctor, map[string]string{"kura_migrate": mig})
+			}
 			// KURA_BACKUP_SCRATCH_URL, a role that may: verify works.
 			if _, logs, err := runKura(t, append(env, "KURA_BACKUP_SCRATCH_URL="+admin), "", "backup", "verify", m.Name); err != nil {
 				t.Fatalf("verify with KURA_BACKUP_SCRATCH_URL: %v\n%s", err, logs)
@@ -86,7 +89,7 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 
 			// restore over the database: not as the application role.
 			_, _, err = runKura(t, env, "", "backup", "restore", m.Name, "--to", appURL, "--force")
-			if err == nil || !strings.Contains(err.Error(), `--to "$KURA_MIGRATE_DATABASE_URL"`) {
+			if err == nil || !strings.Contains(err.Error(), "--to-env KURA_MIGRATE_DATABASE_URL") {
 				t.Fatalf("restore as the application role: %v, want a refusal naming KURA_MIGRATE_DATABASE_URL", err)
 			}
 			if _, logs, err := runKura(t, env, "", "backup", "restore", m.Name, "--to", migURL, "--force"); err != nil {

@@ -144,6 +144,13 @@ func TestDoctor_DatabaseRole(t *testing.T) {
 				t.Fatalf("migrate up: %v\n%s", err, logs)
 			}
 			wantStatus(t, "the superuser", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+admin), statusFail)
+			if eng.name == "postgres" { // SECURITY.md's example: kura migrated and serves as the superuser
+				owner := eng.url(t)
+				if _, logs, err := runKura(t, []string{"DATABASE_URL=" + owner}, "", "migrate", "up"); err != nil {
+					t.Fatalf("migrate up: %v\n%s", err, logs)
+				}
+				wantSecurityExample(t, "database-role", checkDatabaseRole(context.Background(), doctorEnvFor(t, "", "DATABASE_URL="+owner)), nil)
+			}
 			wantStatus(t, "the migration role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+migURL), statusFail)
 			wantStatus(t, "the application role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+appURL), statusOK)
 			wantStatus(t, "an admin, on the application role", checkAdmin, doctorEnvFor(t, "", "DATABASE_URL="+appURL), statusWarn)

@@ -24,7 +24,7 @@ type healthcheckCommand struct {
 }
 
 var healthcheckDoc = doc{
-	synopsis: "healthcheck [--url URL] [--timeout DURATION] [--env-file FILE]",
+	synopsis: "healthcheck [--addr ADDRESS] [--url URL] [--timeout DURATION] [--env-file FILE]",
 	about: `Ask the kura serve at KURA_ADDR (a wildcard host such as 0.0.0.0 is asked on
 127.0.0.1), or at --url, for GET /health. Exit 0 when it answers 200
 (healthy), 1 otherwise, printing the answer's status either way. Docker's

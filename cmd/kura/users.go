@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -133,17 +135,30 @@ type usersSeedCommand struct {
 	m     *Main
 	cf    configFlags
 	count int
+	json  bool
 }
 
 var usersSeedDoc = doc{
-	synopsis: "users seed [--count N] [--env-file FILE]",
-	about:    "Insert many users quickly, in batches, for benchmarks.",
-	env:      envLog | envDB | envMigrator,
+	synopsis: "users seed --count N [--json] [--env-file FILE]",
+	about: `Add N users to the database of DATABASE_URL quickly, in batches, for
+benchmarks and demos. Their emails are seed-RUN-I@example.com and their
+usernames sRUN_I (RUN is random, so a second run adds more), and they all
+share one password that anyone who reads kura's source knows
+(` + sqldb.SeedPassword + `): never seed a database that people use.
+
+Before it writes anything it says on standard error how many users it adds
+to which database (engine, server address and database, or the SQLite
+file; never a password). It applies pending migrations first, shows its
+progress when standard error is a terminal, and prints what it did:
+--json as {"users", "seconds", "per_second", "database": {"engine",
+"address", "database"}}. Accounts made here get no welcome notification.`,
+	env: envLog | envDB | envMigrator,
 }
 
 func (c *usersSeedCommand) flags() *flag.FlagSet {
 	fs := newFlagSet("users seed", &c.cf)
-	fs.IntVar(&c.count, "count", 1000, "how many users to insert")
+	fs.IntVar(&c.count, "count", 0, "how many users to add (required)")
+	fs.BoolVar(&c.json, "json", false, "print the result as JSON")
 	return fs
 }
 
@@ -155,23 +170,37 @@ func (c *usersSeedCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.count < 1 || fs.NArg() > 0 {
-		return c.m.usageErr(c, "users seed needs --count of at least 1")
+		return c.m.usageErr(c, "users seed needs --count N, the number of users to add (at least 1), and no other arguments")
 	}
-	a, err := c.m.open(ctx, &c.cf, schemaMigrate)
+	cfg, err := loadConfig(c.cf.source(c.m))
+	if err != nil {
+		return err
+	}
+	target, err := backup.SourceOf(cfg.URL())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.m.Stderr, "kura: users seed: adding %d users (seed-…@example.com, all with the password %q from kura's source) to %s\n",
+		c.count, sqldb.SeedPassword, target.Where())
+	a, err := c.m.openConfig(ctx, cfg, schemaMigrate)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	start := time.Now()
-	progress := func(int) {}
-	if f, ok := c.m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = func(done int) { fmt.Fprintf(c.m.Stderr, "\rseeded %d/%d users", done, c.count) }
-		defer fmt.Fprintln(c.m.Stderr)
-	}
-	if err := sqldb.NewUserService(a.db).SeedUsers(ctx, c.count, progress); err != nil {
+	bars := newProgressBars(c.m.Stderr)
+	err = sqldb.NewUserService(a.db).SeedUsers(ctx, c.count, func(done int) { bars.update("seeding users", "users", int64(done), int64(c.count)) })
+	bars.finish()
+	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	took := time.Since(start)
-	_, err = fmt.Fprintf(c.m.Stdout, "seeded %d users in %s (%.0f/s)\n", c.count, took.Round(time.Millisecond), float64(c.count)/took.Seconds())
+	if c.json {
+		enc := json.NewEncoder(c.m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"users": c.count, "seconds": took.Seconds(), "per_second": float64(c.count) / took.Seconds(),
+			"database": map[string]string{"engine": target.Engine, "address": target.Address, "database": target.Database}})
+	}
+	_, err = fmt.Fprintf(c.m.Stdout, "seeded %d users into %s in %s (%.0f/s)\n", c.count, target.Where(), took.Round(time.Millisecond), float64(c.count)/took.Seconds())
 	return err
 }

@@ -37,6 +37,12 @@ func (c *versionCommand) Run(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	_, err := fmt.Fprintf(c.m.Stdout, "kura %s (commit %s, built %s, %s)\n", kura.Version, cmp.Or(commit, "unknown"), cmp.Or(date, "unknown"), runtime.Version())
+	_, err := fmt.Fprintln(c.m.Stdout, versionLine(kura.Version, commit, date, runtime.Version()))
 	return err
+}
+
+// versionLine is what kura version prints: the version, the commit (all
+// of its hash, as the Makefile sets it), the build date and Go's version.
+func versionLine(version, commit, date, goVersion string) string {
+	return fmt.Sprintf("kura %s (commit %s, built %s, %s)", version, cmp.Or(commit, "unknown"), cmp.Or(date, "unknown"), goVersion)
 }
