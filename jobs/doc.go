@@ -75,7 +75,7 @@
 // one of sqldb's InTx (on SQLite, a transaction of the DB's writer): if the
 // transaction rolls back, the job never existed.
 //
-//	err := db.InTx(ctx, func(tx *sql.Tx) error {
+//	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 //		if _, err := tx.ExecContext(ctx, "UPDATE ...", ...); err != nil {
 //			return err
 //		}

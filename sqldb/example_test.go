@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -77,9 +76,9 @@ func Example() {
 	}
 
 	add := func(url string) error {
-		return db.InTx(ctx, func(tx *sql.Tx) error {
+		return db.InTx(ctx, func(tx *sqldb.Tx) error {
 			_, err := db.Insert(ctx, tx, "INSERT INTO bookmarks (user_id, url, created_at) VALUES (?, ?, ?)",
-				u.ID, url, db.TimeArg(db.Timestamp()))
+				u.ID, url, db.Timestamp()) // a time.Time as it is
 			return sqldb.Conflict(err, "url") // a unique violation becomes ECONFLICT naming "url"
 		})
 	}
