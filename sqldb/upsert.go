@@ -15,9 +15,12 @@ type Upsert struct {
 	// Key are the columns of the primary key or unique index that finds
 	// the row. Required.
 	Key []string
-	// Set are the other columns, written on insert and on update. Empty
-	// means a row that exists is left as it is.
+	// Set are the columns written on insert and on update.
 	Set []string
+	// InsertOnly are the columns written on insert only, such as
+	// created_at: an update leaves them as they are. With Set empty, a row
+	// that exists is left as it is, and that is no error.
+	InsertOnly []string
 }
 
 // identifier is a table or column name Upsert accepts: a plain lower-case
@@ -28,7 +31,7 @@ var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // with the same key, in one statement and so without a race between two
 // writers: INSERT ... ON CONFLICT (key) DO UPDATE SET on SQLite and
 // PostgreSQL, INSERT ... ON DUPLICATE KEY UPDATE on MySQL/MariaDB. values
-// are the Key columns' then the Set columns', in order; a time.Time is
+// are the Key columns', then Set's, then InsertOnly's, in order; a time.Time is
 // passed as the engine stores it, as by a Tx. q is usually the Tx of
 // InTx. Names must be plain lower-case identifiers (they are quoted);
 // a bad description is an error before anything runs.
@@ -41,8 +44,8 @@ func (db *DB) Upsert(ctx context.Context, q Querier, u Upsert, values ...any) er
 	if err != nil {
 		return err
 	}
-	if len(values) != len(u.Key)+len(u.Set) {
-		return fmt.Errorf("upsert %s: %d values for %d columns", u.Table, len(values), len(u.Key)+len(u.Set))
+	if n := len(u.columns()); len(values) != n {
+		return fmt.Errorf("upsert %s: %d values for %d columns", u.Table, len(values), n)
 	}
 	_, err = db.bind(q).ExecContext(ctx, query, values...)
 	return err
@@ -57,13 +60,13 @@ func (u Upsert) query(d Dialect) (string, error) {
 	if d == MySQL {
 		quote = func(name string) string { return "`" + name + "`" }
 	}
-	cols := make([]string, 0, len(u.Key)+len(u.Set))
-	for _, c := range append(u.Key[:len(u.Key):len(u.Key)], u.Set...) {
+	var cols []string
+	for _, c := range u.columns() {
 		cols = append(cols, quote(c))
 	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + quote(u.Table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + Placeholders(len(cols)) + ")")
-	keys, sets := cols[:len(u.Key)], cols[len(u.Key):]
+	keys, sets := cols[:len(u.Key)], cols[len(u.Key):len(u.Key)+len(u.Set)]
 	switch {
 	case d == MySQL:
 		b.WriteString(" ON DUPLICATE KEY UPDATE ")
@@ -100,7 +103,7 @@ func (u Upsert) validate() error {
 		return fmt.Errorf("upsert %s: no Key columns", u.Table)
 	}
 	seen := map[string]bool{}
-	for _, c := range append(u.Key[:len(u.Key):len(u.Key)], u.Set...) {
+	for _, c := range u.columns() {
 		if !identifier.MatchString(c) {
 			return fmt.Errorf("upsert %s: the column %q is not a plain lower-case name", u.Table, c)
 		}
@@ -110,4 +113,12 @@ func (u Upsert) validate() error {
 		seen[c] = true
 	}
 	return nil
+}
+
+// columns returns the columns of u in the order of the values.
+func (u Upsert) columns() []string {
+	cols := make([]string, 0, len(u.Key)+len(u.Set)+len(u.InsertOnly))
+	cols = append(cols, u.Key...)
+	cols = append(cols, u.Set...)
+	return append(cols, u.InsertOnly...)
 }
