@@ -18,9 +18,9 @@ type Enqueuer interface {
 }
 
 // Store is the Service of a database, written once for SQLite, PostgreSQL
-// and MySQL/MariaDB with sqldb's helpers: ? placeholders and ts(col) (see
-// sqldb.DB.Rebind), InTx, Insert, List, Conflict. Every value is a bind
-// parameter.
+// and MySQL/MariaDB with sqldb's helpers: InTx and Read, whose queries take
+// ? placeholders and time.Time values on every engine, ts(col) read by
+// sqldb.Time, Insert, List, Conflict. Every value is a bind parameter.
 type Store struct {
 	db   *sqldb.DB
 	jobs Enqueuer
