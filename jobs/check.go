@@ -24,25 +24,16 @@ const schemaTable = "kura_job_clients"
 const checkTimeout = 10 * time.Second
 
 // checkSchema returns ErrNoSchema, wrapped, if db lacks schemaTable, with
-// one query of the engine's catalog. A database that cannot be asked is
+// one query of the engine's catalog (sqldb.HasTable). A database that cannot be asked is
 // an error too: New is called after the migrations, which needed it.
 func checkSchema(db DB) error {
-	var q string
-	switch db.Dialect() {
-	case sqldb.SQLite:
-		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-	case sqldb.Postgres:
-		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
-	default:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	var n int
-	if err := db.Reader().QueryRowContext(ctx, q, schemaTable).Scan(&n); err != nil {
+	ok, err := sqldb.HasTable(ctx, db.Dialect(), db.Reader(), schemaTable)
+	if err != nil {
 		return fmt.Errorf("jobs: check the job queue's schema: %w", err)
 	}
-	if n == 0 {
+	if !ok {
 		return fmt.Errorf("jobs: %w (the table %s is missing)", ErrNoSchema, schemaTable)
 	}
 	return nil

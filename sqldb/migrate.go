@@ -369,16 +369,26 @@ func (db *DB) MigrationStatus(ctx context.Context, sets ...*Migrations) ([]Migra
 // tableExists reports whether the current database (on PostgreSQL: the
 // search path) has a table of that name.
 func (db *DB) tableExists(ctx context.Context, name string) (bool, error) {
-	var q string
-	switch db.dialect {
+	return HasTable(ctx, db.dialect, db.reader, name)
+}
+
+// HasTable reports whether the database q reads, of engine d, has a table
+// of that name (on PostgreSQL: in the search path), with one query of its
+// catalog: for a package that checks its schema was applied, as jobs.New
+// does.
+func HasTable(ctx context.Context, d Dialect, q Querier, name string) (bool, error) {
+	var query string
+	switch d {
 	case SQLite:
-		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+		query = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 	case Postgres:
-		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
+		query = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
 	case MySQL:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	default:
+		return false, fmt.Errorf("unknown engine %q", d)
 	}
 	var n int
-	err := db.reader.QueryRowContext(ctx, q, name).Scan(&n)
+	err := q.QueryRowContext(ctx, query, name).Scan(&n)
 	return n > 0, err
 }
