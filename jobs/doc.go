@@ -27,6 +27,10 @@
 //		return err
 //	}
 //
+// New refuses a database without Schema's tables (ErrNoSchema, naming
+// jobs.Schema), so a forgotten set shows at start, not at the first
+// enqueue.
+//
 // # A job: its Args and its worker
 //
 // A job's Args is a struct stored as JSON; its Kind names the job and picks
