@@ -109,11 +109,14 @@ func (db *DB) ping(ctx context.Context, p *sql.DB) error {
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Reader returns the pool for reads. On SQLite it is a pool of read-only
-// connections; elsewhere it is the same pool as Writer.
+// connections; elsewhere it is the same pool as Writer. A query run on it
+// directly runs as written: pass it through Rebind and its times through
+// TimeArg, or use Read, which does both.
 func (db *DB) Reader() *sql.DB { return db.reader }
 
 // Writer returns the pool for writes. On SQLite it holds exactly one
-// connection whose transactions begin IMMEDIATE.
+// connection whose transactions begin IMMEDIATE. A query run on it
+// directly runs as written (see Reader); InTx rebinds and converts.
 func (db *DB) Writer() *sql.DB { return db.writer }
 
 // Stats returns a snapshot of the pool statistics. On SQLite it is the sum

@@ -184,10 +184,10 @@ func IsForeignKeyViolation(err error) bool { return foreignKeyViolation(err) }
 // when Where is empty; (user_id, id) for "user_id = ?"), so that a deep
 // keyset page costs what the first does.
 type NewestFirst[T any] struct {
-	Columns string // the select list, in the order Scan reads them; ts(col) for times
+	Columns string // the select list, in the order Scan reads them; a time as col (into a *time.Time) or ts(col) (with Time)
 	Table   string
 	Where   string // a condition with ? placeholders, or ""
-	Args    []any  // the values of Where's placeholders
+	Args    []any  // the values of Where's placeholders; a time.Time as it is
 	Scan    func(Scanner) (T, error)
 	ID      func(T) int64 // the id of a scanned row, for the next cursor
 }
