@@ -22,8 +22,8 @@ import (
 // TestBuildingGuide_RecipeRuns keeps the whole recipe of docs/BUILDING.md
 // (section 10) true: its blocks that name a file (```go file=main.go) are
 // written into an empty module whose kura is this repository, which is
-// built, run on SQLite and on PostgreSQL, and driven over HTTP as the
-// guide's curl lines do.
+// built, run on SQLite, PostgreSQL and MariaDB, and driven over HTTP as
+// the guide's curl lines do.
 func TestBuildingGuide_RecipeRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module: not in -short")
@@ -70,6 +70,10 @@ func TestBuildingGuide_RecipeRuns(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		runRecipe(t, bin, testenv.PostgresDatabase(t))
+	})
+	// Its MySQL migration too, which nothing else would run.
+	t.Run("mysql", func(t *testing.T) {
+		runRecipe(t, bin, testenv.MySQLDatabase(t))
 	})
 }
 
