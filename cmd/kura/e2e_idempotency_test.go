@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// keyed sends a JSON body with an Idempotency-Key and returns the status,
+// the headers and the raw body.
+func (s *server) keyed(t *testing.T, method, path, key, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Error(err)
+		return response{}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: %v", method, path, err)
+		return response{}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+}
+
+// TestEndToEnd_Idempotency: two kura serve on one database, as behind a
+// balancer, get the same registration with the same Idempotency-Key at
+// once: one user is created and every answer is the same 201; the key
+// with another body is 422 on either.
+func TestEndToEnd_Idempotency(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		servers := []*server{startKura(t, "DATABASE_URL="+dbURL), startKura(t, "DATABASE_URL="+dbURL)}
+		const body = `{"email":"ann@example.com","username":"ann","password":"correct horse battery"}`
+		const n = 12
+		answers := make([]response, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = servers[i%2].keyed(t, "POST", "/api/users", "signup-0b9e2c", body)
+			}()
+		}
+		wg.Wait()
+		replays := 0
+		for i, r := range answers {
+			if r.Status != http.StatusCreated || r.Raw != answers[0].Raw || r.Header.Get("Location") != answers[0].Header.Get("Location") {
+				t.Errorf("answer %d (server %d): %d %s %q; want answer 0's: %d %s", i, i%2, r.Status, r.Header.Get("Location"), r.Raw, answers[0].Status, answers[0].Raw)
+			}
+			if r.Header.Get("Idempotent-Replayed") == "true" {
+				replays++
+			}
+		}
+		if replays != n-1 {
+			t.Errorf("%d of %d answers replayed; want %d", replays, n, n-1)
+		}
+		db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var users int
+		if err := db.Reader().QueryRow("SELECT COUNT(*) FROM users").Scan(&users); err != nil {
+			t.Fatal(err)
+		}
+		if users != 1 {
+			t.Fatalf("%d users after %d registrations with one key; want 1", users, n)
+		}
+		for _, s := range servers {
+			r := s.keyed(t, "POST", "/api/users", "signup-0b9e2c", `{"email":"bob@example.com","username":"bob","password":"correct horse battery"}`)
+			if r.Status != http.StatusUnprocessableEntity || !bytes.Contains([]byte(r.Raw), []byte(`"idempotency_key_reused"`)) {
+				t.Errorf("the key with another body: %d %s; want 422 idempotency_key_reused", r.Status, r.Raw)
+			}
+		}
+	})
+}
