@@ -32,19 +32,6 @@ func NewIdempotencyStore(db *DB) *IdempotencyStore {
 // another caller) looks again.
 const maxClaimRounds = 5
 
-const (
-	qIdemRow = `SELECT fingerprint, claim, status, headers, body, ts(created_at), ts(claimed_at)
-		FROM idempotency_keys WHERE scope = ? AND idem_key = ?`
-	qIdemRenew = `UPDATE idempotency_keys SET fingerprint = ?, claim = ?, status = 0, headers = NULL, body = NULL,
-		created_at = ?, claimed_at = ? WHERE scope = ? AND idem_key = ? AND created_at < ?`
-	qIdemTakeOver = `UPDATE idempotency_keys SET claim = ?, claimed_at = ?
-		WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0 AND claimed_at < ?`
-	qIdemComplete = `UPDATE idempotency_keys SET status = ?, headers = ?, body = ?
-		WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`
-	qIdemRelease = `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`
-	qIdemExpired = `DELETE FROM idempotency_keys WHERE created_at < ?`
-)
-
 // idemInsert returns the statement that inserts a claim unless the key
 // has a row: one atomic step, so that of concurrent inserts exactly one
 // adds a row. MySQL has no ON CONFLICT DO NOTHING, and its ON DUPLICATE KEY
