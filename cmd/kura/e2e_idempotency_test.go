@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -36,9 +38,25 @@ func (s *server) keyed(t *testing.T, method, path, key, body string) response {
 // TestEndToEnd_Idempotency: two kura serve on one database, as behind a
 // balancer, get the same registration with the same Idempotency-Key at
 // once: one user is created and every answer is the same 201; the key
-// with another body is 422 on either.
+// with another body is 422 on either; a key past 24 hours is deleted by
+// the housekeeping job at start.
 func TestEndToEnd_Idempotency(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
+		// A key two days old, which the housekeeping job deletes at start.
+		if _, logs, err := runKura(t, []string{"DATABASE_URL=" + dbURL}, "", "migrate", "up"); err != nil {
+			t.Fatalf("migrate up: %v\n%s", err, logs)
+		}
+		db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		old := db.TimeArg(time.Now().Add(-48 * time.Hour))
+		if _, err := db.Writer().Exec(db.Rebind(`INSERT INTO idempotency_keys (scope, idem_key, fingerprint, claim, status, created_at, claimed_at)
+			VALUES ('addr:192.0.2.1', 'old', ?, 'c', 201, ?, ?)`), make([]byte, 32), old, old); err != nil {
+			t.Fatal(err)
+		}
+
 		servers := []*server{startKura(t, "DATABASE_URL="+dbURL), startKura(t, "DATABASE_URL="+dbURL)}
 		const body = `{"email":"ann@example.com","username":"ann","password":"correct horse battery"}`
 		const n = 12
@@ -64,11 +82,6 @@ func TestEndToEnd_Idempotency(t *testing.T) {
 		if replays != n-1 {
 			t.Errorf("%d of %d answers replayed; want %d", replays, n, n-1)
 		}
-		db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
 		var users int
 		if err := db.Reader().QueryRow("SELECT COUNT(*) FROM users").Scan(&users); err != nil {
 			t.Fatal(err)
@@ -81,6 +94,12 @@ func TestEndToEnd_Idempotency(t *testing.T) {
 			if r.Status != http.StatusUnprocessableEntity || !bytes.Contains([]byte(r.Raw), []byte(`"idempotency_key_reused"`)) {
 				t.Errorf("the key with another body: %d %s; want 422 idempotency_key_reused", r.Status, r.Raw)
 			}
+		}
+		if err := testenv.WaitErr(30*time.Second, func() bool {
+			var n int
+			return db.Reader().QueryRow("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'old'").Scan(&n) == nil && n == 0
+		}); err != nil {
+			t.Error("the key two days old is still there: idempotency_keys.delete_expired did not run at start")
 		}
 	})
 }
