@@ -137,8 +137,8 @@
 // to IdempotencyWait (10 s) for its answer, then get 409 in_progress with
 // Retry-After. The key with another method, path or body is 422
 // idempotency_key_reused. A key belongs to the verified caller (the user
-// of a token that verifies, else the client address), so nobody replays
-// another's answer. Answers that say to try again (5xx, 401, 408, 429), a
+// of a token that verifies, else, and for a registration, the client
+// address), so nobody replays another's answer. Answers that say to try again (5xx, 401, 408, 429), a
 // panic and answers over 1 MiB are not kept: the retry runs. The login,
 // whose answer is a bearer token, and the logout take no key; nor does a
 // GET, HEAD or OPTIONS, which pass untouched.

@@ -48,6 +48,12 @@ var storedHeaders = []string{"Content-Type", "Location", "Retry-After", "Cache-C
 // a logout's retry finds its token ended, so its caller is anonymous then.
 var noIdempotency = map[string]bool{"POST /api/auth/login": true, "POST /api/auth/logout": true}
 
+// addressScoped are kura's write routes whose keys are their client
+// address's whatever the request carries: a registration is anonymous,
+// and verifying a token it ignores would cost a lookup and, for a token
+// that does not verify, an event of the address's limit it counts again.
+var addressScoped = map[string]bool{"POST /api/users": true}
+
 var (
 	errBadIdempotencyKey = kura.Errorf(kura.EBADREQUEST, "Idempotency-Key must be one header of 1 to %d printable ASCII characters.", kura.MaxIdempotencyKey)
 	errKeyReused         = kura.Errorf(kura.EKEYREUSED, "This Idempotency-Key was used for another request (method, path or body); use a new key for a new request.")
@@ -64,8 +70,10 @@ func (s *Server) takesIdempotencyKey(method, pattern string) bool {
 	return false
 }
 
-// idempotent wraps the handler of a write route with idempotency keys.
-func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
+// idempotent wraps the handler of the write route of pattern with
+// idempotency keys.
+func (s *Server) idempotent(pattern string, next http.HandlerFunc) http.HandlerFunc {
+	byAddress := addressScoped[pattern]
 	return func(w http.ResponseWriter, r *http.Request) {
 		keys := r.Header[IdempotencyKeyHeader]
 		if len(keys) == 0 {
@@ -76,7 +84,7 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, errBadIdempotencyKey)
 			return
 		}
-		r, scope, err := s.idempotencyScope(r)
+		r, scope, err := s.idempotencyScope(r, byAddress)
 		var body []byte
 		if err == nil {
 			body, err = readBody(r, s.cfg.MaxBodyBytes)
@@ -103,10 +111,11 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 // idempotencyScope returns whose keys r's are: "user:<id>" for a token
 // that verifies, "addr:<ClientAddr>" otherwise, and r with the outcome of
 // verifying its token in its context, so that the handler neither
-// verifies nor counts it again. Errors: the session store's other than
-// EUNAUTHORIZED, ERATELIMITED.
-func (s *Server) idempotencyScope(r *http.Request) (*http.Request, string, error) {
-	if _, present, _ := bearerToken(r); present {
+// verifies nor counts it again; with byAddress, the address whatever r
+// carries. Errors: the session store's other than EUNAUTHORIZED,
+// ERATELIMITED.
+func (s *Server) idempotencyScope(r *http.Request, byAddress bool) (*http.Request, string, error) {
+	if _, present, _ := bearerToken(r); present && !byAddress {
 		u, err := s.optionalUser(r)
 		if err != nil && kura.ErrorCode(err) != kura.EUNAUTHORIZED {
 			return r, "", err

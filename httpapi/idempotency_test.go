@@ -292,6 +292,13 @@ func TestIdempotency_ScopeAndRoutes(t *testing.T) {
 	_, annTok := login("ann")
 	bobID, bobTok := login("bob") // the same login-key: logins take no key
 
+	// A registration's key is its address's, whatever token it carries.
+	carl := `{"email":"carl@example.com","username":"carl","password":"correct horse"}`
+	mustStatus(t, in.keyed("POST", "/api/users", "reg-carl", annTok, carl), http.StatusCreated)
+	if w := in.keyed("POST", "/api/users", "reg-carl", "not-a-token", carl); w.Code != http.StatusCreated || !replayed(w) {
+		t.Fatalf("a registration retried with another token: %d, replayed %v; want the 201 again", w.Code, replayed(w))
+	}
+
 	a := in.keyed("POST", "/api/echo", "shared", annTok, `{"x":1}`)
 	b := in.keyed("POST", "/api/echo", "shared", bobTok, `{"x":1}`)
 	anon := in.keyed("POST", "/api/echo", "shared", "", `{"x":1}`)

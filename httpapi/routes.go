@@ -43,7 +43,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 		}
 	}
 	if s.takesIdempotencyKey(method, pattern) {
-		h = s.idempotent(h)
+		h = s.idempotent(pattern, h)
 	}
 	s.mux.HandleFunc(pattern, h)
 }
