@@ -27,17 +27,22 @@ import (
 // go by untouched; so do the routes that issue or end a bearer token
 // (login, logout), whose answer is a secret or whose caller is gone.
 
-// Header names of idempotency keys.
+// The headers of idempotency keys: the request's key, and the mark of an
+// answer replayed.
 const (
-	IdempotencyKeyHeader      = "Idempotency-Key"
-	IdempotentReplayedHeader  = "Idempotent-Replayed"
-	DefaultIdempotencyWait    = 10 * time.Second
-	maxStoredResponse         = 1 << 20 // a larger answer is not kept
-	idempotencyStoreTimeout   = 5 * time.Second
-	maxIdempotencyPoll        = 200 * time.Millisecond
-	firstIdempotencyPoll      = 10 * time.Millisecond
-	maxScopeLen               = 128
-	idempotencyFingerprintSep = "\x00"
+	IdempotencyKeyHeader     = "Idempotency-Key"
+	IdempotentReplayedHeader = "Idempotent-Replayed"
+)
+
+// DefaultIdempotencyWait is Config.IdempotencyWait's default.
+const DefaultIdempotencyWait = 10 * time.Second
+
+const (
+	maxStoredResponse       = 1 << 20         // a larger answer is not kept
+	idempotencyStoreTimeout = 5 * time.Second // to keep or release an answer, the client gone or not
+	firstIdempotencyPoll    = 10 * time.Millisecond
+	maxIdempotencyPoll      = 200 * time.Millisecond
+	maxScopeLen             = 128 // idempotency_keys.scope's width on MySQL
 )
 
 // storedHeaders are the headers of an answer kept with it.
@@ -152,7 +157,7 @@ func readBody(r *http.Request, maxBytes int64) ([]byte, error) {
 // fingerprint returns the sha256 of r's method, path and query, and body.
 func fingerprint(r *http.Request, body []byte) []byte {
 	h := sha256.New()
-	io.WriteString(h, r.Method+idempotencyFingerprintSep+r.URL.RequestURI()+idempotencyFingerprintSep)
+	io.WriteString(h, r.Method+"\x00"+r.URL.RequestURI()+"\x00")
 	h.Write(body)
 	return h.Sum(nil)
 }
