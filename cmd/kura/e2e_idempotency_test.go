@@ -18,6 +18,12 @@ import (
 // the headers and the raw body.
 func (s *server) keyed(t *testing.T, method, path, key, body string) response {
 	t.Helper()
+	return s.keyedAs(t, method, path, "", key, body)
+}
+
+// keyedAs is keyed with a bearer token, if not "".
+func (s *server) keyedAs(t *testing.T, method, path, token, key, body string) response {
+	t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader([]byte(body)))
 	if err != nil {
 		t.Error(err)
@@ -25,6 +31,9 @@ func (s *server) keyed(t *testing.T, method, path, key, body string) response {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Errorf("%s %s: %v", method, path, err)
