@@ -15,6 +15,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
+	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -36,7 +37,7 @@ type idemApp struct {
 }
 
 // newIdemInstance opens url (migrated already) and returns a server on it.
-func newIdemInstance(t *testing.T, url string, app *idemApp, edit ...func(*httpapi.Config)) *idemInstance {
+func newIdemInstance(t testing.TB, url string, app *idemApp, edit ...func(*httpapi.Config)) *idemInstance {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: dbtest.Logger(t, slog.LevelError)})
@@ -92,7 +93,7 @@ func forEachEngineURL(t *testing.T, fn func(t *testing.T, url string)) {
 }
 
 // migratedURL returns the URL of a fresh database of d with kura's tables.
-func migratedURL(t *testing.T, d sqldb.Dialect) string {
+func migratedURL(t testing.TB, d sqldb.Dialect) string {
 	t.Helper()
 	url := dbtest.URL(t, d)
 	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: url, Logger: dbtest.Logger(t, slog.LevelError)})
@@ -355,4 +356,27 @@ func TestIdempotency_InProgress(t *testing.T) {
 			t.Fatalf("%d runs; want 1", got)
 		}
 	})
+}
+
+// BenchmarkIdempotencyKey measures, on each engine, a write route that
+// touches no table (so the figures are the keys' own cost): without a
+// key, with a new key each time (claim, then keep the answer: two
+// commits), and replaying a kept answer.
+func BenchmarkIdempotencyKey(b *testing.B) {
+	for _, d := range dbtest.Engines {
+		b.Run(string(d), func(b *testing.B) {
+			in := newIdemInstance(b, migratedURL(b, d), &idemApp{}, func(c *httpapi.Config) { c.Limiter = ratelimit.None{} })
+			in.keyed("POST", "/api/echo", "replay", "", `{"a":1}`)
+			for _, mode := range []string{"none", "new", "replay"} {
+				b.Run(mode, func(b *testing.B) {
+					for i := 0; b.Loop(); i++ {
+						key := map[string]string{"new": "k-" + strconv.Itoa(i) + "-" + b.Name(), "replay": "replay"}[mode]
+						if w := in.keyed("POST", "/api/echo", key, "", `{"a":1}`); w.Code != http.StatusOK {
+							b.Fatal(w.Code, w.Body)
+						}
+					}
+				})
+			}
+		})
+	}
 }
