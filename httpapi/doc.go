@@ -140,7 +140,8 @@
 // of a token that verifies, else, and for a registration, the client
 // address), so nobody replays another's answer. Answers that say to try again (5xx, 401, 408, 429), a
 // panic and answers over 1 MiB are not kept: the retry runs. The login,
-// whose answer is a bearer token, and the logout take no key; nor does a
+// whose answer is a bearer token, and the logout take no key, nor do an
+// application's routes listed in Config.IdempotencyExcept; nor does a
 // GET, HEAD or OPTIONS, which pass untouched.
 //
 // # Cross-origin requests

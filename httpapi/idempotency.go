@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -70,7 +71,7 @@ var (
 func (s *Server) takesIdempotencyKey(method, pattern string) bool {
 	switch method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-		return s.cfg.Idempotency != nil && !noIdempotency[pattern]
+		return s.cfg.Idempotency != nil && !noIdempotency[pattern] && !slices.Contains(s.cfg.IdempotencyExcept, pattern)
 	}
 	return false
 }

@@ -331,6 +331,24 @@ func TestIdempotency_ScopeAndRoutes(t *testing.T) {
 	}
 }
 
+// TestIdempotency_Except: an app's route in IdempotencyExcept ignores
+// the header: every request runs.
+func TestIdempotency_Except(t *testing.T) {
+	t.Parallel()
+	app := &idemApp{}
+	in := newIdemInstance(t, migratedURL(t, sqldb.SQLite), app, func(c *httpapi.Config) {
+		c.IdempotencyExcept = []string{"POST /api/echo"}
+	})
+	for range 2 {
+		if w := in.keyed("POST", "/api/echo", "k", "", `{}`); w.Code != http.StatusOK || replayed(w) {
+			t.Fatalf("%d, replayed %v", w.Code, replayed(w))
+		}
+	}
+	if got := app.runs.Load(); got != 2 {
+		t.Fatalf("%d runs; want 2", got)
+	}
+}
+
 // TestIdempotency_InProgress: a duplicate of a request still running
 // waits for IdempotencyWait, then gets 409 in_progress with Retry-After;
 // once the first has answered, the retry gets its answer.

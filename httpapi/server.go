@@ -119,6 +119,11 @@ type Config struct {
 	// Retry-After; keep it under WriteTimeout. Zero means
 	// DefaultIdempotencyWait (10s).
 	IdempotencyWait time.Duration
+	// IdempotencyExcept are an application's write routes, by the pattern
+	// given to Handle or HandleAuth, that take no Idempotency-Key (the
+	// header is ignored): those whose answer is a secret, such as a token
+	// it issues, which the store must not keep.
+	IdempotencyExcept []string
 
 	// Index, if set, is answered to GET /: the service's name and links
 	// (and a version, only if its Version is set), so that a person who
