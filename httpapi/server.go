@@ -111,8 +111,8 @@ type Config struct {
 	// header (see IdempotencyKeyHeader): a retry with the same key, on
 	// any instance sharing the store, gets the first answer instead of a
 	// second write. It covers every POST, PUT, PATCH and DELETE route,
-	// an application's (Handle, HandleAuth) included, but the login and
-	// logout. Nil ignores the header.
+	// an application's (Handle, HandleAuth) included, but the login, the
+	// logout and IdempotencyExcept. Nil ignores the header.
 	Idempotency kura.IdempotencyStore
 	// IdempotencyWait bounds how long a request waits for one with the
 	// same key that is still running, before 409 in_progress with
