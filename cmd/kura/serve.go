@@ -97,6 +97,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Logger:         a.log,
 		CORSOrigins:    a.cfg.corsOrigins(),
 		Index:          index(),
+		Idempotency:    sqldb.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(srv)
 	if err := a.listenMetrics(); err != nil {
