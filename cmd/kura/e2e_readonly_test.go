@@ -7,14 +7,58 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
+
+// TestWorker_ReadOnly: a kura worker started while read-only mode is on
+// acknowledges it and works no job; once the mode is off it works them.
+func TestWorker_ReadOnly(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		env := []string{"DATABASE_URL=" + dbURL, "KURA_WORKERS=0", "KURA_JOB_POLL_INTERVAL=100ms", noRateLimits}
+		s := startKura(t, env...)
+		registerUsers(t, s, "frozen", 3)
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "30s"); err != nil {
+			t.Fatalf("kura db read-only on: %v\n%s", err, logs)
+		}
+		jc, _ := jobsOf(t, dbURL)
+		db := openShared(t, dbURL)
+
+		logs := &syncBuffer{}
+		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: append([]string{noMetricsListener, noBackups}, env...)}
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- m.Run(ctx, []string{"worker", "--env-file="}) }()
+		defer func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("worker: %v\n%s", err, logs.String())
+			}
+		}()
+		testenv.Wait(t, 0, "the worker to acknowledge read-only mode", func() bool {
+			st, err := db.ReadOnlyState(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(st.Acknowledged, func(i sqldb.InstanceAck) bool { return i.Addr == "worker" })
+		})
+		// Ten of the worker's job polls: none takes a job.
+		if err := testenv.WaitErr(time.Second, func() bool { return byState(deliveries(t, jc))[jobs.StateAvailable] != 3 }); err == nil {
+			t.Fatalf("a worker in read-only mode worked jobs: %v", byState(deliveries(t, jc)))
+		}
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "off"); err != nil {
+			t.Fatalf("kura db read-only off: %v\n%s", err, logs)
+		}
+		waitJobs(t, jc, 30*time.Second, "all completed by the worker once the mode is off", allCompleted(3))
+	})
+}
 
 // TestE2E_ReadOnly runs two kura serve on one database under a steady 50
 // writes a second spread over both, and turns read-only mode on with kura
@@ -22,7 +66,8 @@ import (
 // acknowledged (every one answers 503 read_only with Retry-After 5) while
 // reads, /health and /metrics are served by both and say so; every write
 // acknowledged before is in the database, and nothing changes there until
-// kura db read-only off, after which both accept writes again.
+// kura db read-only off, after which both accept writes again. A third
+// server started meanwhile starts read-only.
 func TestE2E_ReadOnly(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dbURL string) {
 		const token = "read-only-metrics-token-0123456789"
@@ -82,6 +127,16 @@ func TestE2E_ReadOnly(t *testing.T) {
 				t.Errorf("/metrics in read-only mode has no kura_read_only 1")
 			}
 		}
+		// A server that starts while the mode is on starts read-only.
+		c := startKura(t, env...)
+		servers = append(servers, c)
+		r := c.do(t, "PATCH", fmt.Sprintf("/api/users/%d", ids[2]), tokens[2], map[string]string{"username": "late"})
+		if r.Status != http.StatusServiceUnavailable || r.errorField("code") != "read_only" {
+			t.Errorf("the first write to a server started in read-only mode: %d %s", r.Status, r.Raw)
+		}
+		if h := c.do(t, "GET", "/health", "", nil).want(t, http.StatusOK); h.Body["read_only"] != "on" {
+			t.Errorf("/health of a server started in read-only mode: %s", h.Raw)
+		}
 		stop()
 		wg.Wait()
 
@@ -116,7 +171,7 @@ func TestE2E_ReadOnly(t *testing.T) {
 			t.Fatalf("kura db read-only off: %v\n%s", err, logs)
 		}
 		for i, s := range servers {
-			testenv.Wait(t, 0, "writes accepted again", func() bool {
+			testenv.Wait(t, 0, "writes accepted again on "+s.URL, func() bool {
 				r := s.do(t, "PATCH", fmt.Sprintf("/api/users/%d", ids[i]), tokens[i], map[string]string{"username": fmt.Sprintf("after%d", i)})
 				return r.Status == http.StatusOK
 			})
