@@ -18,6 +18,41 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
+// TestCLI_RefusesWritesInReadOnly: the commands that write users or steer
+// jobs refuse to run while read-only mode is on, saying why, and run once
+// it is off; status says on, with the reason, as text and as JSON.
+func TestCLI_RefusesWritesInReadOnly(t *testing.T) {
+	env := []string{"DATABASE_URL=sqlite:" + t.TempDir() + "/kura.db", passwordEnv + "=a long enough password"}
+	create := []string{"users", "create", "--email", "ann@example.com", "--username", "ann"}
+	if _, logs, err := runKura(t, env, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v\n%s", err, logs)
+	}
+	if _, logs, err := runKura(t, env, "", "db", "read-only", "on", "--reason", "moving the data"); err != nil {
+		t.Fatalf("kura db read-only on: %v\n%s", err, logs)
+	}
+	for _, args := range [][]string{create, {"users", "seed", "--count", "3"}, {"jobs", "retry", "1"}} {
+		_, _, err := runKura(t, env, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "read-only mode is on (moving the data)") {
+			t.Errorf("kura %s in read-only mode: %v", strings.Join(args, " "), err)
+		}
+	}
+	out, _, err := runKura(t, env, "", "db", "read-only", "status")
+	if err != nil || !strings.Contains(out, "on (generation 1") || !strings.Contains(out, "moving the data") {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+	out, _, err = runKura(t, env, "", "db", "read-only", "off", "--json")
+	var st sqldb.ReadOnlyState
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.On || st.Generation != 2 {
+		t.Errorf("off --json: %v\n%s", err, out)
+	}
+	if _, logs, err := runKura(t, env, "", create...); err != nil {
+		t.Errorf("users create once off: %v\n%s", err, logs)
+	}
+	if _, _, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "0s"); !isUsage(err) {
+		t.Errorf("--wait 0s: %v, want a usage error", err)
+	}
+}
+
 // TestWorker_ReadOnly: a kura worker started while read-only mode is on
 // acknowledges it and works no job; once the mode is off it works them.
 func TestWorker_ReadOnly(t *testing.T) {
