@@ -356,3 +356,32 @@ func scrapeMetrics(t *testing.T, s *server, token string) string {
 	}
 	return string(raw)
 }
+
+// TestReadOnly_WaitsForRunningJobs: kura db read-only on returns only once
+// the jobs a kura serve process was running when it began have finished
+// (within KURA_SHUTDOWN_TIMEOUT they finish rather than being handed
+// back): none is running, both completed.
+func TestReadOnly_WaitsForRunningJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		env := []string{"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=warn", noRateLimits,
+			"KURA_JOB_POLL_INTERVAL=100ms", "KURA_SHUTDOWN_TIMEOUT=30s"}
+		c := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=3s")...)
+		registerUsers(t, c.srv, "slow", 2)
+		jc, _ := jobsOf(t, dbURL)
+		waitJobs(t, jc, 30*time.Second, "two running", func(rows []*jobs.Row) bool {
+			return byState(rows)[jobs.StateRunning] == 2
+		})
+		begin := time.Now()
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "30s"); err != nil {
+			t.Fatalf("kura db read-only on: %v\n%s", err, logs)
+		}
+		took := time.Since(begin)
+		if s := byState(deliveries(t, jc)); s[jobs.StateRunning] != 0 || s[jobs.StateCompleted] != 2 {
+			t.Fatalf("when kura db read-only on returned (after %s): jobs %v; want the two running ones completed", took, s)
+		}
+		t.Logf("kura db read-only on returned after %s, the running jobs completed", took.Round(time.Millisecond))
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "off"); err != nil {
+			t.Fatalf("kura db read-only off: %v\n%s", err, logs)
+		}
+	})
+}
