@@ -18,10 +18,12 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
-// TestCLI_RefusesWritesInReadOnly: the commands that write users or steer
-// jobs refuse to run while read-only mode is on, saying why, and run once
-// it is off; status says on, with the reason, as text and as JSON.
-func TestCLI_RefusesWritesInReadOnly(t *testing.T) {
+// TestCLI_ReadOnly: the commands that write users or steer jobs refuse to
+// run while read-only mode is on, saying why, and run once it is off;
+// status says on, with the reason, as text and as JSON; on fails at
+// --wait, naming the instance that did not acknowledge, and the mode
+// stays on.
+func TestCLI_ReadOnly(t *testing.T) {
 	env := []string{"DATABASE_URL=sqlite:" + t.TempDir() + "/kura.db", passwordEnv + "=a long enough password"}
 	create := []string{"users", "create", "--email", "ann@example.com", "--username", "ann"}
 	if _, logs, err := runKura(t, env, "", "migrate", "up"); err != nil {
@@ -50,6 +52,23 @@ func TestCLI_RefusesWritesInReadOnly(t *testing.T) {
 	}
 	if _, _, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "0s"); !isUsage(err) {
 		t.Errorf("--wait 0s: %v, want a usage error", err)
+	}
+
+	// An instance seen lately that never acknowledges: on fails at --wait,
+	// naming it, and the mode stays on.
+	db := openShared(t, strings.TrimPrefix(env[0], "DATABASE_URL="))
+	stale := sqldb.Instance{ID: "stale", Hostname: "web-9", PID: 4242, Addr: "http://10.0.0.9:8080", Version: "0.0.1", Started: time.Now()}
+	if err := db.Announce(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runKura(t, env, "", "db", "read-only", "on", "--wait", "300ms")
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), "web-9 pid 4242 on http://10.0.0.9:8080") ||
+		!strings.Contains(err.Error(), "stays on") || !strings.Contains(err.Error(), "--wait 300ms") {
+		t.Errorf("on with an instance that does not acknowledge: %v", err)
+	}
+	out, _, err = runKura(t, env, "", "db", "read-only", "status", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || !st.On || len(st.Waiting) != 1 || st.Waiting[0].PID != 4242 {
+		t.Errorf("status --json after the timeout: %v\n%s", err, out)
 	}
 }
 
