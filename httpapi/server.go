@@ -220,6 +220,8 @@ type Server struct {
 	serveErr chan error // receives Serve's result once Open has run
 
 	inFlight atomic.Int64 // requests being served, counted by accessLog
+	readOnly atomic.Bool  // writes are refused (SetReadOnly)
+	writes   atomic.Int64 // writes being served, counted by writeGate
 }
 
 // InFlight returns the number of requests being served now: a gauge for a
@@ -245,7 +247,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
 	s.routes()
-	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux))))
+	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux)))))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -306,8 +308,12 @@ func (s *Server) Addr() net.Addr {
 
 // URL returns the base URL of the server, such as "http://127.0.0.1:41234",
 // or "" before Open. A wildcard host is reported as 127.0.0.1.
-func (s *Server) URL() string {
-	a, ok := s.Addr().(*net.TCPAddr)
+func (s *Server) URL() string { return URLOf(s.Addr()) }
+
+// URLOf returns the base URL of a server listening on addr, as URL does,
+// or "" for an address that is not TCP.
+func URLOf(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
 	if !ok {
 		return ""
 	}

@@ -186,4 +186,12 @@
 // the deliberately slow hashing. UserService.OnCreate runs caller code in
 // the transaction that creates a user, so that what it writes (a
 // notification, a job) exists if and only if the user does.
+//
+// Read-only mode is a switch every instance of a database sees without
+// Redis: EnterReadOnly sets it in the one-row table kura_read_only and
+// returns once every live instance (a kura_instances row beaten within
+// ServingWindow) has recorded, through Announce, the switch's generation,
+// which it does once it refuses writes and has none under way;
+// LeaveReadOnly clears it, and ReadOnlyState says who has applied it. An
+// instance reads it with ReadOnlyMode every ReadOnlyPollInterval.
 package sqldb

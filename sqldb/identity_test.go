@@ -11,7 +11,7 @@ import (
 
 // TestDB_Identity: a database has no identity before kura's migration 7,
 // one of 32 hex digits after it that later migrations keep, and two
-// databases have two identities. A step down to version 6 (a database
+// databases have two identities. Steps down to version 6 (a database
 // migrated before identities existed) removes it; the next migration makes
 // a new one.
 func TestDB_Identity(t *testing.T) {
