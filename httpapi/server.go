@@ -201,6 +201,7 @@ type Server struct {
 	serveErr chan error // receives Serve's result once Open has run
 
 	inFlight atomic.Int64 // requests being served, counted by accessLog
+	drain    drain        // set by Drain
 }
 
 // InFlight returns the number of requests being served now: a gauge for a
@@ -226,7 +227,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
 	s.routes()
-	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux))))
+	s.handler = s.drainAware(s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux)))))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
