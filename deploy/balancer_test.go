@@ -66,22 +66,9 @@ func testBalancer(t *testing.T, start balancer) {
 			}
 		}
 	}
-	dbURL := testenv.PostgresDatabase(t)
-	redisURL := testenv.RedisURL(t)
+	dbURL, env := clusterEnv(t)
 	bin := kuraBinary(t, "v0.0.0-balancer")
 	dir := t.TempDir()
-	env := []string{
-		"PATH=" + os.Getenv("PATH"),
-		"DATABASE_URL=" + dbURL,
-		"REDIS_URL=" + redisURL,
-		"KURA_CACHE_PREFIX=kura-balancer-" + testenv.RandomSuffix() + ":",
-		"KURA_METRICS_ADDR=",
-		"KURA_BACKUP_INTERVAL=0",
-		"KURA_RATE_LIMIT=false", // every client is 127.0.0.1
-		"KURA_LOG_FORMAT=json",
-		"KURA_LOG_FLUSH_INTERVAL=0",
-		"KURA_WORKERS=2",
-	}
 	kuras := make([]*kuraProcess, instances)
 	backends := make([]string, instances)
 	for i := range kuras {
@@ -135,6 +122,23 @@ func testBalancer(t *testing.T, start balancer) {
 		if n := k.lateRequestWarnings(); n > 0 {
 			t.Logf("%s warned %d times that the balancer still sent requests at the end of its drain", k.name, n)
 		}
+	}
+}
+
+// clusterEnv returns a fresh PostgreSQL database's URL and the
+// environment of kura instances that share it and the test's Redis.
+func clusterEnv(t *testing.T) (dbURL string, env []string) {
+	dbURL = testenv.PostgresDatabase(t)
+	return dbURL, []string{
+		"PATH=" + os.Getenv("PATH"),
+		"DATABASE_URL=" + dbURL,
+		"REDIS_URL=" + testenv.RedisURL(t),
+		"KURA_CACHE_PREFIX=kura-balancer-" + testenv.RandomSuffix() + ":",
+		"KURA_METRICS_ADDR=",
+		"KURA_BACKUP_INTERVAL=0",
+		"KURA_RATE_LIMIT=false", // every client is 127.0.0.1
+		"KURA_LOG_FLUSH_INTERVAL=0",
+		"KURA_WORKERS=2",
 	}
 }
 
@@ -232,7 +236,7 @@ func (k *kuraProcess) kill() {
 // request (one a balancer passed on, not a health check).
 func (k *kuraProcess) servedAPI() bool {
 	b, _ := os.ReadFile(k.logFile)
-	return bytes.Contains(b, []byte(`"path":"/api/`))
+	return bytes.Contains(b, []byte(` path=/api/`))
 }
 
 // lateRequestWarnings counts the drains that ended with the balancer still
@@ -319,31 +323,42 @@ func (w *syncWriter) String() string {
 // an API request through it.
 func haproxyBalancer(t *testing.T, listen string, backends []string) func(*testing.T) {
 	t.Helper()
+	sock := startHAProxy(t, listen, backends)
+	return func(t *testing.T) { t.Helper(); waitHAProxyUp(t, sock, len(backends)) }
+}
+
+// startHAProxy runs haproxy with deploy/haproxy.cfg in front of backends
+// and returns the path of its runtime API.
+func startHAProxy(t *testing.T, listen string, backends []string) (sock string) {
+	t.Helper()
 	tool := testenv.Tool(t, "haproxy", "haproxy")
 	dir := t.TempDir()
-	sock := filepath.Join(dir, "kura.sock")
+	sock = filepath.Join(dir, "kura.sock")
 	cfg := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cfg, []byte(shippedConfig(t, "haproxy.cfg", listen, backends, "/run/haproxy/kura.sock", sock)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	runTool(t, ".", tool, "-c", "-q", "-f", cfg)
 	startTool(t, tool, "-db", "-f", cfg)
-	return func(t *testing.T) {
-		t.Helper()
-		testenv.Wait(t, time.Minute, "haproxy to report every server UP", func() bool {
-			st, err := haproxyStatus(sock)
-			if err != nil {
-				return false
+	return sock
+}
+
+// waitHAProxyUp waits until haproxy reports n servers UP.
+func waitHAProxyUp(t *testing.T, sock string, n int) {
+	t.Helper()
+	testenv.Wait(t, time.Minute, "haproxy to report every server UP", func() bool {
+		st, err := haproxyStatus(sock)
+		if err != nil {
+			return false
+		}
+		up := 0
+		for _, s := range st {
+			if s == "UP" {
+				up++
 			}
-			up := 0
-			for _, s := range st {
-				if s == "UP" {
-					up++
-				}
-			}
-			return up == len(backends)
-		})
-	}
+		}
+		return up == n
+	})
 }
 
 // haproxyStatus returns the status of each server of backend kura, by

@@ -130,9 +130,9 @@ func TestSystemd_Verify(t *testing.T) {
 	}
 }
 
-// TestShellcheck: deploy.sh is shellcheck-clean.
+// TestShellcheck: deploy.sh and rolling.sh are shellcheck-clean.
 func TestShellcheck(t *testing.T) {
-	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh")
+	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh", "rolling.sh")
 }
 
 // TestMakefile: kura version prints what make build set with -ldflags,
