@@ -284,7 +284,7 @@ func shippedConfig(t *testing.T, name, listen string, backends []string, extra .
 func startTool(t *testing.T, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	var out syncWriter
+	var out testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -303,24 +303,6 @@ func startTool(t *testing.T, name string, args ...string) {
 			t.Logf("%s's output:\n%s", filepath.Base(name), out.String())
 		}
 	})
-}
-
-// syncWriter is a buffer written by a child process's two streams.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
 }
 
 // haproxyBalancer runs haproxy with deploy/haproxy.cfg. It is ready when
