@@ -8,16 +8,18 @@ import (
 // Error codes. Each maps to one HTTP status in httpapi and to one exit
 // message in the CLI.
 const (
-	EINVALID      = "invalid"      // input failed validation; Fields says where (422)
-	EBADREQUEST   = "bad_request"  // the request itself is malformed (400)
-	EUNAUTHORIZED = "unauthorized" // no or bad credentials (401)
-	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (403)
-	ENOTFOUND     = "not_found"    // the thing does not exist (404)
-	ECONFLICT     = "conflict"     // a unique value is taken; Fields names it (409)
-	ETOOLARGE     = "too_large"    // the request body is too large (413)
-	ERATELIMITED  = "rate_limited" // too many requests; retry later (429)
-	EUNAVAILABLE  = "unavailable"  // a dependency is busy or down; retry later (503)
-	EINTERNAL     = "internal"     // anything else; never shown in detail (500)
+	EINVALID      = "invalid"                // input failed validation; Fields says where (422)
+	EBADREQUEST   = "bad_request"            // the request itself is malformed (400)
+	EUNAUTHORIZED = "unauthorized"           // no or bad credentials (401)
+	EFORBIDDEN    = "forbidden"              // authenticated but not allowed (403)
+	ENOTFOUND     = "not_found"              // the thing does not exist (404)
+	ECONFLICT     = "conflict"               // a unique value is taken; Fields names it (409)
+	EINPROGRESS   = "in_progress"            // a request with the same idempotency key is still running; retry later (409)
+	EKEYREUSED    = "idempotency_key_reused" // the idempotency key was used for another request (422)
+	ETOOLARGE     = "too_large"              // the request body is too large (413)
+	ERATELIMITED  = "rate_limited"           // too many requests; retry later (429)
+	EUNAVAILABLE  = "unavailable"            // a dependency is busy or down; retry later (503)
+	EINTERNAL     = "internal"               // anything else; never shown in detail (500)
 )
 
 // ErrBusy is wrapped by the EUNAVAILABLE error of a dependency that answers

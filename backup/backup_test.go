@@ -1,6 +1,7 @@
 package backup_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"io"
@@ -10,7 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/sqldb"
@@ -60,6 +63,27 @@ func mustOpen(t *testing.T, url string, n int) *sqldb.DB {
 	return db
 }
 
+// awkwardBytes are 32 bytes a dump must escape: NUL, quotes, a
+// backslash, bytes that are not UTF-8.
+var awkwardBytes = []byte("\x00'\"\\\xff\xfe\n\r\x1a%_;-- 0123456789abcdefg")
+
+// keepAnswer keeps an answer under an idempotency key in db, its
+// fingerprint and body awkward for a dump, and returns it.
+func keepAnswer(t *testing.T, db *sqldb.DB) *kura.StoredResponse {
+	t.Helper()
+	ctx := context.Background()
+	s := sqldb.NewIdempotencyStore(db)
+	c, err := s.ClaimIdempotencyKey(ctx, "user:1", "k", awkwardBytes, time.Minute)
+	if err != nil || !c.Owned {
+		t.Fatalf("claim: %+v, %v", c, err)
+	}
+	resp := &kura.StoredResponse{Status: 201, Header: map[string]string{"Location": "/x/'1"}, Body: append([]byte(`{"a":"\u0000"}`), awkwardBytes...)}
+	if err := s.CompleteIdempotencyKey(ctx, c, resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func config(t *testing.T, url string) backup.Config {
 	return backup.Config{URL: url, Dir: filepath.Join(t.TempDir(), "backups")}
 }
@@ -78,6 +102,7 @@ func TestCreateVerifyRestore(t *testing.T) {
 		ctx := context.Background()
 		url := e.url(t)
 		db := mustOpen(t, url, 50)
+		kept := keepAnswer(t, db)
 		cfg := config(t, url)
 		m, err := backup.Create(ctx, cfg)
 		if err != nil {
@@ -129,6 +154,10 @@ func TestCreateVerifyRestore(t *testing.T) {
 		restored := mustOpen(t, to, 0) // already migrated: MigrateUp does nothing
 		if n := countUsers(t, restored.Reader()); n != 50 {
 			t.Fatalf("restored %d users, want 50", n)
+		}
+		if c, err := sqldb.NewIdempotencyStore(restored).ClaimIdempotencyKey(ctx, "user:1", "k", awkwardBytes, time.Minute); err != nil ||
+			c.Response == nil || !bytes.Equal(c.Response.Body, kept.Body) || c.Response.Header["Location"] != kept.Header["Location"] {
+			t.Fatalf("the restored copy's idempotency key: %+v, %v; want the kept answer", c, err)
 		}
 		if got, _ := restored.Identity(ctx); got != m.Source.ID {
 			t.Fatalf("the restored copy's identity is %s; want its source's, %s", got, m.Source.ID)

@@ -52,8 +52,15 @@ func (s *Server) authenticate(r *http.Request) (*kura.User, error) {
 // optionalUser returns the caller's user, or nil for an anonymous request.
 // A present but invalid token is an error, not anonymity, and counts
 // against the address's anonymous limit (then ERATELIMITED); a valid one
-// counts against the token's.
+// counts against the token's. A write whose token was verified already
+// (by idempotency keys, or for an app's route) gets that outcome again,
+// counted once.
 func (s *Server) optionalUser(r *http.Request) (*kura.User, error) {
+	if !isRead(r.Method) {
+		if c, _ := r.Context().Value(callerKey{}).(*callerResult); c != nil {
+			return c.u, c.err
+		}
+	}
 	token, present, ok := bearerToken(r)
 	if !present {
 		return nil, nil

@@ -16,8 +16,8 @@ const CORSMaxAge = 600
 
 // CORS header values; net/http never modifies them.
 var (
-	corsAllowHeaders  = []string{"Authorization, Content-Type"}
-	corsExposeHeaders = []string{"Location, Retry-After, X-Request-Id"}
+	corsAllowHeaders  = []string{"Authorization, Content-Type, Idempotency-Key"}
+	corsExposeHeaders = []string{"Idempotent-Replayed, Location, Retry-After, X-Request-Id"}
 	corsMaxAge        = []string{fmt.Sprint(CORSMaxAge)}
 )
 

@@ -63,7 +63,7 @@ func TestCORS(t *testing.T) {
 		if slices.Contains(methods, "POST") {
 			t.Errorf("Allow-Methods = %v: /api/users/{id} has no POST", methods)
 		}
-		if got := h.Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
+		if got := h.Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type, Idempotency-Key" {
 			t.Errorf("Allow-Headers = %q", got)
 		}
 		if got := h.Get("Access-Control-Max-Age"); got != "600" {

@@ -90,7 +90,8 @@
 // ErrorStatus): invalid 422, bad_request 400, unauthorized 401 (with
 // WWW-Authenticate: Bearer), forbidden 403, not_found 404, conflict 409,
 // too_large 413, rate_limited 429 and unavailable 503 (both with
-// Retry-After), internal 500. An internal error's cause is logged at
+// Retry-After), in_progress 409 (with Retry-After) and
+// idempotency_key_reused 422 (see Idempotency keys), internal 500. An internal error's cause is logged at
 // error, never returned; an unavailable one's (a database lost mid-query)
 // at warn, unless it is a busy pool shedding load (kura.ErrBusy).
 //
@@ -141,16 +142,36 @@
 // user must not be shown from a cache without asking. An application's
 // routes written with WriteJSON get the same default.
 //
+// # Idempotency keys
+//
+// With Config.Idempotency set (kura serve sets sqldb's), every POST, PUT,
+// PATCH and DELETE route, an application's included, takes an
+// Idempotency-Key header of 1 to 255 printable ASCII characters (400
+// otherwise): the same key, method, path and body within 24 hours gets the
+// first answer again (status, Content-Type, Location, Retry-After,
+// Cache-Control and body) with Idempotent-Replayed: true, from any server
+// sharing the store. Of concurrent duplicates one runs; the others wait up
+// to IdempotencyWait (10 s) for its answer, then get 409 in_progress with
+// Retry-After. The key with another method, path or body is 422
+// idempotency_key_reused. A key belongs to the verified caller (the user
+// of a token that verifies, else, and for a registration, the client
+// address), so nobody replays another's answer. Answers that say to try again (5xx, 401, 408, 429), a
+// panic and answers over 1 MiB are not kept: the retry runs. The login,
+// whose answer is a bearer token, and the logout take no key, nor do an
+// application's routes listed in Config.IdempotencyExcept; nor does a
+// GET, HEAD or OPTIONS, which pass untouched.
+//
 // # Cross-origin requests
 //
 // CORS is off by default: no response carries a CORS header, so a browser
 // lets no other site's page read the API's answers. Config.CORSOrigins
 // lists the origins allowed, compared exactly ("https://app.example.com",
 // no wildcard). A request from one of them gets
-// Access-Control-Allow-Origin echoing it (and Expose-Headers Location,
-// Retry-After, X-Request-Id); a preflight (OPTIONS with
-// Access-Control-Request-Method) gets 204 with Allow-Methods (the path's),
-// Allow-Headers "Authorization, Content-Type" and Max-Age (CORSMaxAge).
+// Access-Control-Allow-Origin echoing it (and Expose-Headers
+// Idempotent-Replayed, Location, Retry-After, X-Request-Id); a preflight
+// (OPTIONS with Access-Control-Request-Method) gets 204 with Allow-Methods
+// (the path's), Allow-Headers "Authorization, Content-Type,
+// Idempotency-Key" and Max-Age (CORSMaxAge).
 // Every response then says Vary: Origin. Another origin gets no CORS
 // header, and its preflight is the 405 it would be without CORS.
 // Credentials are never allowed, since the API takes bearer tokens, never

@@ -18,6 +18,8 @@ var codeStatus = map[string]int{
 	kura.EFORBIDDEN:    http.StatusForbidden,
 	kura.ENOTFOUND:     http.StatusNotFound,
 	kura.ECONFLICT:     http.StatusConflict,
+	kura.EINPROGRESS:   http.StatusConflict,
+	kura.EKEYREUSED:    http.StatusUnprocessableEntity,
 	kura.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	kura.ERATELIMITED:  http.StatusTooManyRequests,
 	kura.EUNAVAILABLE:  http.StatusServiceUnavailable,
@@ -105,6 +107,10 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", retryAfterSeconds(err))
+	case http.StatusConflict:
+		if code == kura.EINPROGRESS {
+			h.Set("Retry-After", retryAfter)
+		}
 	case http.StatusRequestEntityTooLarge:
 		s.writeTooLarge(w, r, &errorBody{Error: d})
 		return

@@ -17,7 +17,7 @@ func TestErrorStatus(t *testing.T) {
 		kura.EINVALID: 422, kura.EBADREQUEST: 400, kura.EUNAUTHORIZED: 401,
 		kura.EFORBIDDEN: 403, kura.ENOTFOUND: 404, kura.ECONFLICT: 409,
 		kura.ETOOLARGE: 413, kura.ERATELIMITED: 429, kura.EUNAVAILABLE: 503,
-		kura.EINTERNAL: 500, "made_up": 500,
+		kura.EINTERNAL: 500, kura.EINPROGRESS: 409, kura.EKEYREUSED: 422, "made_up": 500,
 	} {
 		if got := httpapi.ErrorStatus(code); got != want {
 			t.Errorf("ErrorStatus(%q) = %d, want %d", code, got, want)

@@ -43,6 +43,9 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 			s.methods = append(s.methods, m)
 		}
 	}
+	if s.takesIdempotencyKey(method, pattern) {
+		h = s.idempotent(pattern, h)
+	}
 	s.mux.HandleFunc(pattern, h)
 }
 

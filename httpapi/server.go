@@ -107,6 +107,24 @@ type Config struct {
 	// CORS header is ever sent.
 	CORSOrigins []string
 
+	// Idempotency keeps the answers of writes sent with an Idempotency-Key
+	// header (see IdempotencyKeyHeader): a retry with the same key, on
+	// any instance sharing the store, gets the first answer instead of a
+	// second write. It covers every POST, PUT, PATCH and DELETE route,
+	// an application's (Handle, HandleAuth) included, but the login, the
+	// logout and IdempotencyExcept. Nil ignores the header.
+	Idempotency kura.IdempotencyStore
+	// IdempotencyWait bounds how long a request waits for one with the
+	// same key that is still running, before 409 in_progress with
+	// Retry-After; keep it under WriteTimeout. Zero means
+	// DefaultIdempotencyWait (10s).
+	IdempotencyWait time.Duration
+	// IdempotencyExcept are an application's write routes, by the pattern
+	// given to Handle or HandleAuth, that take no Idempotency-Key (the
+	// header is ignored): those whose answer is a secret, such as a token
+	// it issues, which the store must not keep.
+	IdempotencyExcept []string
+
 	// Index, if set, is answered to GET /: the service's name and links
 	// (and a version, only if its Version is set), so that a person who
 	// opens the base URL learns where to go.
@@ -133,6 +151,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.HealthTimeout, DefaultHealthTimeout)
+	setDefault(&c.IdempotencyWait, DefaultIdempotencyWait)
 	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	return c
@@ -162,7 +181,7 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"ReadHeaderTimeout": c.ReadHeaderTimeout, "ReadTimeout": c.ReadTimeout, "WriteTimeout": c.WriteTimeout,
-		"IdleTimeout": c.IdleTimeout, "HealthTimeout": c.HealthTimeout,
+		"IdleTimeout": c.IdleTimeout, "HealthTimeout": c.HealthTimeout, "IdempotencyWait": c.IdempotencyWait,
 	} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("%s: %s is negative; want a positive duration, or 0 for the default", name, d))

@@ -37,6 +37,22 @@ func TestDB_Identity(t *testing.T) {
 			if again, _ := db.Identity(ctx); again != first {
 				t.Fatalf("a second migration changed the identity: %s, then %s", first, again)
 			}
+			// Down past the later migrations, which keep it, then one step more.
+			list, err := db.MigrationStatus(ctx, sqldb.Schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range list {
+				if m.Version <= 7 {
+					continue
+				}
+				if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
+					t.Fatal(err)
+				}
+				if id, err := db.Identity(ctx); id != first {
+					t.Fatalf("after undoing migration %d: %q, %v; want the identity kept", m.Version, id, err)
+				}
+			}
 			if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
 				t.Fatal(err)
 			}

@@ -33,17 +33,17 @@ type Instance struct {
 // Announce records inst as serving now, inserting its row or refreshing
 // it. Call it when serving starts and every HeartbeatInterval.
 func (db *DB) Announce(ctx context.Context, inst Instance) error {
-	now := db.TimeArg(db.Timestamp())
-	return db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_instances SET seen_at = ? WHERE id = ?`), now, inst.ID)
+	now := db.Timestamp()
+	return db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE kura_instances SET seen_at = ? WHERE id = ?`, now, inst.ID)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, db.TimeArg(inst.Started), now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, inst.Started, now)
 		return err
 	})
 }

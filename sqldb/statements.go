@@ -36,6 +36,17 @@ const (
 		       COALESCE(SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END), 0)
 		FROM users`
 	qStatsSessions = "SELECT COUNT(*) FROM sessions WHERE expires_at > ?"
+
+	qIdemRow = `SELECT fingerprint, claim, status, headers, body, ts(created_at), ts(claimed_at)
+		FROM idempotency_keys WHERE scope = ? AND idem_key = ?`
+	qIdemRenew = `UPDATE idempotency_keys SET fingerprint = ?, claim = ?, status = 0, headers = NULL, body = NULL,
+		created_at = ?, claimed_at = ? WHERE scope = ? AND idem_key = ? AND created_at < ?`
+	qIdemTakeOver = `UPDATE idempotency_keys SET claim = ?, claimed_at = ?
+		WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0 AND claimed_at < ?`
+	qIdemComplete = `UPDATE idempotency_keys SET status = ?, headers = ?, body = ?
+		WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`
+	qIdemRelease = `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`
+	qIdemExpired = `DELETE FROM idempotency_keys WHERE created_at < ?`
 )
 
 // loginQuery returns the query of a login by col ("email" or
@@ -71,8 +82,8 @@ var (
 )
 
 // Statements returns the statements kura's services (users, sessions,
-// notifications, stats) run on the dialect's hot paths, each as it runs.
-// Inserts are left out: they read no index a plan could choose.
+// notifications, stats, idempotency keys) run on the dialect's hot paths,
+// each as it runs. Inserts are left out: they read no index a plan could choose.
 func Statements(d Dialect) []Statement {
 	return []Statement{
 		{"users.by_id", qUserByID},
@@ -95,5 +106,10 @@ func Statements(d Dialect) []Statement {
 		{"notifications.list_count", notificationsNewestFirst.query(listCount)},
 		{"stats.users", qStatsUsers},
 		{"stats.sessions", qStatsSessions},
+		{"idempotency_keys.by_key", qIdemRow},
+		{"idempotency_keys.take_over", qIdemTakeOver},
+		{"idempotency_keys.complete", qIdemComplete},
+		{"idempotency_keys.release", qIdemRelease},
+		{"idempotency_keys.delete_expired", qIdemExpired},
 	}
 }

@@ -118,7 +118,7 @@ type Config struct {
 	JobRetention          Seconds
 	JobDiscardedRetention Seconds
 	// SessionCleanupInterval (KURA_SESSION_CLEANUP_INTERVAL) is how often
-	// expired sessions are deleted.
+	// expired sessions and idempotency keys are deleted.
 	SessionCleanupInterval Seconds
 	// MaintainInterval (KURA_MAINTAIN_INTERVAL) is how often the job
 	// workers run the database's maintenance (see kura maintain); 0 turns

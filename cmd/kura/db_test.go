@@ -96,6 +96,13 @@ func TestDBRoles_LeastPrivilege(t *testing.T) {
 			s.do(t, "GET", path, tok, nil).want(t, http.StatusOK)
 			s.do(t, "GET", fmt.Sprintf("/api/users/%d", bob.id()), "", nil).want(t, http.StatusOK)
 			s.do(t, "PATCH", path, tok, map[string]string{"username": "alicia"}).want(t, http.StatusOK)
+			// The application role keeps and replays an idempotent answer.
+			for i, want := range []string{"", "true"} {
+				r := s.keyedAs(t, "PATCH", path, tok, "rename-1", `{"username":"alice2"}`)
+				if r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != want {
+					t.Fatalf("keyed PATCH %d: %d, replayed %q %s", i, r.Status, r.Header.Get("Idempotent-Replayed"), r.Raw)
+				}
+			}
 			if l := s.do(t, "GET", "/api/users?limit=1", tok, nil).want(t, http.StatusOK); l.Body["next_cursor"] == nil {
 				t.Errorf("list: %s", l.Raw)
 			}

@@ -91,7 +91,7 @@ var variables = []variable{
 	{"KURA_JOB_POLL_INTERVAL", envJobs, "seconds between idle workers' looks for due jobs", func(c *Config) any { return &c.JobPollInterval }, ""},
 	{"KURA_JOB_RETENTION", envJobs, "how long completed and cancelled jobs are kept", func(c *Config) any { return &c.JobRetention }, ""},
 	{"KURA_JOB_DISCARDED_RETENTION", envJobs, "how long discarded jobs are kept", func(c *Config) any { return &c.JobDiscardedRetention }, ""},
-	{"KURA_SESSION_CLEANUP_INTERVAL", envJobs, "how often expired sessions are deleted", func(c *Config) any { return &c.SessionCleanupInterval }, ""},
+	{"KURA_SESSION_CLEANUP_INTERVAL", envJobs, "how often expired sessions and idempotency keys are deleted", func(c *Config) any { return &c.SessionCleanupInterval }, ""},
 	{"KURA_MAINTAIN_INTERVAL", envJobs, "how often the job workers run kura maintain's work; 0 turns it off", func(c *Config) any { return &c.MaintainInterval }, ""},
 	{"KURA_BACKUP_DIR", envBackup, "the folder of backups (created 0700)", func(c *Config) any { return &c.BackupDir }, ""},
 	{"KURA_BACKUP_INTERVAL", envBackup, "time between scheduled backups (serve and worker); 0 turns them off", func(c *Config) any { return &c.BackupInterval }, ""},

@@ -69,9 +69,17 @@ type expireSessionsArgs struct{}
 
 func (expireSessionsArgs) Kind() string { return "sessions.delete_expired" }
 
+// expireIdempotencyKeysArgs is the housekeeping job that deletes the
+// idempotency keys past kura.IdempotencyTTL, on the sessions' interval.
+// Deleting what is already gone does nothing, so it is safe to retry.
+type expireIdempotencyKeysArgs struct{}
+
+func (expireIdempotencyKeysArgs) Kind() string { return "idempotency_keys.delete_expired" }
+
 // newJobs returns the process's job client. With concurrency > 0 it works
 // jobs once started: notification delivery (through m.Notifier, if set),
-// expired-session cleanup every KURA_SESSION_CLEANUP_INTERVAL, backups
+// expired-session and expired-idempotency-key cleanup every
+// KURA_SESSION_CLEANUP_INTERVAL, backups
 // every KURA_BACKUP_INTERVAL, the database's maintenance every
 // KURA_MAINTAIN_INTERVAL and pruning of finished jobs; with 0 it only
 // enqueues and manages them.
@@ -92,10 +100,21 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			}
 			return err
 		}))
+		keys := sqldb.NewIdempotencyStore(a.db)
+		jobs.AddWorker(ws, jobs.WorkerFunc[expireIdempotencyKeysArgs](func(ctx context.Context, _ *jobs.Job[expireIdempotencyKeysArgs]) error {
+			n, err := keys.DeleteExpiredIdempotencyKeys(ctx)
+			if n > 0 {
+				a.log.Info("expired idempotency keys deleted", "deleted", n)
+			}
+			return err
+		}))
 		cfg.Workers = ws
 		cfg.Periodic = []jobs.PeriodicJob{{
 			Every: a.cfg.SessionCleanupInterval.D(), RunOnStart: true,
 			Args: func() jobs.Args { return expireSessionsArgs{} },
+		}, {
+			Every: a.cfg.SessionCleanupInterval.D(), RunOnStart: true,
+			Args: func() jobs.Args { return expireIdempotencyKeysArgs{} },
 		}}
 		cfg.Periodic = append(cfg.Periodic, a.backupSchedule().Add(ws)...)
 		if a.cfg.MaintainInterval > 0 {
