@@ -5,8 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kura-dev/kura/internal/testenv"
 )
@@ -128,9 +130,9 @@ func TestSystemd_Verify(t *testing.T) {
 	}
 }
 
-// TestShellcheck: deploy.sh is shellcheck-clean.
+// TestShellcheck: deploy.sh and rolling.sh are shellcheck-clean.
 func TestShellcheck(t *testing.T) {
-	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh")
+	runTool(t, ".", testenv.Tool(t, "shellcheck", "shellcheck"), "deploy.sh", "rolling.sh")
 }
 
 // TestMakefile: kura version prints what make build set with -ldflags,
@@ -147,5 +149,55 @@ func TestMakefile(t *testing.T) {
 		if !strings.Contains(plan, want) {
 			t.Errorf("make -n release lacks %q:\n%s", want, plan)
 		}
+	}
+}
+
+// TestBalancerConfigs_Check: haproxy -c and nginx -t accept the shipped
+// configurations as they are (nginx with a temporary prefix and pid file),
+// and their timings fit kura's: haproxy takes a draining server out
+// (inter, then fastinter for each further failure) and nginx drops its
+// idle connections well within KURA_DRAIN_DELAY's default, which serve's
+// help shows.
+func TestBalancerConfigs_Check(t *testing.T) {
+	haproxy := testenv.Tool(t, "haproxy", "haproxy")
+	nginx := testenv.Tool(t, "nginx", "nginx")
+	runTool(t, ".", haproxy, "-c", "-q", "-f", "haproxy.cfg")
+	abs, err := filepath.Abs("nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	runTool(t, ".", nginx, "-q", "-t", "-p", dir, "-c", abs, "-g", "pid "+filepath.Join(dir, "nginx.pid")+";")
+
+	help := runTool(t, ".", kuraBinary(t, "v0.0.0-files"), "serve", "-h")
+	m := regexp.MustCompile(`KURA_DRAIN_DELAY\s+(\d+)\s`).FindStringSubmatch(help)
+	if m == nil {
+		t.Fatalf("serve -h shows no default of KURA_DRAIN_DELAY:\n%s", help)
+	}
+	drain, _ := time.ParseDuration(m[1] + "s")
+	cfg, err := os.ReadFile("haproxy.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm := regexp.MustCompile(`default-server inter (\d+)s fastinter (\d+)ms .*fall (\d+) `).FindStringSubmatch(string(cfg))
+	if hm == nil {
+		t.Fatal("haproxy.cfg: no default-server line with inter, fastinter and fall")
+	}
+	inter, _ := time.ParseDuration(hm[1] + "s")
+	fast, _ := time.ParseDuration(hm[2] + "ms")
+	fall, _ := strconv.Atoi(hm[3])
+	if out := inter + time.Duration(fall-1)*fast + time.Second; out > drain {
+		t.Errorf("haproxy takes up to %s (and a check's time) to take a draining server out; KURA_DRAIN_DELAY's default is %s", out-time.Second, drain)
+	}
+	ng, err := os.ReadFile("nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	km := regexp.MustCompile(`upstream kura \{[^}]*keepalive_timeout (\d+)s;`).FindStringSubmatch(string(ng))
+	if km == nil {
+		t.Fatal("nginx.conf: no keepalive_timeout in upstream kura")
+	}
+	if idle, _ := time.ParseDuration(km[1] + "s"); idle >= drain {
+		t.Errorf("nginx keeps idle connections to kura %s, not below KURA_DRAIN_DELAY's default %s", idle, drain)
 	}
 }

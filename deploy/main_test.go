@@ -2,7 +2,9 @@
 // tools their users run: the image is built and run on a real Docker
 // engine, docker-compose reads the compose file, systemd-analyze verifies
 // the units, shellcheck reads deploy.sh, and deploy.sh deploys real kura
-// binaries to a temporary "server".
+// binaries to a temporary "server"; haproxy and nginx run the shipped
+// configs in front of three instances that are restarted under load, and
+// rolling.sh upgrades them one at a time.
 package deploy_test
 
 import (

@@ -63,6 +63,8 @@
 //	                           (only with Config.Notifications)
 //	GET    /health             every HealthCheck; 200, or 503 with Retry-After
 //	GET    /health/live        200 while the process serves
+//	GET    /health/ready       the load balancer's check: 200, or 503 while
+//	                           draining or a required check is unreachable
 //
 // A user's public view is {id, username, created_at}; the private view adds
 // email, role and updated_at. Timestamps are RFC 3339 in UTC, with
@@ -99,8 +101,23 @@
 // at once when every connection is taken and calls wait, instead of
 // queueing behind them until the timeout); "degraded" for an optional one.
 // Unreachable or busy makes it 503 with Retry-After: either way a request
-// sent here now would wait and may end in a 503, so a load balancer should
-// send it elsewhere for a while, and the word tells the two apart.
+// sent here now would wait and may end in a 503, and the word tells an
+// operator the two apart.
+//
+// GET /health/ready is what a load balancer reads: it answers 503 only
+// when this instance cannot serve, {"status":"draining"} once Drain has
+// begun, or {"status":"unavailable"} naming a required check that is
+// unreachable. A busy pool still answers 200 {"status":"ready",
+// "database":"busy"}: it serves, slowly, and load is shared by every
+// instance, so that failing the balancer's check for it would take them all
+// out at once. Optional checks are not run.
+//
+// # Draining
+//
+// Server.Drain begins a shutdown behind a balancer: both health endpoints
+// answer 503 {"status":"draining"} while every other request is still
+// served, with Connection: close, for a delay that lets the balancer's
+// check notice; then Close stops accepting and finishes what is in flight.
 //
 // Request bodies must be one JSON object of at most Config.MaxBodyBytes,
 // without unknown fields or trailing data. The Content-Type header is not

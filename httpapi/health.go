@@ -58,50 +58,25 @@ const (
 // fails with kura.ErrBusy (a pool with every connection taken and calls
 // waiting) is "busy" rather than "unreachable": the dependency answers, but
 // a request now would queue and may end in a 503. Either makes the answer
-// 503 with Retry-After, so that a load balancer sends traffic elsewhere
-// for a while, and the word tells an operator which of the two it is.
+// 503 with Retry-After, and the word tells an operator which of the two it
+// is. A draining server answers 503 {"status":"draining"}. This is the
+// operator's view: a load balancer reads GET /health/ready instead, which
+// a busy pool does not fail (see handleReady).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	type result struct {
-		i   int
-		err error
-	}
-	checks := s.cfg.Checks
-	results := make(chan result, len(checks))
-	for i, hc := range checks {
-		go func() {
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
-			defer cancel()
-			done := make(chan error, 1)
-			go func() { done <- hc.Check(ctx) }()
-			select { // a check that ignores its context must not hang /health
-			case err := <-done:
-				results <- result{i, err}
-			case <-ctx.Done():
-				results <- result{i, ctx.Err()}
-			}
-		}()
-	}
-	body := make(map[string]string, len(checks)+len(s.cfg.Notes)+1)
+	body := make(map[string]string, len(s.cfg.Checks)+len(s.cfg.Notes)+1)
 	status, httpStatus := healthHealthy, http.StatusOK
-	for range checks {
-		res := <-results
-		hc := checks[res.i]
+	for _, res := range s.runChecks(r, true) {
 		switch {
 		case res.err == nil:
-			body[hc.Name] = healthConnected
-		case hc.Optional:
-			body[hc.Name] = healthDegraded
+			body[res.name] = healthConnected
+		case res.optional:
+			body[res.name] = healthDegraded
 		case errors.Is(res.err, kura.ErrBusy):
-			body[hc.Name] = healthBusy
+			body[res.name] = healthBusy
 			status, httpStatus = healthUnhealthy, http.StatusServiceUnavailable
 		default:
-			body[hc.Name] = healthUnreachable
+			body[res.name] = healthUnreachable
 			status, httpStatus = healthUnhealthy, http.StatusServiceUnavailable
-		}
-		if res.err != nil {
-			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "health check failed",
-				slog.String("check", hc.Name), slog.Bool("optional", hc.Optional),
-				slog.String("request_id", RequestID(r.Context())), slog.Any("err", res.err))
 		}
 	}
 	for _, n := range s.cfg.Notes {
@@ -109,12 +84,61 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		body[n.Name] = n.Note(ctx)
 		cancel()
 	}
+	if s.drain.on.Load() { // shutting down: every check may still pass
+		status, httpStatus = readyDraining, http.StatusServiceUnavailable
+	}
 	body["status"] = status
 	w.Header().Set("Cache-Control", "no-store")
 	if httpStatus == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfter)
 	}
 	s.writeJSON(w, r, httpStatus, body)
+}
+
+// checkResult is the outcome of one health check.
+type checkResult struct {
+	name     string
+	optional bool
+	err      error
+}
+
+// runChecks runs the health checks (the optional ones too, if optional is
+// set) concurrently, each within HealthTimeout, logs each failure at warn
+// and returns their results in no particular order.
+func (s *Server) runChecks(r *http.Request, optional bool) []checkResult {
+	var checks []HealthCheck
+	for _, hc := range s.cfg.Checks {
+		if optional || !hc.Optional {
+			checks = append(checks, hc)
+		}
+	}
+	results := make(chan checkResult, len(checks))
+	for _, hc := range checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- hc.Check(ctx) }()
+			res := checkResult{name: hc.Name, optional: hc.Optional}
+			select { // a check that ignores its context must not hang /health
+			case res.err = <-done:
+			case <-ctx.Done():
+				res.err = ctx.Err()
+			}
+			results <- res
+		}()
+	}
+	out := make([]checkResult, 0, len(checks))
+	for range checks {
+		res := <-results
+		if res.err != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "health check failed",
+				slog.String("check", res.name), slog.Bool("optional", res.optional),
+				slog.String("request_id", RequestID(r.Context())), slog.Any("err", res.err))
+		}
+		out = append(out, res)
+	}
+	return out
 }
 
 // handleLive serves GET /health/live: 200 for as long as the process serves.

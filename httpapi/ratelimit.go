@@ -81,8 +81,8 @@ type RateLimits struct {
 	AnonWrite ratelimit.Limit
 	// AnonRead bounds, per client address, anonymous GET /api/users/{id}
 	// and every GET, HEAD or OPTIONS whose token does not verify; zero
-	// means DefaultAnonReadLimit. /health and /health/live are never
-	// limited.
+	// means DefaultAnonReadLimit. /health, /health/live and
+	// /health/ready are never limited.
 	AnonRead ratelimit.Limit
 	// Token bounds every request authenticated by one session token;
 	// zero means DefaultTokenLimit.

@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	}
 	s.handle("GET /health", s.handleHealth)
 	s.handle("GET /health/live", s.handleLive)
+	s.handle("GET /health/ready", s.handleReady)
 	if s.cfg.Index != nil {
 		s.handle("GET /{$}", s.handleIndex)
 	}

@@ -222,6 +222,7 @@ type Server struct {
 	inFlight atomic.Int64 // requests being served, counted by accessLog
 	readOnly atomic.Bool  // writes are refused (SetReadOnly)
 	writes   atomic.Int64 // writes being served, counted by writeGate
+	drain    drain        // set by Drain
 }
 
 // InFlight returns the number of requests being served now: a gauge for a
@@ -247,7 +248,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
 	s.routes()
-	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux)))))
+	s.handler = s.drainAware(s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux))))))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

@@ -111,9 +111,12 @@
 // error.
 //
 // Ping, the health check, takes its connection through the gate but waits
-// at most 100 ms: when every connection is taken and calls wait, it
-// returns EUNAVAILABLE wrapping kura.ErrBusy at once, which /health
-// reports as "busy"; a server that does not answer is another error
+// at most 100 ms: when every connection is taken and calls wait, it dials
+// one connection of its own outside the pool (PostgreSQL and MySQL) and
+// pings it. If the server answers, Ping returns EUNAVAILABLE wrapping
+// kura.ErrBusy, which /health reports as "busy"; if not (a server that
+// stopped answering fills the pool with calls waiting on it), or when a
+// free connection does not answer, it returns another error
 // ("unreachable").
 //
 // # SQLite: one writer, many readers

@@ -92,9 +92,10 @@ func (db *DB) openPostgres() error {
 	}
 	db.pgConfig = cc
 	prePing := *db.cfg.PrePing
-	db.writer = stdlib.OpenDB(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+	db.connector = stdlib.GetConnector(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
 		return prePing && p.IdleDuration > time.Second
 	}), stdlib.OptionAfterConnect(scanTimesInUTC))
+	db.writer = sql.OpenDB(db.connector)
 	db.reader = db.writer
 	db.setPool(db.writer)
 	return nil
@@ -115,6 +116,7 @@ func (db *DB) openMySQL() error {
 		return err
 	}
 	db.writer = sql.OpenDB(connector)
+	db.connector = connector
 	db.reader = db.writer
 	db.setPool(db.writer)
 	return nil

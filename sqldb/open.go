@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,10 +33,13 @@ type DB struct {
 	log      *slog.Logger
 	sc       scrubber
 	pgConfig *pgx.ConnConfig // PostgreSQL: the parsed, checked connection settings
-	rebound  sync.Map        // query with ? -> query with $n, on PostgreSQL
-	reboundN atomic.Int64    // queries stored in rebound (see maxRebound)
-	stmts    sync.Map        // stmtKey -> *sql.Stmt: hot reads prepared per connection
-	trim     trimmer
+	// connector dials a connection of its own, outside the pool, on
+	// PostgreSQL and MySQL: Ping's check that a full pool's server answers.
+	connector driver.Connector
+	rebound   sync.Map     // query with ? -> query with $n, on PostgreSQL
+	reboundN  atomic.Int64 // queries stored in rebound (see maxRebound)
+	stmts     sync.Map     // stmtKey -> *sql.Stmt: hot reads prepared per connection
+	trim      trimmer
 
 	// writeGate and readGate admit service calls to the writer and reader
 	// pools; one gate when both are the same pool.

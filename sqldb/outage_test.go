@@ -286,7 +286,9 @@ func TestUnavailable_Classify(t *testing.T) {
 
 // TestPing_Busy holds every connection of a pool: Ping reports the pool
 // busy (kura.ErrBusy) at once, long before PoolTimeout, and connected
-// again once it is free; a server out of reach is not busy.
+// again once it is free; a server out of reach is not busy, nor is one
+// that stops answering while its connections are all taken (the start of
+// an outage, when calls pile up waiting on it).
 func TestPing_Busy(t *testing.T) {
 	for _, d := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL} {
 		t.Run(string(d), func(t *testing.T) {
@@ -320,6 +322,28 @@ func TestPing_Busy(t *testing.T) {
 		err := db.Ping(context.Background())
 		if err == nil || errors.Is(err, kura.ErrBusy) {
 			t.Fatalf("Ping of a server out of reach = %v, want an error that is not busy", err)
+		}
+	})
+	t.Run("StallsWhileFull", func(t *testing.T) {
+		t.Parallel()
+		rawURL := MustTestURL(t, sqldb.Postgres)
+		p := testenv.StartProxy(t, serverAddr(t, sqldb.Postgres, rawURL))
+		db := MustOpenConfig(t, sqldb.Config{URL: viaProxy(t, rawURL, p), PoolSize: 1, MaxOverflow: -1, PoolTimeout: time.Minute}, false)
+		held, err := db.HoldConn(context.Background(), db.Writer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		p.Stall()
+		defer p.Flow()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // as /health's checks
+		defer cancel()
+		err = db.Ping(ctx)
+		if err == nil || errors.Is(err, kura.ErrBusy) {
+			t.Fatalf("Ping of a full pool whose server stopped answering = %v, want an error that is not busy", err)
+		}
+		if strings.Contains(err.Error(), "postgres://") {
+			t.Errorf("the error shows the URL: %v", err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"time"
 
@@ -21,10 +22,11 @@ var errPingBusy = fmt.Errorf("%w: every connection is taken and calls are waitin
 // Ping checks that the database answers with a real round trip, on a
 // connection of the reader pool taken through the pool's gate as a service
 // call takes one. A pool that has no connection for it within busyWait
-// (all are taken by calls, and more wait) is busy: Ping then returns a
-// kura.Error with code EUNAVAILABLE wrapping kura.ErrBusy, at once rather
-// than after its context's deadline, so that a health check tells a
-// saturated pool from a server out of reach. On SQLite the writer is
+// (all are taken by calls, and more wait) is busy if a connection dialled
+// outside it answers (see busyOrGone): Ping then returns a kura.Error with
+// code EUNAVAILABLE wrapping kura.ErrBusy, rather than waiting until its
+// context's deadline, so that a health check tells a saturated pool from a
+// server out of reach. On SQLite the writer is
 // checked the same way before the reader. Other errors mean the database
 // did not answer; they never contain the password.
 func (db *DB) Ping(ctx context.Context) error {
@@ -71,7 +73,7 @@ func (db *DB) pingConn(ctx context.Context, pool *sql.DB) (*conn, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, db.busy()
+		return nil, db.busyOrGone(ctx)
 	}
 	cctx := ctx
 	if s := pool.Stats(); s.InUse >= s.MaxOpenConnections {
@@ -83,11 +85,38 @@ func (db *DB) pingConn(ctx context.Context, pool *sql.DB) (*conn, error) {
 	if err != nil {
 		g.leave()
 		if ctx.Err() == nil && cctx.Err() != nil {
-			return nil, db.busy()
+			return nil, db.busyOrGone(ctx)
 		}
 		return nil, err
 	}
 	return &conn{Conn: c, gate: g}, nil
+}
+
+// busyOrGone is the error of a Ping that found every connection of the
+// pool taken. On PostgreSQL and MySQL it first dials a connection of its
+// own, outside the pool, and pings it: when the server answers, the pool
+// is busy (kura.ErrBusy); when it does not, within ctx, the error is that
+// of the dial, not busy. At the start of an outage where the server stops
+// answering (a network that drops packets, a server that hangs), the pool
+// fills with calls waiting on it, and a full pool alone would be reported
+// "busy" rather than "unreachable". The extra connection is made only
+// while the pool is full, and closed at once. On SQLite a full pool is
+// busy.
+func (db *DB) busyOrGone(ctx context.Context) error {
+	if db.connector == nil {
+		return db.busy()
+	}
+	c, err := db.connector.Connect(ctx)
+	if err == nil {
+		if p, ok := c.(driver.Pinger); ok {
+			err = p.Ping(ctx)
+		}
+		c.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("every connection of the pool is taken, and a new one does not answer: %w", err)
+	}
+	return db.busy()
 }
 
 // busy is the error of a Ping that found the pool busy.

@@ -102,6 +102,10 @@ type Config struct {
 	// ShutdownTimeout (KURA_SHUTDOWN_TIMEOUT) bounds the drain of in-flight
 	// requests and running jobs on SIGTERM.
 	ShutdownTimeout Seconds
+	// DrainDelay (KURA_DRAIN_DELAY) is how long serve, on SIGTERM, reports
+	// itself draining on /health/ready while still serving, before it stops
+	// accepting: the time a load balancer's check takes to notice.
+	DrainDelay Seconds
 
 	// Workers (KURA_WORKERS) is how many background jobs this process works
 	// at once; 0 makes serve leave them to kura worker processes.
@@ -152,12 +156,15 @@ type Config struct {
 
 // The defaults that belong to the command rather than to a package.
 const (
-	defaultDBPort                 = "5432"
-	defaultDBName                 = "kura"
-	defaultDBUser                 = "postgres"
-	defaultStatsCacheTTL          = time.Minute
-	defaultCachePrefix            = "kura:"
-	defaultShutdownTimeout        = 15 * time.Second
+	defaultDBPort          = "5432"
+	defaultDBName          = "kura"
+	defaultDBUser          = "postgres"
+	defaultStatsCacheTTL   = time.Minute
+	defaultCachePrefix     = "kura:"
+	defaultShutdownTimeout = 15 * time.Second
+	// defaultDrainDelay covers the shipped haproxy check (inter 2s, fall 2)
+	// with a second to spare; deploy's tests hold the two together.
+	defaultDrainDelay             = 5 * time.Second
 	defaultSessionCleanupInterval = time.Hour
 	defaultMaintainInterval       = 24 * time.Hour
 	defaultLogFlushInterval       = 100 * time.Millisecond
@@ -194,6 +201,7 @@ func defaultConfig() Config {
 		AnonReadRate:           httpapi.DefaultAnonReadLimit,
 		APIRate:                httpapi.DefaultTokenLimit,
 		ShutdownTimeout:        Seconds(defaultShutdownTimeout),
+		DrainDelay:             Seconds(defaultDrainDelay),
 		Workers:                jobs.DefaultConcurrency,
 		JobTimeout:             Seconds(jobs.DefaultJobTimeout),
 		JobRescueAfter:         Seconds(jobs.DefaultRescueAfter),

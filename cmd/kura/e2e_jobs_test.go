@@ -78,7 +78,7 @@ type child struct {
 func startChild(t *testing.T, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--env-file=", "--addr", "127.0.0.1:0")
-	cmd.Env = append([]string{"KURA_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), noMetricsListener, noBackups}, env...)
+	cmd.Env = append([]string{"KURA_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), noDrainDelay, noMetricsListener, noBackups}, env...)
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()

@@ -43,12 +43,14 @@ func serveUntilEnd(t *testing.T, m *Main) (string, error) {
 	return u, nil
 }
 
-// launchServe runs `kura serve` as m on 127.0.0.1:0 and returns its URL
+// launchServe runs `kura serve` as m on 127.0.0.1:0, without a drain delay
+// unless m's environment sets one, and returns its URL
 // once it listens, and stop, which ends it as SIGTERM does and returns
 // its error; or the error it failed to start with.
 func launchServe(m *Main) (url string, stop func() error, err error) {
 	ready := make(chan string, 1)
 	m.Listening = func(u string) { ready <- u }
+	m.Environ = append([]string{noDrainDelay}, m.environ()...) // a test's own may set it
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- m.Run(ctx, []string{"serve", "--env-file=", "--addr", "127.0.0.1:0"}) }()

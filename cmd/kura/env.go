@@ -35,6 +35,7 @@ const (
 	envRoles    // the role passwords of db roles --apply
 	envBackup   // the backup folder, schedule and retention
 	envStart    // how serve and worker start: the wait for the database
+	envDrain    // how serve stops behind a load balancer
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -81,6 +82,7 @@ var variables = []variable{
 	{"KURA_ANON_READ_RATE", envHTTP, "anonymous reads of a user, and reads without a verified token, per client address", func(c *Config) any { return &c.AnonReadRate }, ""},
 	{"KURA_API_RATE", envHTTP, "requests per session token", func(c *Config) any { return &c.APIRate }, ""},
 	{"KURA_TRUSTED_PROXIES", envHTTP, "proxies (IPs, CIDRs) whose X-Forwarded-For names the client", func(c *Config) any { return &c.TrustedProxies }, ""},
+	{"KURA_DRAIN_DELAY", envDrain, "seconds serve, on SIGTERM, answers 503 draining on /health/ready while still serving, before it stops accepting", func(c *Config) any { return &c.DrainDelay }, ""},
 	{"KURA_SHUTDOWN_TIMEOUT", envShutdown, "seconds to drain requests and jobs on SIGTERM", func(c *Config) any { return &c.ShutdownTimeout }, ""},
 	{"KURA_WORKERS", envJobs, "background jobs worked at once; 0: serve only enqueues", func(c *Config) any { return &c.Workers }, ""},
 	{"KURA_JOB_TIMEOUT", envJobs, "seconds one attempt of a job may run", func(c *Config) any { return &c.JobTimeout }, ""},

@@ -15,9 +15,11 @@ import (
 	"github.com/kura-dev/kura/internal/credurl"
 )
 
-// healthcheckCommand asks a running kura serve for GET /health and exits 0
-// when it answers 200: the probe of Docker's HEALTHCHECK, since a scratch
-// image has no curl, and of scripts.
+// healthcheckCommand asks a running kura serve for GET /health/ready and
+// exits 0 when it answers 200: the probe of Docker's HEALTHCHECK, since a
+// scratch image has no curl, and of deploy.sh. It reads what a load
+// balancer reads, so that a busy pool (which still serves) does not make
+// the container unhealthy.
 type healthcheckCommand struct {
 	m  *Main
 	cf configFlags
@@ -26,8 +28,10 @@ type healthcheckCommand struct {
 var healthcheckDoc = doc{
 	synopsis: "healthcheck [--addr ADDRESS] [--url URL] [--timeout DURATION] [--env-file FILE]",
 	about: `Ask the kura serve at KURA_ADDR (a wildcard host such as 0.0.0.0 is asked on
-127.0.0.1), or at --url, for GET /health. Exit 0 when it answers 200
-(healthy), 1 otherwise, printing the answer's status either way. Docker's
+127.0.0.1), or at --url, for GET /health/ready, the check a load balancer
+reads. Exit 0 when it answers 200 (ready: it can serve, even if busy), 1
+otherwise (draining, or the database unreachable), printing the answer's
+status either way. Docker's
 HEALTHCHECK of kura's image runs it. It reads the configuration as serve
 does (and refuses what serve would refuse), for KURA_ADDR.`,
 	env: envHTTP | envDB,
@@ -69,7 +73,7 @@ func (c *healthcheckCommand) Run(ctx context.Context, args []string) error {
 	} else if err := credurl.Check(*base); err != nil {
 		return c.m.usageErr(c, "--url: "+err.Error())
 	}
-	u := strings.TrimSuffix(*base, "/") + "/health"
+	u := strings.TrimSuffix(*base, "/") + "/health/ready"
 	shown := credurl.WithoutUserinfo(u) // credentials in --url are sent, never printed
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

@@ -29,15 +29,16 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/kura-dev/kura"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	ctx, stop := signal.NotifyContext(context.Background(), osSignals...)
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, osSignals...)
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, signals: signals}
 	code := exitCode(m.Run(ctx, os.Args[1:]), os.Stderr)
 	stop()
 	os.Exit(code)
@@ -80,6 +81,10 @@ type Main struct {
 	// notification and logs it) of the job workers: a sender that emails
 	// or posts a webhook and then calls next, say.
 	Notifier func(next kura.Notifier) kura.Notifier
+
+	// signals receives the process's SIGINT and SIGTERM, if set: a second
+	// one cuts serve's drain delay short.
+	signals <-chan os.Signal
 
 	// isTerminal, if set, replaces the check of whether a stream is a
 	// terminal (where serve prints its banner): for tests.

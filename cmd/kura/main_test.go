@@ -66,9 +66,11 @@ func withoutEnvFile(args []string) []string {
 	return append(args[:n:n], append([]string{"--env-file="}, args[n:]...)...)
 }
 
-// noMetricsListener turns the metrics listener off, and noBackups the
-// scheduled backups, ahead of a test's own variables, which may set them.
+// noMetricsListener turns the metrics listener off, noBackups the scheduled
+// backups and noDrainDelay serve's wait for a balancer on SIGTERM, ahead of
+// a test's own variables, which may set them.
 const (
+	noDrainDelay      = "KURA_DRAIN_DELAY=0" // no load balancer to wait for
 	noMetricsListener = "KURA_METRICS_ADDR="
 	noBackups         = "KURA_BACKUP_INTERVAL=0"
 )

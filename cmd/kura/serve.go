@@ -20,7 +20,8 @@ import (
 )
 
 // serveCommand runs the API, and KURA_WORKERS job workers, until ctx is
-// cancelled (SIGINT or SIGTERM), then stops accepting, drains in-flight
+// cancelled (SIGINT or SIGTERM), then reports itself draining on
+// /health/ready for KURA_DRAIN_DELAY while still serving, stops accepting, drains in-flight
 // requests, stops the workers (running jobs finish or are handed back) and
 // closes the pools, in that order, within KURA_SHUTDOWN_TIMEOUT.
 type serveCommand struct {
@@ -31,10 +32,12 @@ type serveCommand struct {
 var serveDoc = doc{
 	synopsis: "serve [--addr ADDRESS] [--migrate=false] [--env-file FILE]",
 	about: `Serve the users API and work background jobs until SIGINT or SIGTERM, applying
-pending migrations first. On the signal it stops accepting, drains in-flight
-requests, stops the job workers (running jobs finish, or are handed back to
-run again) and closes the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
+pending migrations first. On the signal it answers 503 "draining" on
+/health/ready for KURA_DRAIN_DELAY while still serving (a second signal cuts
+the delay short), then stops accepting, drains in-flight requests, stops the
+job workers (running jobs finish, or are handed back to run again) and closes
+the database, within KURA_SHUTDOWN_TIMEOUT.`,
+	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -126,7 +129,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if c.m.Listening != nil {
 		c.m.Listening(srv.URL())
 	}
-	return a.stopOnSignal(ctx, inst.halt, srv.Close, jc.Stop, inst.retire)
+	return a.stopOnSignal(c.m.drained(ctx, a, srv), inst.halt, srv.Close, jc.Stop, inst.retire)
 }
 
 // services are the API's services, cached as configured, and its health
