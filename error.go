@@ -17,6 +17,7 @@ const (
 	ETOOLARGE     = "too_large"    // the request body is too large (413)
 	ERATELIMITED  = "rate_limited" // too many requests; retry later (429)
 	EUNAVAILABLE  = "unavailable"  // a dependency is busy or down; retry later (503)
+	EREADONLY     = "read_only"    // the service is read-only for maintenance; writes wait, reads go on (503)
 	EINTERNAL     = "internal"     // anything else; never shown in detail (500)
 )
 

@@ -21,6 +21,7 @@ var codeStatus = map[string]int{
 	kura.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	kura.ERATELIMITED:  http.StatusTooManyRequests,
 	kura.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	kura.EREADONLY:     http.StatusServiceUnavailable,
 	kura.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -105,6 +106,9 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		h.Set("Retry-After", retryAfterSeconds(err))
+		if code == kura.EREADONLY {
+			h.Set("Retry-After", readOnlyRetryAfter)
+		}
 	case http.StatusRequestEntityTooLarge:
 		s.writeTooLarge(w, r, &errorBody{Error: d})
 		return

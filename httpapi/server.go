@@ -201,6 +201,8 @@ type Server struct {
 	serveErr chan error // receives Serve's result once Open has run
 
 	inFlight atomic.Int64 // requests being served, counted by accessLog
+	readOnly atomic.Bool  // writes are refused (SetReadOnly)
+	writes   atomic.Int64 // writes being served, counted by writeGate
 }
 
 // InFlight returns the number of requests being served now: a gauge for a
@@ -226,7 +228,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
 	s.routes()
-	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.mux))))
+	s.handler = s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux)))))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,

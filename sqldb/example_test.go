@@ -130,5 +130,6 @@ func ExampleDB_MigrationStatus() {
 	// kura 5 00005_operations.sql true
 	// kura 6 00006_cache_invalidations.sql true
 	// kura 7 00007_database.sql true
+	// kura 8 00008_read_only.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

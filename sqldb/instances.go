@@ -28,22 +28,28 @@ type Instance struct {
 	Addr     string // the address it listens on
 	Version  string
 	Started  time.Time
+	// ReadOnlyGeneration is the generation of the read-only switch the
+	// instance has applied (see EnterReadOnly): its acknowledgement,
+	// written with each beat.
+	ReadOnlyGeneration int64
 }
 
 // Announce records inst as serving now, inserting its row or refreshing
-// it. Call it when serving starts and every HeartbeatInterval.
+// it, with the read-only generation it has applied. Call it when serving
+// starts, every HeartbeatInterval, and when it has applied a change of the
+// read-only switch.
 func (db *DB) Announce(ctx context.Context, inst Instance) error {
 	now := db.TimeArg(db.Timestamp())
 	return db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_instances SET seen_at = ? WHERE id = ?`), now, inst.ID)
+		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_instances SET seen_at = ?, read_only_generation = ? WHERE id = ?`), now, inst.ReadOnlyGeneration, inst.ID)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, db.TimeArg(inst.Started), now)
+		_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at, read_only_generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, db.TimeArg(inst.Started), now, inst.ReadOnlyGeneration)
 		return err
 	})
 }
