@@ -3,9 +3,12 @@ package datamove
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -272,7 +275,9 @@ func (m *mover) targetErr(err error) error {
 	switch {
 	case strings.Contains(msg, "disk is full"), strings.Contains(msg, "No space left"), strings.Contains(msg, "disk full"):
 		return fmt.Errorf("%w (the target's disk is full: free space, then run the same command again; it resumes from the last chunk written)", err)
-	case strings.Contains(msg, "connect"), strings.Contains(msg, "connection"), strings.Contains(msg, "broken pipe"), strings.Contains(msg, "EOF"), strings.Contains(msg, "unavailable"):
+	case errors.As(err, new(net.Error)), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
+		strings.Contains(msg, "conn closed"), strings.Contains(msg, "connect"), strings.Contains(msg, "connection"),
+		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "EOF"), strings.Contains(msg, "unavailable"):
 		return fmt.Errorf("%w (the target is unreachable: run the same command again once it is back; it resumes from the last chunk written)", err)
 	}
 	return err

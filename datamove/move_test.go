@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/datamove"
+	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -270,4 +272,59 @@ func contains(err error, s string) bool {
 	return err != nil && bytes.Contains([]byte(err.Error()), []byte(s))
 }
 
-var _ = fmt.Sprint
+// TestMove_TargetGoesAway: the target's server unreachable in the middle
+// of the copy fails the move with a clear error; the same move again, once
+// it is back, resumes and copies every row once.
+func TestMove_TargetGoesAway(t *testing.T) {
+	ctx := context.Background()
+	from := openMigrated(t, sqldb.SQLite)
+	seed(t, from, 60)
+	direct := dbURL(t, sqldb.Postgres)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.StartProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	to := openURL(t, u.String())
+	_, err = datamove.Move(ctx, from, to, datamove.Options{Sets: sets, ChunkRows: 5, Progress: func(table string, done, total int64) {
+		if table == "notifications" && done >= 20 {
+			proxy.Refuse()
+		}
+	}})
+	if err == nil || !contains(err, "run the same command again") {
+		t.Fatalf("err = %v", err)
+	}
+	proxy.Resume()
+	rep := move(t, from, openURL(t, u.String()), datamove.Options{ChunkRows: 5}) // a new process: new connections
+	if !rep.Resumed || !rep.Match || table(t, rep, "notifications").TargetRows != 60 {
+		t.Fatalf("rerun: %+v", rep)
+	}
+}
+
+// TestMove_DiskFull: a SQLite target whose disk fills fails the move
+// saying so; with room again, the same move resumes.
+func TestMove_DiskFull(t *testing.T) {
+	ctx := context.Background()
+	from := openMigrated(t, sqldb.Postgres)
+	seed(t, from, 200)
+	to2 := openEmpty(t, sqldb.SQLite)
+	// A fresh target, its file limited to a few pages more than the schema.
+	var schemaPages int64
+	_, err := datamove.Move(ctx, from, to2, datamove.Options{Sets: sets, ChunkRows: 10, Progress: func(table string, done, total int64) {
+		if table == "users" && done == 0 && schemaPages == 0 {
+			to2.Writer().QueryRowContext(ctx, `PRAGMA page_count`).Scan(&schemaPages)
+			to2.Writer().ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, schemaPages+8))
+		}
+	}})
+	if err == nil || !contains(err, "disk is full") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := to2.Writer().ExecContext(ctx, `PRAGMA max_page_count = 1073741823`); err != nil {
+		t.Fatal(err)
+	}
+	rep := move(t, from, to2, datamove.Options{ChunkRows: 10})
+	if !rep.Resumed || !rep.Match || table(t, rep, "notifications").TargetRows != 200 {
+		t.Fatalf("rerun: %+v", rep)
+	}
+}

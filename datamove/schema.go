@@ -15,6 +15,7 @@ import (
 var notMoved = map[string]string{
 	sqldb.DatabaseTable:   "the database's identity: the target keeps its own",
 	sqldb.InstancesTable:  "the running servers of the source, per process",
+	sqldb.ReadOnlyTable:   "the source's read-only switch: the target's stays as it is (off)",
 	"kura_job_clients":    "the job clients' heartbeats, per process",
 	"cache_invalidations": "cache invalidations of the source's instances, read within seconds",
 	"backup_runs":         "the history of the source's backups, which are not backups of the target",
