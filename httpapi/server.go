@@ -289,8 +289,12 @@ func (s *Server) Addr() net.Addr {
 
 // URL returns the base URL of the server, such as "http://127.0.0.1:41234",
 // or "" before Open. A wildcard host is reported as 127.0.0.1.
-func (s *Server) URL() string {
-	a, ok := s.Addr().(*net.TCPAddr)
+func (s *Server) URL() string { return URLOf(s.Addr()) }
+
+// URLOf returns the base URL of a server listening on addr, as URL does,
+// or "" for an address that is not TCP.
+func URLOf(addr net.Addr) string {
+	a, ok := addr.(*net.TCPAddr)
 	if !ok {
 		return ""
 	}

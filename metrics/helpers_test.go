@@ -88,6 +88,7 @@ func newStack(t *testing.T) *stack {
 		Logger:    log,
 	})
 	m.AddServer(s.srv)
+	m.AddReadOnly(s.srv.ReadOnly)
 	return s
 }
 

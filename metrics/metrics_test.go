@@ -62,6 +62,7 @@ func TestMetrics_Scrape(t *testing.T) {
 		{"kura_http_request_duration_seconds", []string{"route=GET /health", "method=GET"}, 3},
 		{"kura_http_response_size_bytes", []string{"route=GET /health", "method=GET"}, 3},
 		{"kura_http_requests_in_flight", nil, 0},
+		{"kura_read_only", nil, 0},
 		{"kura_backup_last_size_bytes", nil, 1234},
 		{"kura_backup_last_duration_seconds", nil, 2.5},
 		{"kura_backup_last_run_success", nil, 1},
@@ -83,6 +84,25 @@ func TestMetrics_Scrape(t *testing.T) {
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "promhttp_metric_handler_requests_total"} {
 		if _, ok := f[name]; !ok {
 			t.Errorf("no %s: the runtime, process and handler collectors are registered", name)
+		}
+	}
+}
+
+// TestMetrics_ReadOnly: kura_read_only follows the server's read-only
+// mode.
+func TestMetrics_ReadOnly(t *testing.T) {
+	s := newStack(t)
+	for _, on := range []bool{true, false} {
+		if err := s.srv.SetReadOnly(context.Background(), on); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := scrape(t, s.m.Handler(), "")
+		want := 0.0
+		if on {
+			want = 1
+		}
+		if got := value(t, families(t, body), "kura_read_only"); got != want {
+			t.Errorf("kura_read_only with read-only %v = %v", on, got)
 		}
 	}
 }

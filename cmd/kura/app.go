@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kura-dev/kura/backup"
@@ -56,6 +57,8 @@ type app struct {
 	backupsRead func(ctx context.Context) (backup.Status, error) // see backupStatus
 
 	notify func(state string) error // tells systemd (NOTIFY_SOCKET): Main.sdNotify
+
+	readOnly atomic.Bool // serve and worker: the read-only mode applied (see startInstance)
 }
 
 // ready tells systemd, under Type=notify, that the process serves.

@@ -25,7 +25,7 @@ func (a *app) strictCaches() (users *cache.Cache[kura.User], sessions *cache.Cac
 	ttl := a.cfg.CacheTTL.D()
 	var inv *cached.Invalidations
 	if a.cfg.RedisURL != "" {
-		inv = cached.NewInvalidations(a.db, cached.InvalidationsConfig{Retention: max(2*ttl, 2*time.Minute), Logger: a.log})
+		inv = cached.NewInvalidations(readOnlyStore{a.db, a}, cached.InvalidationsConfig{Retention: max(2*ttl, 2*time.Minute), Logger: a.log})
 	}
 	config := func(kind string) cache.Config {
 		cfg := a.cfg.Cache(ttl, kind)

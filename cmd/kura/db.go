@@ -30,12 +30,13 @@ const (
 	defaultAppRole     = "kura_app"
 )
 
-const dbAbout = `Administer the database kura runs on: its roles, and its identity.`
+const dbAbout = `Administer the database kura runs on: its roles, its identity, and read-only mode.`
 
 // dbCommands are the subcommands of kura db.
 var dbCommands = []entry{
 	{"roles", "print, or with --apply run, the SQL of a migration role and a least-privilege application role", func(m *Main) Command { return &dbRolesCommand{m: m} }},
 	{"identity", "print the database's identity, as a backup's manifest records its source", func(m *Main) Command { return &dbIdentityCommand{m: m} }},
+	{"read-only", "turn read-only mode on or off everywhere (writes answer 503, reads go on), or show it", newGroup("db read-only", dbReadOnlyAbout, dbReadOnlyCommands)},
 }
 
 // dbRolesCommand makes the migration and application roles.

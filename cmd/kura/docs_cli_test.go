@@ -275,7 +275,7 @@ func TestREADME_CommandVariables(t *testing.T) {
 			t.Fatalf("README row %q: want two cells", row)
 		}
 		want := readsCell(t, cells[1], all)
-		for _, cmd := range regexp.MustCompile("`([a-z][a-z …]*)`").FindAllStringSubmatch(cells[0], -1) {
+		for _, cmd := range regexp.MustCompile("`([a-z][a-z …-]*)`").FindAllStringSubmatch(cells[0], -1) {
 			prefix := strings.TrimSpace(strings.TrimSuffix(cmd[1], "…"))
 			matched := false
 			for _, l := range all {

@@ -25,6 +25,7 @@ func (a *app) startMetrics() error {
 	}
 	m.AddPools(a.db)
 	m.AddBackups(a.backupStatus())
+	m.AddReadOnly(a.readOnly.Load)
 	a.metrics = m
 	return nil
 }

@@ -90,7 +90,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Stats:          svc.stats,
 		Notifications:  sqldb.NewNotificationService(a.db),
 		Checks:         svc.checks,
-		Notes:          []httpapi.HealthNote{a.backupNote()},
+		Notes:          []httpapi.HealthNote{a.backupNote(), a.readOnlyNote()},
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.rateLimits(),
@@ -103,18 +103,21 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err := a.listenMetrics(); err != nil {
 		return err
 	}
-	if a.cfg.Workers > 0 {
-		// Not ctx: the workers stop after the HTTP server has drained.
-		if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
-			return err
-		}
+	// The read-only switch is applied before serving: the workers start
+	// only when it is off (not in ctx: they stop after the HTTP server has
+	// drained).
+	apply := a.readOnlyApply(context.WithoutCancel(ctx), srv, jc, a.cfg.Workers > 0)
+	inst, err := a.startInstance(ctx, httpapi.URLOf(ln.Addr()), apply)
+	if err != nil {
+		jc.Stop(ctx)
+		return err
 	}
 	if err := srv.Serve(ln); err != nil {
+		inst.retire(ctx)
 		jc.Stop(ctx)
 		return err
 	}
 	serving = true // srv.Close closes ln from now on
-	retire := a.announce(ctx, srv.URL())
 	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
 	if c.m.terminal(c.m.Stdout) {
 		c.m.banner(ctx, a, srv.URL(), &c.cf)
@@ -123,7 +126,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if c.m.Listening != nil {
 		c.m.Listening(srv.URL())
 	}
-	return a.stopOnSignal(ctx, srv.Close, jc.Stop, retire)
+	return a.stopOnSignal(ctx, inst.halt, srv.Close, jc.Stop, inst.retire)
 }
 
 // services are the API's services, cached as configured, and its health

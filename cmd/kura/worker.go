@@ -54,13 +54,14 @@ func (c *workerCommand) Run(ctx context.Context, args []string) error {
 	if err := a.listenMetrics(); err != nil {
 		return err
 	}
-	if err := jc.Start(context.WithoutCancel(ctx)); err != nil {
+	// The workers start only while the read-only switch is off.
+	inst, err := a.startInstance(ctx, "worker", a.readOnlyApply(context.WithoutCancel(ctx), nil, jc, true))
+	if err != nil {
 		return err
 	}
-	retire := a.announce(ctx, "worker")
 	a.log.Info("kura worker running", "engine", string(a.db.Dialect()), "concurrency", concurrency, "version", kura.Version)
 	a.ready()
-	return a.stopOnSignal(ctx, jc.Stop, retire)
+	return a.stopOnSignal(ctx, inst.halt, jc.Stop, inst.retire)
 }
 
 // expireSessionsArgs is the housekeeping job that deletes expired sessions.
