@@ -20,6 +20,11 @@ import (
 // is zero: one transaction on the target, with its checkpoint.
 const DefaultChunkRows = 5000
 
+// DefaultFreezeTimeout is how long a cut-over waits for the source's
+// instances to acknowledge read-only mode when Options.FreezeTimeout is
+// zero: instances read the switch every second.
+const DefaultFreezeTimeout = time.Minute
+
 // Freezer stops and resumes the writes of every serving instance of the
 // source: *sqldb.DB's read-only mode. EnterReadOnly returns once every
 // live instance has acknowledged (writes answer 503, in-flight writes and
@@ -51,6 +56,11 @@ type Options struct {
 	// the target is marked as cut over. Nil: the move copies and verifies
 	// as of one moment of the source and leaves its writes alone.
 	Freeze Freezer
+
+	// FreezeTimeout bounds the wait for every serving instance to
+	// acknowledge read-only mode; past it the cut-over fails and the
+	// source's writes resume. Zero means DefaultFreezeTimeout.
+	FreezeTimeout time.Duration
 
 	// Progress, if set, is told of each table's progress: rows done of
 	// total.
@@ -200,10 +210,22 @@ func (m *mover) syncAll(ctx context.Context) error {
 // On any failure the source's writes resume.
 func (m *mover) cutOver(ctx context.Context) (err error) {
 	m.log.Info("entering read-only mode on the source")
-	if err := m.opts.Freeze.EnterReadOnly(ctx, "data move: cut-over"); err != nil {
-		return fmt.Errorf("put the source's instances into read-only mode: %w", err)
-	}
 	frozen := time.Now()
+	wait := m.opts.FreezeTimeout
+	if wait <= 0 {
+		wait = DefaultFreezeTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	err = m.opts.Freeze.EnterReadOnly(wctx, "data move: cut-over")
+	cancel()
+	if err != nil {
+		err = fmt.Errorf("put the source's instances into read-only mode: %w", err)
+		if lerr := m.opts.Freeze.LeaveReadOnly(context.WithoutCancel(ctx)); lerr != nil {
+			err = fmt.Errorf("%w; and leaving read-only mode failed too: %v", err, lerr)
+		}
+		return err
+	}
+	m.log.Info("the source is read-only", "waited", time.Since(frozen))
 	defer func() {
 		m.rep.Freeze = time.Since(frozen)
 		if err != nil {
