@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -95,76 +98,152 @@ func keyOf(tb *table, row []any) []any {
 	return k
 }
 
-// chunk is rows read from the source, in key order.
+// chunk is rows read from the source, in key order, and its number.
 type chunk struct {
+	seq  int64
 	rows [][]any
 	err  error
 }
 
-// copyTable copies tb's rows after its checkpoint, a chunk per
-// transaction with its checkpoint, and marks it done.
+// writers returns how many transactions write a table's chunks at once:
+// several on a server, where each COPY or INSERT has a backend of its own,
+// when a rerun can tell the chunks apart by a single integer key; one on
+// SQLite, which has one writer.
+func (m *mover) writers(tb *table) int {
+	if m.to.d == sqldb.SQLite || len(tb.key) != 1 || tb.cols[tb.key[0]].kind != kInt || tb.selfRef {
+		return 1
+	}
+	return m.opts.Writers
+}
+
+// copyTable copies tb's rows after its checkpoint, chunk by chunk, each in
+// a transaction with its checkpoint, and marks the table done.
 func (m *mover) copyTable(ctx context.Context, tb *table) error {
 	cp := m.checkpoints[tb.name]
 	if cp.done {
 		return nil
+	}
+	if err := m.resumeTable(ctx, tb, cp); err != nil {
+		return err
 	}
 	total, err := m.count(ctx, tb)
 	if err != nil {
 		return fmt.Errorf("count the rows of %s: %w", tb.src, err)
 	}
 	m.progress(tb.name, cp.rows, max(total, cp.rows))
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan chunk, 2)
-	go m.readChunks(ctx, tb, cp.lastKey, chunks)
-	for c := range chunks {
-		if c.err != nil {
-			return fmt.Errorf("read %s from the source: %w", tb.src, c.err)
-		}
-		if len(c.rows) == 0 {
-			break
-		}
-		next := checkpoint{lastKey: keyOf(tb, c.rows[len(c.rows)-1]), rows: cp.rows + int64(len(c.rows))}
-		err := m.to.inTx(ctx, func(tx ttx) error {
-			if err := tx.insert(ctx, tb, c.rows); err != nil {
-				return err
-			}
-			return saveCheckpoint(ctx, tx, m.sourceID, tb.name, next)
-		})
+	// A table copied whole in this snapshot has its source's sums summed
+	// as it is read: the verification then reads only the target.
+	var known *knownSums
+	if cp.lastKey == nil {
+		r, err := m.rangesOf(ctx, tb)
 		if err != nil {
-			return fmt.Errorf("write %s to the target: %w", tb.dst, m.targetErr(err))
+			return fmt.Errorf("key ranges of %s: %w", tb.src, err)
 		}
-		cp = next
-		m.progress(tb.name, cp.rows, max(total, cp.rows))
+		known = &knownSums{r: r, s: sums{}}
 	}
-	cp.done = true
-	err = m.to.inTx(ctx, func(tx ttx) error { return saveCheckpoint(ctx, tx, m.sourceID, tb.name, cp) })
+	g, gctx := errgroup.WithContext(ctx)
+	chunks := make(chan chunk, 2)
+	g.Go(func() error { return m.readChunks(gctx, tb, cp, known, chunks) })
+	var copied atomic.Int64
+	copied.Store(cp.rows)
+	for range m.writers(tb) {
+		g.Go(func() error {
+			for c := range chunks {
+				next := checkpoint{lastKey: keyOf(tb, c.rows[len(c.rows)-1]), rows: int64(len(c.rows))}
+				err := m.to.retry(gctx, func(tx ttx) error {
+					if err := tx.insert(gctx, tb, c.rows); err != nil {
+						return err
+					}
+					return saveChunk(gctx, tx, m.sourceID, tb.name, c.seq, next, c.seq == 1)
+				})
+				if err != nil {
+					return fmt.Errorf("write %s to the target: %w", tb.dst, m.targetErr(err))
+				}
+				m.progress(tb.name, copied.Add(next.rows), max(total, copied.Load()))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	done := checkpoint{lastKey: nil, rows: copied.Load(), done: true}
+	err = m.to.inTx(ctx, func(tx ttx) error {
+		if err := clearChunks(ctx, tx, tb.name); err != nil {
+			return err
+		}
+		return saveCheckpoint(ctx, tx, m.sourceID, tb.name, done)
+	})
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", tb.name, m.targetErr(err))
 	}
-	m.checkpoints[tb.name] = cp
+	m.checkpoints[tb.name] = done
+	if known != nil {
+		m.known[tb.name] = known
+	}
 	return nil
 }
 
-// readChunks reads tb from the source after key, a chunk at a time, onto
-// out, and closes it after an empty chunk or an error.
-func (m *mover) readChunks(ctx context.Context, tb *table, key []any, out chan<- chunk) {
+// resumeTable readies a table an earlier run began: the rows of chunks it
+// committed after a gap are deleted from the target, and its chunks'
+// checkpoints become one, the start, that sums up the prefix.
+func (m *mover) resumeTable(ctx context.Context, tb *table, cp checkpoint) error {
+	if cp.lastKey == nil && !cp.beyond {
+		return nil
+	}
+	err := m.to.inTx(ctx, func(tx ttx) error {
+		if cp.beyond {
+			q := "DELETE FROM " + quote(m.to.d, tb.dst)
+			var args []any
+			if cp.lastKey != nil {
+				q += " WHERE " + quote(m.to.d, tb.cols[tb.key[0]].name) + " > ?"
+				args = cp.lastKey[:1]
+			}
+			if err := tx.exec(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		if err := clearChunks(ctx, tx, tb.name); err != nil {
+			return err
+		}
+		if cp.lastKey == nil {
+			return nil
+		}
+		return saveChunk(ctx, tx, m.sourceID, tb.name, cp.seq, checkpoint{lastKey: cp.lastKey, rows: cp.rows}, true)
+	})
+	if err != nil {
+		return fmt.Errorf("resume %s on the target: %w", tb.dst, m.targetErr(err))
+	}
+	return nil
+}
+
+// readChunks reads tb from the source after the checkpoint, a chunk at a
+// time, onto out, numbered after the checkpoint's, and closes it.
+func (m *mover) readChunks(ctx context.Context, tb *table, cp checkpoint, known *knownSums, out chan<- chunk) error {
 	defer close(out)
+	h := &hasher{prec: m.prec}
+	key, seq := cp.lastKey, cp.seq
 	for {
 		var rows [][]any
-		var args []any
-		if key != nil {
-			args = key
-		}
 		q := selectSQL(tb, m.fromDB, true, key != nil, false, m.opts.ChunkRows)
-		err := scanRows(ctx, m.from.q, tb, q, args, func(r []any) error { rows = append(rows, r); return nil })
-		select {
-		case out <- chunk{rows: rows, err: err}:
-		case <-ctx.Done():
-			return
+		err := scanRows(ctx, m.from.q, tb, q, key, func(r []any) error {
+			if known != nil {
+				known.s.add(known.r.bucket(r[tb.key[0]]), h.row(tb, r))
+			}
+			rows = append(rows, r)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read %s from the source: %w", tb.src, err)
 		}
-		if err != nil || len(rows) == 0 {
-			return
+		if len(rows) == 0 {
+			return nil
+		}
+		seq++
+		select {
+		case out <- chunk{seq: seq, rows: rows}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		key = keyOf(tb, rows[len(rows)-1])
 	}

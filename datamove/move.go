@@ -20,6 +20,10 @@ import (
 // is zero: one transaction on the target, with its checkpoint.
 const DefaultChunkRows = 5000
 
+// DefaultWriters is how many transactions write at once when
+// Options.Writers is zero.
+const DefaultWriters = 3
+
 // DefaultFreezeTimeout is how long a cut-over waits for the source's
 // instances to acknowledge read-only mode when Options.FreezeTimeout is
 // zero: instances read the switch every second.
@@ -44,6 +48,11 @@ type Options struct {
 	// ChunkRows is how many rows each transaction on the target writes.
 	// Zero means DefaultChunkRows.
 	ChunkRows int
+
+	// Writers is how many transactions write a table's chunks at once on
+	// PostgreSQL and MySQL (SQLite has one writer). Zero means
+	// DefaultWriters.
+	Writers int
 
 	// Force lets a move write into a target that holds tables not from an
 	// earlier move of the same source: the rows of the moved tables are
@@ -114,6 +123,7 @@ type mover struct {
 	prec        time.Duration
 	sourceID    string
 	checkpoints map[string]checkpoint
+	known       map[string]*knownSums // the source's sums, read in the current snapshot
 	tables      []*table
 	rep         Report
 	log         *slog.Logger
@@ -129,6 +139,9 @@ func Move(ctx context.Context, from, to *sqldb.DB, opts Options) (Report, error)
 	if opts.ChunkRows <= 0 {
 		opts.ChunkRows = DefaultChunkRows
 	}
+	if opts.Writers <= 0 {
+		opts.Writers = DefaultWriters
+	}
 	if len(opts.Sets) == 0 {
 		return Report{}, errors.New("data move: no migration sets given (kura's own are sqldb.Schema, jobs.Schema)")
 	}
@@ -140,7 +153,7 @@ func Move(ctx context.Context, from, to *sqldb.DB, opts Options) (Report, error)
 	if from.Dialect() == sqldb.SQLite || to.Dialect() == sqldb.SQLite {
 		m.prec = time.Millisecond
 	}
-	t, err := newTarget(to)
+	t, err := newTarget(to, opts.Writers)
 	if err != nil {
 		return Report{}, err
 	}
@@ -279,6 +292,7 @@ func (m *mover) withSnapshot(ctx context.Context, fn func(ctx context.Context) e
 		return fmt.Errorf("begin reading the source: %w", err)
 	}
 	m.from = &source{q: tx, d: d}
+	m.known = map[string]*knownSums{}
 	return fn(ctx)
 }
 

@@ -242,6 +242,9 @@ func (m *mover) listTables(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		for _, r := range refs[name] {
+			tb.selfRef = tb.selfRef || r == name
+		}
 		m.tables = append(m.tables, tb)
 	}
 	if err := m.addJobs(ctx, inSource, known); err != nil {

@@ -65,6 +65,7 @@ type table struct {
 	srcWhere string   // a filter on the source's rows ("" for none)
 	dstWhere string   // the same filter on the target's rows
 	serial   string   // the target's identity or serial column, reset after the copy (PostgreSQL)
+	selfRef  bool     // it references itself: its chunks are written in order
 }
 
 func quote(d sqldb.Dialect, name string) string {
@@ -240,11 +241,14 @@ func describe(ctx context.Context, src, dst querier, sd, dd sqldb.Dialect, name 
 
 // selectExpr is how a column is read on engine d. SQLite's driver hands
 // over an empty blob as nil, like NULL: bytes are read there as hex, after
-// an "x" that NULL lacks.
+// an "x" that NULL lacks; times as their text.
 func selectExpr(d sqldb.Dialect, c column) string {
 	q := quote(d, c.name)
-	if d == sqldb.SQLite && c.kind == kBytes {
+	switch {
+	case d == sqldb.SQLite && c.kind == kBytes:
 		return "CASE WHEN " + q + " IS NULL THEN NULL ELSE 'x' || hex(" + q + ") END"
+	case d == sqldb.SQLite && c.kind == kTime:
+		return "CAST(" + q + " AS TEXT)" // parsed by fastTime, not by the driver's several layouts
 	}
 	return q
 }

@@ -69,6 +69,22 @@ func (m *mover) rangesOf(ctx context.Context, tb *table) (ranges, error) {
 // sums are a table's rows summed per range.
 type sums map[int64]*sum
 
+func (s sums) add(b int64, h [32]byte) {
+	x := s[b]
+	if x == nil {
+		x = &sum{}
+		s[b] = x
+	}
+	x.add(h)
+}
+
+// knownSums are the source's sums of a table, summed while it was copied
+// in the current snapshot.
+type knownSums struct {
+	r ranges
+	s sums
+}
+
 func (s sums) total() sum {
 	var t sum
 	for _, x := range s {
@@ -97,13 +113,7 @@ func (m *mover) sumSide(ctx context.Context, tb *table, r ranges, fromSource boo
 	out := sums{}
 	h := &hasher{prec: m.prec}
 	err := scanRows(ctx, q, tb, query, args, func(row []any) error {
-		b := r.bucket(row[tb.key[0]])
-		s := out[b]
-		if s == nil {
-			s = &sum{}
-			out[b] = s
-		}
-		s.add(h.row(tb, row))
+		out.add(r.bucket(row[tb.key[0]]), h.row(tb, row))
 		return nil
 	})
 	return out, err
@@ -145,9 +155,16 @@ type TableReport struct {
 // (deleting those the source no longer has), then compares again what it
 // rewrote. It returns the table's figures.
 func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableReport, error) {
-	r, err := m.rangesOf(ctx, tb)
-	if err != nil {
-		return TableReport{}, fmt.Errorf("key ranges of %s: %w", tb.src, err)
+	var r ranges
+	var ss sums
+	known := m.known[tb.name]
+	if known != nil {
+		r, ss = known.r, known.s
+	} else {
+		var err error
+		if r, err = m.rangesOf(ctx, tb); err != nil {
+			return TableReport{}, fmt.Errorf("key ranges of %s: %w", tb.src, err)
+		}
 	}
 	var ts sums
 	tdone := make(chan error, 1)
@@ -156,7 +173,10 @@ func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableRep
 		ts, err = m.sumSide(ctx, tb, r, false, nil)
 		tdone <- err
 	}()
-	ss, err := m.sumSide(ctx, tb, r, true, nil)
+	var err error
+	if known == nil {
+		ss, err = m.sumSide(ctx, tb, r, true, nil)
+	}
 	if terr := <-tdone; err == nil && terr != nil {
 		err = fmt.Errorf("checksums of %s on the target: %w", tb.dst, m.targetErr(terr))
 	} else if err != nil {
@@ -195,55 +215,64 @@ func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableRep
 	return rep, nil
 }
 
-// repair makes the target's rows of the ranges diff equal the source's:
-// it reads both sides' rows of each range, then, in one transaction,
-// deletes the target's rows that differ or that the source lacks and
-// inserts the source's that differ or that the target lacks. It returns
-// how many rows it rewrote.
+// repair makes the target's rows of the ranges diff equal the source's,
+// a range at a time: it reads both sides' rows of the range, then, in one
+// transaction, deletes the target's rows that differ or that the source
+// lacks and inserts the source's that differ or that the target lacks.
+// Memory holds one range. It returns how many rows it rewrote.
 func (m *mover) repair(ctx context.Context, tb *table, r ranges, diff []int64) (int64, error) {
-	var dels [][]any
-	var ins [][]any
-	h := &hasher{prec: m.prec}
+	var n int64
 	for _, b := range diff {
+		k, err := m.repairRange(ctx, tb, r, b)
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+func (m *mover) repairRange(ctx context.Context, tb *table, r ranges, b int64) (int64, error) {
+	h := &hasher{prec: m.prec}
+	var args []any
+	if r.width > 0 {
 		lo, hi := r.bounds(b)
-		var args []any
-		if r.width > 0 {
-			args = []any{lo, hi}
-		}
-		type entry struct {
-			key  []any
-			hash [32]byte
-		}
-		have := map[string]entry{}
-		err := scanRows(ctx, m.to.db.Writer(), tb, selectSQL(tb, m.to.db, false, false, r.width > 0, 0), args, func(row []any) error {
-			k := keyOf(tb, row)
-			have[keyString(k)] = entry{k, h.row(tb, row)}
-			return nil
-		})
-		if err != nil {
-			return 0, fmt.Errorf("read %s on the target: %w", tb.dst, m.targetErr(err))
-		}
-		err = scanRows(ctx, m.from.q, tb, selectSQL(tb, m.fromDB, true, false, r.width > 0, 0), args, func(row []any) error {
-			ks := keyString(keyOf(tb, row))
-			if e, ok := have[ks]; ok {
-				delete(have, ks)
-				if e.hash == h.row(tb, row) {
-					return nil
-				}
-				dels = append(dels, e.key)
+		args = []any{lo, hi}
+	}
+	type entry struct {
+		key  []any
+		hash [32]byte
+	}
+	have := map[string]entry{}
+	err := scanRows(ctx, m.to.db.Writer(), tb, selectSQL(tb, m.to.db, false, false, r.width > 0, 0), args, func(row []any) error {
+		k := keyOf(tb, row)
+		have[keyString(k)] = entry{k, h.row(tb, row)}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read %s on the target: %w", tb.dst, m.targetErr(err))
+	}
+	var dels, ins [][]any
+	err = scanRows(ctx, m.from.q, tb, selectSQL(tb, m.fromDB, true, false, r.width > 0, 0), args, func(row []any) error {
+		ks := keyString(keyOf(tb, row))
+		if e, ok := have[ks]; ok {
+			delete(have, ks)
+			if e.hash == h.row(tb, row) {
+				return nil
 			}
-			ins = append(ins, row)
-			return nil
-		})
-		if err != nil {
-			return 0, fmt.Errorf("read %s on the source: %w", tb.src, err)
-		}
-		for _, e := range have {
 			dels = append(dels, e.key)
 		}
+		ins = append(ins, row)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read %s on the source: %w", tb.src, err)
 	}
-	rewritten := int64(len(dels) + len(ins))
-	err := m.to.inTx(ctx, func(tx ttx) error {
+	for _, e := range have {
+		dels = append(dels, e.key)
+	}
+	n := int64(len(dels) + len(ins))
+	err = m.to.inTx(ctx, func(tx ttx) error {
 		del := deleteSQL(tb, m.to)
 		for _, k := range dels {
 			if err := tx.exec(ctx, del, k...); err != nil {
@@ -251,18 +280,18 @@ func (m *mover) repair(ctx context.Context, tb *table, r ranges, diff []int64) (
 			}
 		}
 		for len(ins) > 0 {
-			n := min(len(ins), m.opts.ChunkRows)
-			if err := tx.insert(ctx, tb, ins[:n]); err != nil {
+			c := min(len(ins), m.opts.ChunkRows)
+			if err := tx.insert(ctx, tb, ins[:c]); err != nil {
 				return err
 			}
-			ins = ins[n:]
+			ins = ins[c:]
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("catch up %s on the target: %w", tb.dst, m.targetErr(err))
+		return 0, fmt.Errorf("catch up %s on the target (%s): %w", tb.dst, r.describe(b), m.targetErr(err))
 	}
-	return rewritten, nil
+	return n, nil
 }
 
 func deleteSQL(tb *table, t *target) string {

@@ -3,10 +3,13 @@ package datamove
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kura-dev/kura/sqldb"
@@ -20,10 +23,10 @@ type target struct {
 	pgx *pgxpool.Pool // PostgreSQL only
 }
 
-func newTarget(db *sqldb.DB) (*target, error) {
+func newTarget(db *sqldb.DB, writers int) (*target, error) {
 	t := &target{db: db, d: db.Dialect()}
 	if t.d == sqldb.Postgres {
-		p, err := db.PgxPool(2)
+		p, err := db.PgxPool(int32(writers) + 1)
 		if err != nil {
 			return nil, err
 		}
@@ -74,6 +77,32 @@ func (t *target) inTx(ctx context.Context, fn func(tx ttx) error) error {
 		return err
 	}
 	return tx.commit(ctx)
+}
+
+// retry runs fn in a transaction like inTx, again when the engine chose
+// it as a deadlock's victim (writers that run at once may meet in an
+// index).
+func (t *target) retry(ctx context.Context, fn func(tx ttx) error) error {
+	for i := 0; ; i++ {
+		err := t.inTx(ctx, fn)
+		if err == nil || i == 4 || !deadlock(err) {
+			return err
+		}
+	}
+}
+
+// deadlock says whether err is a deadlock or serialization failure, which
+// a new try of the transaction resolves.
+func deadlock(err error) bool {
+	var my *mysql.MySQLError
+	if errors.As(err, &my) {
+		return my.Number == 1213 || my.Number == 1205
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "40P01" || pg.Code == "40001"
+	}
+	return false
 }
 
 type pgTx struct {

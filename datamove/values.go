@@ -69,6 +69,9 @@ func normalize(v any, k kind) (any, error) {
 			return t.UTC(), nil
 		}
 		s := text(v)
+		if t, ok := fastTime(s); ok {
+			return t, nil
+		}
 		for _, l := range timeLayouts {
 			if t, err := time.Parse(l, s); err == nil {
 				return t.UTC(), nil
@@ -85,6 +88,53 @@ func normalize(v any, k kind) (any, error) {
 		return []byte(text(v)), nil
 	}
 	return text(v), nil
+}
+
+// fastTime parses kura's SQLite layout, "2006-01-02 15:04:05" with up to
+// nine digits of fraction, without time.Parse's generality: it is most of
+// the values a move reads from SQLite.
+func fastTime(s string) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i] - '0'
+			if c > 9 {
+				return 0, false
+			}
+			n = n*10 + int(c)
+		}
+		return n, true
+	}
+	var f [6]int
+	for i, r := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		n, ok := num(s[r[0]:r[1]])
+		if !ok {
+			return time.Time{}, false
+		}
+		f[i] = n
+	}
+	nsec := 0
+	if len(s) > 19 {
+		frac := s[20:]
+		if s[19] != '.' || len(frac) == 0 || len(frac) > 9 {
+			return time.Time{}, false
+		}
+		n, ok := num(frac)
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 9 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], nsec, time.UTC), true
 }
 
 func text(v any) string {
