@@ -119,7 +119,7 @@ func (m *mover) writers(tb *table) int {
 // copyTable copies tb's rows after its checkpoint, chunk by chunk, each in
 // a transaction with its checkpoint, and marks the table done.
 func (m *mover) copyTable(ctx context.Context, tb *table) error {
-	cp := m.checkpoints[tb.name]
+	cp := m.checkpoint(tb.name)
 	if cp.done {
 		return nil
 	}
@@ -177,10 +177,7 @@ func (m *mover) copyTable(ctx context.Context, tb *table) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint %s: %w", tb.name, m.targetErr(err))
 	}
-	m.checkpoints[tb.name] = done
-	if known != nil {
-		m.known[tb.name] = known
-	}
+	m.setCheckpoint(tb.name, done, known)
 	return nil
 }
 
@@ -226,6 +223,7 @@ func (m *mover) readChunks(ctx context.Context, tb *table, cp checkpoint, known 
 	for {
 		var rows [][]any
 		q := selectSQL(tb, m.fromDB, true, key != nil, false, m.opts.ChunkRows)
+		m.srcMu.Lock()
 		err := scanRows(ctx, m.from.q, tb, q, key, func(r []any) error {
 			if known != nil {
 				known.s.add(known.r.bucket(r[tb.key[0]]), h.row(tb, r))
@@ -233,6 +231,7 @@ func (m *mover) readChunks(ctx context.Context, tb *table, cp checkpoint, known 
 			rows = append(rows, r)
 			return nil
 		})
+		m.srcMu.Unlock()
 		if err != nil {
 			return fmt.Errorf("read %s from the source: %w", tb.src, err)
 		}
@@ -240,12 +239,12 @@ func (m *mover) readChunks(ctx context.Context, tb *table, cp checkpoint, known 
 			return nil
 		}
 		seq++
+		key = keyOf(tb, rows[len(rows)-1]) // before the writer turns the rows into the target's values
 		select {
 		case out <- chunk{seq: seq, rows: rows}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		key = keyOf(tb, rows[len(rows)-1])
 	}
 }
 
@@ -256,6 +255,8 @@ func (m *mover) count(ctx context.Context, tb *table) (int64, error) {
 		q += " WHERE " + tb.srcWhere
 	}
 	var n int64
+	m.srcMu.Lock()
+	defer m.srcMu.Unlock()
 	err := m.from.q.QueryRowContext(ctx, q).Scan(&n)
 	return n, err
 }

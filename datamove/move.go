@@ -11,7 +11,10 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -22,7 +25,7 @@ const DefaultChunkRows = 5000
 
 // DefaultWriters is how many transactions write at once when
 // Options.Writers is zero.
-const DefaultWriters = 3
+const DefaultWriters = 2
 
 // DefaultFreezeTimeout is how long a cut-over waits for the source's
 // instances to acknowledge read-only mode when Options.FreezeTimeout is
@@ -122,6 +125,8 @@ type mover struct {
 	to          *target
 	prec        time.Duration
 	sourceID    string
+	mu          sync.Mutex // guards checkpoints and known while tables copy at once
+	srcMu       sync.Mutex // one read at a time on the snapshot's connection
 	checkpoints map[string]checkpoint
 	known       map[string]*knownSums // the source's sums, read in the current snapshot
 	tables      []*table
@@ -181,21 +186,72 @@ func (m *mover) run(ctx context.Context) error {
 // bulk copies every table in one snapshot of the source, after catching
 // up the tables an earlier run finished (their rows may have changed
 // since), then syncs and verifies every table in the same snapshot.
+//
+// Tables are copied a level at a time: first those that reference no
+// other, then those whose references are all copied, each level's tables
+// at once (their reads take turns on the snapshot's one connection, their
+// writes run side by side).
 func (m *mover) bulk(ctx context.Context) error {
-	for _, tb := range m.tables {
-		if m.checkpoints[tb.name].done {
-			m.log.Info("catching up a table an earlier run copied", "table", tb.name)
-			if _, err := m.syncTable(ctx, tb, true); err != nil {
-				return err
+	for _, level := range levels(m.tables) {
+		for _, tb := range level {
+			if m.checkpoints[tb.name].done {
+				m.log.Info("catching up a table an earlier run copied", "table", tb.name)
+				if _, err := m.syncTable(ctx, tb, true); err != nil {
+					return err
+				}
 			}
-			continue
 		}
-		m.log.Info("copying", "table", tb.name)
-		if err := m.copyTable(ctx, tb); err != nil {
+		g, gctx := errgroup.WithContext(ctx)
+		for _, tb := range level {
+			if m.checkpoint(tb.name).done {
+				continue
+			}
+			m.log.Info("copying", "table", tb.name)
+			g.Go(func() error { return m.copyTable(gctx, tb) })
+		}
+		if err := g.Wait(); err != nil {
 			return err
 		}
 	}
 	return m.syncAll(ctx)
+}
+
+// levels groups tables by how deep their references go: level 0
+// references no other table, level n only tables of lower levels.
+func levels(tables []*table) [][]*table {
+	level := map[string]int{}
+	var out [][]*table
+	for _, tb := range tables { // parents come first
+		l := 0
+		for _, p := range tb.parents {
+			if pl, ok := level[p]; ok {
+				l = max(l, pl+1)
+			}
+		}
+		level[tb.name] = l
+		for len(out) <= l {
+			out = append(out, nil)
+		}
+		out[l] = append(out[l], tb)
+	}
+	return out
+}
+
+// checkpoint returns a table's checkpoint; setCheckpoint records one and,
+// when the source's sums were taken as it was copied, those.
+func (m *mover) checkpoint(name string) checkpoint {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.checkpoints[name]
+}
+
+func (m *mover) setCheckpoint(name string, cp checkpoint, known *knownSums) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.checkpoints[name] = cp
+	if known != nil {
+		m.known[name] = known
+	}
 }
 
 // syncAll catches up and verifies every table, parents first, and resets

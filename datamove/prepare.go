@@ -243,7 +243,11 @@ func (m *mover) listTables(ctx context.Context) error {
 			return err
 		}
 		for _, r := range refs[name] {
-			tb.selfRef = tb.selfRef || r == name
+			if r == name {
+				tb.selfRef = true
+			} else {
+				tb.parents = append(tb.parents, r)
+			}
 		}
 		m.tables = append(m.tables, tb)
 	}

@@ -66,6 +66,7 @@ type table struct {
 	dstWhere string   // the same filter on the target's rows
 	serial   string   // the target's identity or serial column, reset after the copy (PostgreSQL)
 	selfRef  bool     // it references itself: its chunks are written in order
+	parents  []string // the moved tables it references, itself aside
 }
 
 func quote(d sqldb.Dialect, name string) string {

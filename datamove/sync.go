@@ -56,6 +56,8 @@ func (m *mover) rangesOf(ctx context.Context, tb *table) (ranges, error) {
 		q += " WHERE " + tb.srcWhere
 	}
 	var lo, hi, n int64
+	m.srcMu.Lock()
+	defer m.srcMu.Unlock()
 	if err := m.from.q.QueryRowContext(ctx, q).Scan(&lo, &hi, &n); err != nil {
 		return ranges{}, err
 	}
@@ -157,7 +159,9 @@ type TableReport struct {
 func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableReport, error) {
 	var r ranges
 	var ss sums
+	m.mu.Lock()
 	known := m.known[tb.name]
+	m.mu.Unlock()
 	if known != nil {
 		r, ss = known.r, known.s
 	} else {
@@ -185,7 +189,7 @@ func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableRep
 	if err != nil {
 		return TableReport{}, err
 	}
-	rep := TableReport{Table: tb.name, Copied: m.checkpoints[tb.name].rows}
+	rep := TableReport{Table: tb.name, Copied: m.checkpoint(tb.name).rows}
 	diff := differing(ss, ts)
 	if repair && len(diff) > 0 {
 		n, err := m.repair(ctx, tb, r, diff)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -131,8 +132,13 @@ func (c *dataMoveCommand) move(ctx context.Context, fromURL, toURL string) error
 	}
 	defer to.Close()
 	bars := newProgressBars(c.m.Stderr)
+	var barsMu sync.Mutex // tables of one level copy at once
 	opts := datamove.Options{Sets: schemas, ChunkRows: c.chunkRows, Force: c.force, Logger: log,
-		Progress: func(table string, done, total int64) { bars.update(table, "rows", done, total) }}
+		Progress: func(table string, done, total int64) {
+			barsMu.Lock()
+			defer barsMu.Unlock()
+			bars.update(table, "rows", done, total)
+		}}
 	if c.cutOver {
 		opts.Freeze = from
 	}
