@@ -74,6 +74,12 @@ type Options struct {
 	// source's writes resume. Zero means DefaultFreezeTimeout.
 	FreezeTimeout time.Duration
 
+	// AppendOnly names an application's tables whose rows are inserted and
+	// deleted, never updated (kura's sessions and notifications are), so
+	// that a cut-over looks for changes in them by counts and new keys
+	// alone. A table with an updated_at column needs no entry.
+	AppendOnly map[string]bool
+
 	// Progress, if set, is told of each table's progress: rows done of
 	// total.
 	Progress func(table string, done, total int64)
@@ -129,6 +135,7 @@ type mover struct {
 	srcMu       sync.Mutex // one read at a time on the snapshot's connection
 	checkpoints map[string]checkpoint
 	known       map[string]*knownSums // the source's sums, read in the current snapshot
+	passes      map[string]*passState // what the last pass knew of the tables that matched
 	tables      []*table
 	rep         Report
 	log         *slog.Logger
@@ -150,7 +157,7 @@ func Move(ctx context.Context, from, to *sqldb.DB, opts Options) (Report, error)
 	if len(opts.Sets) == 0 {
 		return Report{}, errors.New("data move: no migration sets given (kura's own are sqldb.Schema, jobs.Schema)")
 	}
-	m := &mover{opts: opts, fromDB: from, log: opts.Logger, checkpoints: map[string]checkpoint{}}
+	m := &mover{opts: opts, fromDB: from, log: opts.Logger, checkpoints: map[string]checkpoint{}, passes: map[string]*passState{}}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -275,6 +282,31 @@ func (m *mover) syncAll(ctx context.Context) error {
 	return nil
 }
 
+// deltaAll catches up and verifies every table from its last pass, under
+// the freeze, and resets the target's sequences.
+func (m *mover) deltaAll(ctx context.Context) error {
+	var reps []TableReport
+	for _, tb := range m.tables {
+		r, ok, err := m.deltaTable(ctx, tb)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if r, err = m.syncTable(ctx, tb, true); err != nil {
+				return err
+			}
+		}
+		reps = append(reps, r)
+	}
+	m.rep.Tables = reps
+	for _, tb := range m.tables {
+		if err := m.to.resetSerial(ctx, tb); err != nil {
+			return m.targetErr(err)
+		}
+	}
+	return nil
+}
+
 // cutOver freezes the source's writes, copies what changed and verifies.
 // On any failure the source's writes resume.
 func (m *mover) cutOver(ctx context.Context) (err error) {
@@ -303,7 +335,7 @@ func (m *mover) cutOver(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	if err := m.withSnapshot(ctx, m.syncAll); err != nil {
+	if err := m.withSnapshot(ctx, m.deltaAll); err != nil {
 		return err
 	}
 	if err := m.result(); err != nil {

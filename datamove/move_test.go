@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/datamove"
+	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
@@ -328,3 +330,77 @@ func TestMove_DiskFull(t *testing.T) {
 		t.Fatalf("rerun: %+v", rep)
 	}
 }
+
+// freezer stands for the source's read-only mode: entering it runs the
+// writes the source took after the last pass, as a serving app would
+// have just before it stopped.
+type freezer struct {
+	enter         func()
+	entered, left int
+}
+
+func (f *freezer) EnterReadOnly(context.Context, string) error { f.entered++; f.enter(); return nil }
+func (f *freezer) LeaveReadOnly(context.Context) error         { f.left++; return nil }
+
+// TestMove_CutOver: the writes made between the last pass and the freeze
+// (an update, inserts, deletes, in tables with updated_at, append-only
+// ones and others) are on the target after the cut-over, verified, and a
+// later move refuses the target.
+func TestMove_CutOver(t *testing.T) {
+	t.Cleanup(datamove.SetRangeRows(4)) // ranges of a few rows: the freeze reads only those that changed
+	for _, dir := range directions[:4] {
+		t.Run(string(dir.from)+"_to_"+string(dir.to), func(t *testing.T) {
+			t.Parallel()
+			from := openMigrated(t, dir.from)
+			seed(t, from, 50)
+			to := openEmpty(t, dir.to)
+			f := &freezer{enter: func() {
+				exec(t, from, `UPDATE users SET username = 'renamed' WHERE id = 7`)
+				exec(t, from, `INSERT INTO users (email, username, password_hash) VALUES ('late@example.com', 'late', 'x')`)
+				exec(t, from, `DELETE FROM notifications WHERE id = 20`)
+				exec(t, from, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+					51, bytes.Repeat([]byte{9}, 32), from.TimeArg(baseTime), from.TimeArg(baseTime))
+				exec(t, from, `UPDATE samples SET note = 'edited' WHERE id = 3`)
+				exec(t, from, `DELETE FROM sample_tags WHERE tag = 'B'`)
+				exec(t, from, `INSERT INTO sample_tags (sample_id, tag) VALUES (2, 'new')`)
+			}}
+			rep := move(t, from, to, datamove.Options{Freeze: f, Logger: dbtest.Logger(t, slog.LevelInfo)})
+			if !rep.Match || !rep.CutOver || f.entered != 1 || f.left != 0 {
+				t.Fatalf("cut-over: %+v (entered %d, left %d)", rep, f.entered, f.left)
+			}
+			for name, rows := range map[string]int64{"users": 51, "notifications": 49, "sessions": 51, "samples": 4, "sample_tags": 6} {
+				if tr := table(t, rep, name); tr.TargetRows != rows || tr.SourceChecksum != tr.TargetChecksum {
+					t.Errorf("%s: %+v, want %d rows", name, tr, rows)
+				}
+			}
+			if n := count(t, to, `SELECT COUNT(*) FROM users WHERE id = 7 AND username = 'renamed'`); n != 1 {
+				t.Error("the update made before the freeze is not on the target")
+			}
+			if n := count(t, to, `SELECT COUNT(*) FROM samples WHERE note = 'edited'`); n != 1 {
+				t.Error("the sample's edit is not on the target")
+			}
+			if _, err := datamove.Move(context.Background(), from, to, datamove.Options{Sets: sets}); err == nil || !contains(err, "cut over") {
+				t.Errorf("a move after the cut-over: %v", err)
+			}
+		})
+	}
+}
+
+// TestMove_CutOverFails: a freeze that cannot be entered fails the
+// cut-over and leaves read-only mode.
+func TestMove_CutOverFails(t *testing.T) {
+	from := openMigrated(t, sqldb.SQLite)
+	seed(t, from, 5)
+	f := &failingFreezer{}
+	_, err := datamove.Move(context.Background(), from, openEmpty(t, sqldb.SQLite), datamove.Options{Sets: sets, Freeze: f})
+	if err == nil || !contains(err, "read-only") || f.left != 1 {
+		t.Fatalf("err = %v, left %d times", err, f.left)
+	}
+}
+
+type failingFreezer struct{ left int }
+
+func (f *failingFreezer) EnterReadOnly(context.Context, string) error {
+	return errors.New("an instance did not acknowledge")
+}
+func (f *failingFreezer) LeaveReadOnly(context.Context) error { f.left++; return nil }

@@ -11,7 +11,7 @@ import (
 
 // rangeRows is about how many rows one key range of a table's checksums
 // covers: a difference is named, and repaired, a range at a time.
-const rangeRows = 2048
+var rangeRows int64 = 2048
 
 // ranges cuts a table's rows into key ranges on its key's first column:
 // [lo + i*width, lo + (i+1)*width). A table whose key does not start with
@@ -208,6 +208,9 @@ func (m *mover) syncTable(ctx context.Context, tb *table, repair bool) (TableRep
 			}
 		}
 		diff = differing(ss, ts)
+	}
+	if rep.Match = len(diff) == 0; rep.Match {
+		m.remember(ctx, tb, r, ss)
 	}
 	st, tt := ss.total(), ts.total()
 	rep.SourceRows, rep.TargetRows = st.rows, tt.rows

@@ -238,6 +238,13 @@ func (s *sum) add(h [32]byte) {
 	}
 }
 
+func (s *sum) sub(h [32]byte) {
+	s.rows--
+	for i := range s.lanes {
+		s.lanes[i] -= binary.BigEndian.Uint64(h[i*8:])
+	}
+}
+
 func (s *sum) merge(o sum) {
 	s.rows += o.rows
 	for i := range s.lanes {
