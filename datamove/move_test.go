@@ -404,3 +404,30 @@ func (f *failingFreezer) EnterReadOnly(context.Context, string) error {
 	return errors.New("an instance did not acknowledge")
 }
 func (f *failingFreezer) LeaveReadOnly(context.Context) error { f.left++; return nil }
+
+// TestMove_Mismatch: a target that changes what it is given (here a
+// trigger) fails the verification, naming the table and its first
+// differing key range.
+func TestMove_Mismatch(t *testing.T) {
+	ctx := context.Background()
+	from := openMigrated(t, sqldb.SQLite)
+	seed(t, from, 30)
+	to := openEmpty(t, sqldb.Postgres)
+	cctx, cancel := context.WithCancel(ctx)
+	datamove.Move(cctx, from, to, datamove.Options{Sets: sets, ChunkRows: 4, Progress: func(table string, done, total int64) {
+		if table == "users" && done > 0 {
+			cancel()
+		}
+	}})
+	exec(t, to, `CREATE FUNCTION datamove_mangle() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN NEW.message := NEW.message || '!'; RETURN NEW; END $$`)
+	exec(t, to, `CREATE TRIGGER datamove_mangle BEFORE INSERT ON notifications FOR EACH ROW EXECUTE FUNCTION datamove_mangle()`)
+	rep, err := datamove.Move(ctx, from, to, datamove.Options{Sets: sets, ChunkRows: 4})
+	var me *datamove.MismatchError
+	if !errors.As(err, &me) || len(me.Tables) != 1 || me.Tables[0].Table != "notifications" || rep.Match {
+		t.Fatalf("err = %v, report %+v", err, rep)
+	}
+	if !contains(err, "table notifications differs") || !contains(err, "first in id 0 to") {
+		t.Errorf("the error does not name the table and its first range: %v", err)
+	}
+}
