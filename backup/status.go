@@ -59,9 +59,9 @@ func Record(ctx context.Context, db *sqldb.DB, started time.Time, m *Manifest, f
 		r.Problem = truncate(failure.Error(), 2000)
 		r.Duration = r.Ended.Sub(r.Started).Seconds()
 	}
-	return db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.Rebind(`INSERT INTO backup_runs (name, started_at, ended_at, ok, bytes, duration, problem)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), r.Name, db.TimeArg(r.Started), db.TimeArg(r.Ended), r.OK, r.Bytes, r.Duration, r.Problem)
+	return db.InTx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO backup_runs (name, started_at, ended_at, ok, bytes, duration, problem)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Started, r.Ended, r.OK, r.Bytes, r.Duration, r.Problem)
 		if err != nil {
 			return fmt.Errorf("record backup: %w", err)
 		}
@@ -69,7 +69,7 @@ func Record(ctx context.Context, db *sqldb.DB, started time.Time, m *Manifest, f
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM backup_runs`).Scan(&maxID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, db.Rebind(`DELETE FROM backup_runs WHERE id <= ?`), maxID-keepRuns)
+		_, err = tx.ExecContext(ctx, `DELETE FROM backup_runs WHERE id <= ?`, maxID-keepRuns)
 		return err
 	})
 }

@@ -169,6 +169,15 @@
 // (ratelimit.Local); package ratelimit/redislimit shares it between
 // instances through Redis.
 //
+// # Read-only mode
+//
+// Server.SetReadOnly(ctx, true) makes every write (any method but GET,
+// HEAD and OPTIONS, on kura's routes and an application's) answer 503
+// read_only with Retry-After: 5, and returns once the writes under way
+// have been answered; reads go on, and /health is unchanged. The check is
+// one atomic load per write. kura serve turns it on and off as the
+// database's read-only switch says (sqldb.DB.EnterReadOnly).
+//
 // # Logging
 //
 // One info line per request with method, route pattern, path (never the

@@ -178,7 +178,7 @@ func TestHealth_Busy(t *testing.T) {
 			e, db := newDBEnv(t, sqldb.Config{URL: dbtest.URL(t, d), PoolSize: 1, MaxOverflow: -1, PoolTimeout: time.Minute})
 			inTx, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 			go func() {
-				done <- db.InTx(context.Background(), func(*sql.Tx) error {
+				done <- db.InTx(context.Background(), func(*sqldb.Tx) error {
 					close(inTx)
 					<-release
 					return nil

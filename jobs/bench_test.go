@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 // BenchmarkJobs measures jobs per second end to end: b.N jobs enqueued by
@@ -104,7 +104,7 @@ func BenchmarkEnqueueTx(b *testing.B) {
 		ctx := context.Background()
 		b.Run(string(d)+"/baseline-tx", func(b *testing.B) {
 			for range b.N {
-				err := db.InTx(ctx, func(tx *sql.Tx) error {
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 					_, err := tx.ExecContext(ctx, "SELECT 1")
 					return err
 				})
@@ -115,7 +115,7 @@ func BenchmarkEnqueueTx(b *testing.B) {
 		})
 		b.Run(string(d)+"/enqueue-tx", func(b *testing.B) {
 			for i := range b.N {
-				err := db.InTx(ctx, func(tx *sql.Tx) error {
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 					_, err := c.EnqueueTx(ctx, tx, echoArgs{N: i}, nil)
 					return err
 				})

@@ -84,8 +84,9 @@ type engine struct {
 
 // New returns a client for db, whose schema Schema has created (see
 // sqldb.DB.MigrateUp). It fills cfg's defaults (Config.WithDefaults) and
-// refuses a config that Config.Validate refuses. It connects to nothing
-// until Start.
+// refuses a config that Config.Validate refuses. It runs one query, which
+// refuses a database without Schema's tables (ErrNoSchema) at once rather
+// than at the first enqueue; its workers connect only on Start.
 func New(db DB, cfg Config) (*Client, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -97,6 +98,9 @@ func New(db DB, cfg Config) (*Client, error) {
 				return nil, fmt.Errorf("jobs: the kind %s's JobTimeout (%s) must be shorter than RescueAfter (%s)", k, u.timeout, cfg.RescueAfter)
 			}
 		}
+	}
+	if err := checkSchema(db); err != nil {
+		return nil, err
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, id: newClientID(), cl: newClients(db, cfg.Now)}
 	e := engine{cfg: cfg, db: db, log: cfg.Logger, id: c.id}
@@ -160,10 +164,42 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts *EnqueueOpts) (*Ro
 	return c.EnqueueTx(ctx, nil, args, opts)
 }
 
+// Tx is the transaction a job is enqueued in: the *sqldb.Tx that
+// sqldb.DB.InTx hands its function, or a *sql.Tx of the DB's writer.
+type Tx interface {
+	Commit() error
+	Rollback() error
+}
+
+var (
+	_ Tx = (*sqldb.Tx)(nil)
+	_ Tx = (*sql.Tx)(nil)
+)
+
+// sqlTx returns the *sql.Tx of tx; nil for none.
+func sqlTx(tx Tx) (*sql.Tx, error) {
+	switch t := tx.(type) {
+	case nil:
+		return nil, nil
+	case *sql.Tx:
+		return t, nil
+	case *sqldb.Tx:
+		if t == nil {
+			return nil, nil
+		}
+		return t.Tx, nil
+	}
+	return nil, fmt.Errorf("jobs: a transaction to enqueue in is a *sqldb.Tx or a *sql.Tx, not %T", tx)
+}
+
 // EnqueueTx inserts a job in the caller's transaction tx (on SQLite, a
 // transaction of the DB's writer): it exists, and is seen by workers, if
 // and only if tx commits. A nil tx enqueues in a transaction of its own.
-func (c *Client) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, opts *EnqueueOpts) (*Row, error) {
+func (c *Client) EnqueueTx(ctx context.Context, tx Tx, args Args, opts *EnqueueOpts) (*Row, error) {
+	stx, err := sqlTx(tx)
+	if err != nil {
+		return nil, err
+	}
 	var o EnqueueOpts
 	if opts != nil {
 		o = *opts
@@ -180,7 +216,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx *sql.Tx, args Args, opts *Enq
 	if o.Priority == 0 {
 		o.Priority = 1
 	}
-	row, err := c.b.insert(ctx, tx, args, o)
+	row, err := c.b.insert(ctx, stx, args, o)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", args.Kind(), err)
 	}

@@ -27,6 +27,10 @@
 //		return err
 //	}
 //
+// New refuses a database without Schema's tables (ErrNoSchema, naming
+// jobs.Schema), so a forgotten set shows at start, not at the first
+// enqueue.
+//
 // # A job: its Args and its worker
 //
 // A job's Args is a struct stored as JSON; its Kind names the job and picks
@@ -75,7 +79,7 @@
 // one of sqldb's InTx (on SQLite, a transaction of the DB's writer): if the
 // transaction rolls back, the job never existed.
 //
-//	err := db.InTx(ctx, func(tx *sql.Tx) error {
+//	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 //		if _, err := tx.ExecContext(ctx, "UPDATE ...", ...); err != nil {
 //			return err
 //		}

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,7 +82,7 @@ func Example() {
 
 	// The job exists if and only if its transaction commits.
 	errLater := errors.New("a later step failed")
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := c.EnqueueTx(ctx, tx, GreetArgs{Name: "Bob"}, nil); err != nil {
 			return err
 		}
@@ -91,7 +90,7 @@ func Example() {
 	})
 	fmt.Println("first transaction:", err)
 	var id int64
-	err = db.InTx(ctx, func(tx *sql.Tx) error {
+	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 		row, err := c.EnqueueTx(ctx, tx, GreetArgs{Name: "Ada"}, nil)
 		if err == nil {
 			id = row.ID

@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -182,7 +181,7 @@ func TestClient_EnqueueTx(t *testing.T) {
 		// Rolled back: the job never existed.
 		errRollback := errors.New("rollback")
 		var rolledBack int64
-		err := db.InTx(ctx, func(tx *sql.Tx) error {
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 			row, err := c.EnqueueTx(ctx, tx, echoArgs{N: 1}, nil)
 			if err != nil {
 				return err
@@ -199,7 +198,7 @@ func TestClient_EnqueueTx(t *testing.T) {
 
 		// Committed: it runs.
 		var committed int64
-		err = db.InTx(ctx, func(tx *sql.Tx) error {
+		err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 			row, err := c.EnqueueTx(ctx, tx, echoArgs{N: 2}, nil)
 			if err == nil {
 				committed = row.ID

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -40,7 +39,7 @@ func BenchmarkRegister(b *testing.B) {
 			b.Run(string(d)+"/"+name, func(b *testing.B) {
 				users := sqldb.NewUserService(db)
 				if withJob {
-					users.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+					users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 						return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 					}
 				}

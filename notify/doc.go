@@ -22,7 +22,7 @@
 //		return err
 //	}
 //	users := sqldb.NewUserService(db)
-//	users.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+//	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 //		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 //	}
 //

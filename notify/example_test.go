@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -71,7 +70,7 @@ func Example() {
 	}()
 
 	users := sqldb.NewUserService(db)
-	users.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 	}
 	u, err := users.CreateUser(ctx, kura.NewUser{Email: "ada@example.com", Username: "ada", Password: "correct horse battery"})

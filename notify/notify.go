@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -39,7 +38,7 @@ func Welcome(u *kura.User) Args {
 
 // EnqueueTx validates the notification and enqueues its delivery in tx:
 // it is delivered if and only if tx commits. Errors: EINVALID.
-func EnqueueTx(ctx context.Context, c *jobs.Client, tx *sql.Tx, a Args) error {
+func EnqueueTx(ctx context.Context, c *jobs.Client, tx jobs.Tx, a Args) error {
 	if err := a.notification().Validate(); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,7 +47,7 @@ func setup(t *testing.T, db *sqldb.DB, n kura.Notifier) (*sqldb.UserService, *sq
 		c.Stop(ctx)
 	})
 	users := sqldb.NewUserService(db)
-	users.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 	}
 	return users, store, c
@@ -128,7 +127,7 @@ func TestEnqueueRolledBackWithTheUser(t *testing.T) {
 		ctx := context.Background()
 		enqueue := users.OnCreate
 		errLater := errors.New("a later step failed")
-		users.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+		users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 			if err := enqueue(ctx, tx, u); err != nil {
 				return err
 			}
@@ -201,7 +200,7 @@ func TestEnqueueValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.InTx(context.Background(), func(tx *sql.Tx) error {
+	err = db.InTx(context.Background(), func(tx *sqldb.Tx) error {
 		return notify.EnqueueTx(context.Background(), c, tx, notify.Args{UserID: 1, Type: "welcome"})
 	})
 	if kura.ErrorCode(err) != kura.EINVALID {

@@ -28,7 +28,8 @@
 //
 // A Migrations is a set of goose SQL files, one directory per engine
 // (sqlite/, postgres/, mysql/), usually embedded, plus optional versions
-// written in Go. Each set records its versions in a table of its own, so
+// written in Go. A set that finds nothing for the engine is an error that
+// names the set, the folder it looked in and what its FS holds instead. Each set records its versions in a table of its own, so
 // an application's version 1 never meets kura's: Schema is kura's set,
 // jobs.Schema the job queue's, and an application declares its own and
 // passes it last to MigrateUp. MigrateDown undoes one step of the last set
@@ -38,9 +39,17 @@
 //
 // # Writing a query once for every engine
 //
-// Write ? placeholders and select timestamps as ts(col); DB.Rebind turns
-// the query into the engine's own ($1.. on PostgreSQL; text on SQLite,
-// read back by Time). Every value is a bind parameter. Then:
+// Write ? placeholders and pass values as they are, a time.Time included:
+// the Tx that DB.InTx hands its function and the Querier of DB.Read run
+// the query in the engine's form themselves ($1.. on PostgreSQL; every
+// time.Time, *time.Time and sql.NullTime argument in UTC, truncated to
+// what the engine keeps, as fixed-width text on SQLite), so a query that
+// passes on SQLite passes on PostgreSQL and MySQL, and a time is written
+// and compared one way on every engine whatever its zone. A timestamp
+// column scans into a *time.Time, in UTC on every engine; selected as
+// ts(col) and read with Time, it is the same value, read fastest on
+// SQLite (there, ts(col) into a bare *time.Time is an error, not a wrong
+// time). Every value is a bind parameter. Then:
 //
 //   - DB.InTx runs a function in a transaction on the writer (commit on
 //     nil, roll back on an error or a panic; BEGIN IMMEDIATE on SQLite);
@@ -48,7 +57,8 @@
 //     within PoolTimeout, or fail with EUNAVAILABLE (HTTP 503), and a
 //     database lost while they run is EUNAVAILABLE too (DB.Unavailable).
 //   - DB.Insert inserts one row and returns its id (RETURNING id, or
-//     LastInsertId on MySQL).
+//     LastInsertId on MySQL); DB.Upsert inserts a row or updates the one
+//     with its key (ON CONFLICT ... DO UPDATE, or ON DUPLICATE KEY UPDATE).
 //   - QueryAll and ScanAll scan every row with one function; Placeholders
 //     writes an IN list.
 //   - List pages a table newest first, by keyset cursor or by offset, as
@@ -58,7 +68,12 @@
 //     NotFound turns sql.ErrNoRows into ENOTFOUND; IsForeignKeyViolation
 //     and IsUniqueViolation recognise those errors on every engine.
 //   - DB.Timestamp reads the injectable clock (DB.Now) once, at the
-//     precision the engine stores; DB.TimeArg passes a time as an argument.
+//     precision the engine stores.
+//
+// DB.Rebind and DB.TimeArg do by hand what Tx and Read's Querier do, for
+// a query run on a pool or connection taken directly (Writer, Reader,
+// WithWriter); the helpers above accept such a raw *sql.Tx or *sql.Conn
+// too and convert for it.
 //
 // The Example shows an application's own table with all of these.
 //
@@ -113,7 +128,8 @@
 // the writer, bounded by PoolTimeout like any other acquisition. InTx and
 // every service write use the writer; reads use the reader. Stats sums both.
 // Times are stored as fixed-width UTC text ('YYYY-MM-DD HH:MM:SS.SSS') in
-// DATETIME columns, which the driver scans into time.Time.
+// DATETIME columns, which the driver scans into time.Time; a time
+// argument of a Tx or of Read's Querier is written in that form.
 //
 // # TLS policy
 //
@@ -170,4 +186,12 @@
 // the deliberately slow hashing. UserService.OnCreate runs caller code in
 // the transaction that creates a user, so that what it writes (a
 // notification, a job) exists if and only if the user does.
+//
+// Read-only mode is a switch every instance of a database sees without
+// Redis: EnterReadOnly sets it in the one-row table kura_read_only and
+// returns once every live instance (a kura_instances row beaten within
+// ServingWindow) has recorded, through Announce, the switch's generation,
+// which it does once it refuses writes and has none under way;
+// LeaveReadOnly clears it, and ReadOnlyState says who has applied it. An
+// instance reads it with ReadOnlyMode every ReadOnlyPollInterval.
 package sqldb

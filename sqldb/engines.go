@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
@@ -93,7 +94,7 @@ func (db *DB) openPostgres() error {
 	prePing := *db.cfg.PrePing
 	db.writer = stdlib.OpenDB(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
 		return prePing && p.IdleDuration > time.Second
-	}))
+	}), stdlib.OptionAfterConnect(scanTimesInUTC))
 	db.reader = db.writer
 	db.setPool(db.writer)
 	return nil
@@ -175,4 +176,14 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 		mc.Timeout = ConnectTimeout
 	}
 	return mc, nil
+}
+
+// scanTimesInUTC makes a connection read a TIMESTAMPTZ column as a
+// time.Time in UTC, as the other engines do, rather than in the process's
+// local zone: a time scanned into a *time.Time is then the same value on
+// every engine, == included.
+func scanTimesInUTC(_ context.Context, c *pgx.Conn) error {
+	c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+	return nil
 }

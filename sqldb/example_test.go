@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"os"
@@ -77,9 +76,9 @@ func Example() {
 	}
 
 	add := func(url string) error {
-		return db.InTx(ctx, func(tx *sql.Tx) error {
+		return db.InTx(ctx, func(tx *sqldb.Tx) error {
 			_, err := db.Insert(ctx, tx, "INSERT INTO bookmarks (user_id, url, created_at) VALUES (?, ?, ?)",
-				u.ID, url, db.TimeArg(db.Timestamp()))
+				u.ID, url, db.Timestamp()) // a time.Time as it is
 			return sqldb.Conflict(err, "url") // a unique violation becomes ECONFLICT naming "url"
 		})
 	}
@@ -132,4 +131,46 @@ func ExampleDB_MigrationStatus() {
 	// kura 7 00007_database.sql true
 	// kura 8 00008_read_only.sql true
 	// bookmarks 1 00001_bookmarks.sql true
+}
+
+// ExampleDB_Upsert saves a bookmark twice: the second save updates the
+// row the first inserted, found by its unique key (user_id, url).
+func ExampleDB_Upsert() {
+	dir, _ := os.MkdirTemp("", "sqldb-example")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: filepath.Join(dir, "app.db"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+		fmt.Println(err)
+		return
+	}
+	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	save := sqldb.Upsert{Table: "bookmarks", Key: []string{"user_id", "url"}, Set: []string{"created_at"}}
+	first := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, at := range []time.Time{first, first.Add(time.Hour)} {
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			return db.Upsert(ctx, tx, save, u.ID, "https://go.dev", at)
+		})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	var n int
+	var at time.Time
+	err = db.Read(ctx, func(q sqldb.Querier) error {
+		return q.QueryRowContext(ctx, "SELECT COUNT(*), MAX(created_at) FROM bookmarks WHERE user_id = ?", u.ID).Scan(&n, sqldb.Time(&at))
+	})
+	fmt.Println(n, at, err)
+	// Output:
+	// 1 2026-01-02 04:04:05 +0000 UTC <nil>
 }

@@ -39,17 +39,17 @@ type Instance struct {
 // starts, every HeartbeatInterval, and when it has applied a change of the
 // read-only switch.
 func (db *DB) Announce(ctx context.Context, inst Instance) error {
-	now := db.TimeArg(db.Timestamp())
-	return db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_instances SET seen_at = ?, read_only_generation = ? WHERE id = ?`), now, inst.ReadOnlyGeneration, inst.ID)
+	now := db.Timestamp()
+	return db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE kura_instances SET seen_at = ?, read_only_generation = ? WHERE id = ?`, now, inst.ReadOnlyGeneration, inst.ID)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, db.Rebind(`INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at, read_only_generation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, db.TimeArg(inst.Started), now, inst.ReadOnlyGeneration)
+		_, err = tx.ExecContext(ctx, `INSERT INTO kura_instances (id, hostname, pid, addr, version, started_at, seen_at, read_only_generation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inst.ID, inst.Hostname, inst.PID, inst.Addr, inst.Version, inst.Started, now, inst.ReadOnlyGeneration)
 		return err
 	})
 }

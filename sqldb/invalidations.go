@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -21,8 +20,8 @@ func (db *DB) RecordCacheInvalidations(ctx context.Context, cache string, keys [
 	if len(keys) == 0 {
 		return nil
 	}
-	at := db.TimeArg(db.Timestamp())
-	return db.InTx(ctx, func(tx *sql.Tx) error {
+	at := db.Timestamp()
+	return db.InTx(ctx, func(tx *Tx) error {
 		for start := 0; start < len(keys); start += recordBatch {
 			batch := keys[start:min(start+recordBatch, len(keys))]
 			args := make([]any, 0, 3*len(batch))
@@ -31,7 +30,7 @@ func (db *DB) RecordCacheInvalidations(ctx context.Context, cache string, keys [
 			}
 			q := `INSERT INTO cache_invalidations (cache_name, cache_key, created_at) VALUES ` +
 				strings.Repeat("(?, ?, ?), ", len(batch)-1) + `(?, ?, ?)`
-			if _, err := tx.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return err
 			}
 		}
@@ -47,7 +46,7 @@ func (db *DB) CacheInvalidationsSince(ctx context.Context, since time.Time) ([]k
 	err := db.Read(ctx, func(q Querier) error {
 		var err error
 		out, err = QueryAll(ctx, db, q, scanCacheInvalidation, `SELECT id, cache_name, cache_key, ts(created_at)
-			FROM cache_invalidations WHERE created_at >= ? ORDER BY created_at, id`, db.TimeArg(since))
+			FROM cache_invalidations WHERE created_at >= ? ORDER BY created_at, id`, since)
 		return err
 	})
 	return out, err

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -81,13 +82,63 @@ var Schema = &Migrations{Name: "kura", Table: "goose_db_version", FS: SubFS(sche
 
 // SubFS returns the subtree of fsys at dir, for a Migrations.FS made from
 // an embed.FS that holds the engines' directories under dir. It panics if
-// dir is not a valid path, which is a programming error.
+// dir is not a valid path, which is a programming error. The subtree
+// remembers dir, so that a set that finds no migrations names the folder
+// it looked in as the embed.FS has it ("migrations/postgres").
 func SubFS(fsys fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(fsys, dir)
 	if err != nil {
 		panic(fmt.Sprintf("sqldb: SubFS(%q): %v", dir, err))
 	}
-	return sub
+	return subFS{sub, path.Join(folder(fsys), dir)}
+}
+
+// subFS is a subtree of an FS that knows its path in the FS it came from.
+type subFS struct {
+	fs.FS
+	dir string
+}
+
+func (s subFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(s.FS, name) }
+func (s subFS) ReadFile(name string) ([]byte, error)       { return fs.ReadFile(s.FS, name) }
+func (s subFS) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(s.FS, name) }
+func (s subFS) Sub(dir string) (fs.FS, error)              { return SubFS(s.FS, dir), nil }
+
+// folder returns the path of fsys in the FS it came from: "" for one that
+// did not come from SubFS.
+func folder(fsys fs.FS) string {
+	if s, ok := fsys.(subFS); ok {
+		return s.dir
+	}
+	return ""
+}
+
+// noMigrations explains a set in which goose found nothing to apply for
+// the engine: the set, the folder it looked in and what the set's FS holds
+// instead, which is usually the mistake (a folder named otherwise, or an
+// embed.FS passed without SubFS).
+func (db *DB) noMigrations(m *Migrations, dir fs.FS) error {
+	where := folder(dir)
+	if where == "" {
+		where = string(db.dialect)
+	}
+	found := "the set has no FS"
+	if m.FS != nil {
+		var names []string
+		entries, _ := fs.ReadDir(m.FS, ".")
+		for _, e := range entries {
+			n := e.Name()
+			if e.IsDir() {
+				n += "/"
+			}
+			names = append(names, n)
+		}
+		found = "found: " + strings.Join(names, ", ")
+		if len(names) == 0 {
+			found = "the set's FS is empty"
+		}
+	}
+	return fmt.Errorf("migration set %q: no migrations for %s in folder %q (%s)", m.Name, db.dialect, where, found)
 }
 
 var setName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
@@ -161,6 +212,9 @@ func (db *DB) provider(m *Migrations) (*migrationSet, error) {
 		}
 	}
 	p, err := goose.NewProvider(dialect, db.writer, dir, opts...)
+	if errors.Is(err, goose.ErrNoMigrations) {
+		return nil, db.noMigrations(m, dir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -318,16 +372,26 @@ func (db *DB) MigrationStatus(ctx context.Context, sets ...*Migrations) ([]Migra
 // tableExists reports whether the current database (on PostgreSQL: the
 // search path) has a table of that name.
 func (db *DB) tableExists(ctx context.Context, name string) (bool, error) {
-	var q string
-	switch db.dialect {
+	return HasTable(ctx, db.dialect, db.reader, name)
+}
+
+// HasTable reports whether the database q reads, of engine d, has a table
+// of that name (on PostgreSQL: in the search path), with one query of its
+// catalog: for a package that checks its schema was applied, as jobs.New
+// does.
+func HasTable(ctx context.Context, d Dialect, q Querier, name string) (bool, error) {
+	var query string
+	switch d {
 	case SQLite:
-		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+		query = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 	case Postgres:
-		q = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
+		query = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))"
 	case MySQL:
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+	default:
+		return false, fmt.Errorf("unknown engine %q", d)
 	}
 	var n int
-	err := db.reader.QueryRowContext(ctx, q, name).Scan(&n)
+	err := q.QueryRowContext(ctx, query, name).Scan(&n)
 	return n > 0, err
 }

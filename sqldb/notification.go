@@ -48,7 +48,7 @@ func (s *NotificationService) CreateNotification(ctx context.Context, n *kura.No
 	var id int64
 	var at time.Time
 	var created bool
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *Tx) error {
 		var err error
 		id, at, created, err = s.insertNotification(ctx, tx, n)
 		if foreignKeyViolation(err) {
@@ -73,7 +73,7 @@ func (s *NotificationService) CreateNotification(ctx context.Context, n *kura.No
 // row, never that of an existing one (0 when nothing was inserted). The
 // existing row is read by its key, on MySQL with a locking read, which sees
 // the latest committed row whatever the transaction read before.
-func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx, n *kura.Notification) (id int64, at time.Time, created bool, err error) {
+func (s *NotificationService) insertNotification(ctx context.Context, tx *Tx, n *kura.Notification) (id int64, at time.Time, created bool, err error) {
 	q := "INSERT INTO notifications (user_id, kind, idempotency_key, message) VALUES (?, ?, ?, ?)"
 	args := []any{n.UserID, n.Kind, n.Key, n.Message}
 	existing := qNotificationByKey
@@ -86,15 +86,15 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *sql.Tx
 		if err != nil {
 			return 0, time.Time{}, false, err
 		}
-		err = tx.QueryRowContext(ctx, s.db.rebind(existing+" FOR UPDATE"), n.Key).Scan(&id, timeCol{&at})
+		err = tx.QueryRowContext(ctx, existing+" FOR UPDATE", n.Key).Scan(&id, timeCol{&at})
 		return id, at, err == nil && id == inserted, err
 	}
-	err = tx.QueryRowContext(ctx, s.db.rebind(q+" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, ts(created_at)"), args...).
+	err = tx.QueryRowContext(ctx, q+" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, ts(created_at)", args...).
 		Scan(&id, timeCol{&at})
 	if !errors.Is(err, sql.ErrNoRows) {
 		return id, at, err == nil, err
 	}
-	err = tx.QueryRowContext(ctx, s.db.rebind(existing), n.Key).Scan(&id, timeCol{&at})
+	err = tx.QueryRowContext(ctx, existing, n.Key).Scan(&id, timeCol{&at})
 	return id, at, false, err
 }
 

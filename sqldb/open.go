@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,7 @@ type DB struct {
 	sc       scrubber
 	pgConfig *pgx.ConnConfig // PostgreSQL: the parsed, checked connection settings
 	rebound  sync.Map        // query with ? -> query with $n, on PostgreSQL
+	reboundN atomic.Int64    // queries stored in rebound (see maxRebound)
 	stmts    sync.Map        // stmtKey -> *sql.Stmt: hot reads prepared per connection
 	trim     trimmer
 
@@ -107,11 +109,14 @@ func (db *DB) ping(ctx context.Context, p *sql.DB) error {
 func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Reader returns the pool for reads. On SQLite it is a pool of read-only
-// connections; elsewhere it is the same pool as Writer.
+// connections; elsewhere it is the same pool as Writer. A query run on it
+// directly runs as written: pass it through Rebind and its times through
+// TimeArg, or use Read, which does both.
 func (db *DB) Reader() *sql.DB { return db.reader }
 
 // Writer returns the pool for writes. On SQLite it holds exactly one
-// connection whose transactions begin IMMEDIATE.
+// connection whose transactions begin IMMEDIATE. A query run on it
+// directly runs as written (see Reader); InTx rebinds and converts.
 func (db *DB) Writer() *sql.DB { return db.writer }
 
 // Stats returns a snapshot of the pool statistics. On SQLite it is the sum
@@ -183,16 +188,17 @@ func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
 // half-way. The connection is acquired within PoolTimeout (else
 // EUNAVAILABLE), and a database lost during the transaction (see
 // Unavailable) is EUNAVAILABLE too, whether fn, BEGIN or COMMIT met it.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// The Tx rebinds its queries and converts time arguments itself (see Tx).
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	c, err := db.conn(ctx, db.writer)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return db.Unavailable(inTx(ctx, c.Conn, fn))
+	return db.Unavailable(db.inTx(ctx, c.Conn, fn))
 }
 
-func inTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) (err error) {
+func (db *DB) inTx(ctx context.Context, c *sql.Conn, fn func(tx *Tx) error) (err error) {
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -210,5 +216,5 @@ func inTx(ctx context.Context, c *sql.Conn, fn func(tx *sql.Tx) error) (err erro
 			err = fmt.Errorf("commit: %w", cerr)
 		}
 	}()
-	return fn(tx)
+	return fn(&Tx{Tx: tx, db: db})
 }

@@ -38,7 +38,7 @@ func outageOps(db *sqldb.DB, u *kura.User) []struct {
 			return err
 		}},
 		{"Tx", func(ctx context.Context) error {
-			return db.InTx(ctx, func(tx *sql.Tx) error {
+			return db.InTx(ctx, func(tx *sqldb.Tx) error {
 				_, err := tx.ExecContext(ctx, db.Rebind("UPDATE users SET role = ? WHERE id = ?"), "user", u.ID)
 				return err
 			})

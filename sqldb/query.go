@@ -13,7 +13,10 @@ import (
 // used by this package's services and by an application's own.
 
 // Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common: what a
-// query helper needs to run on any of them.
+// query helper needs to run on any of them. The Querier that Read hands
+// out, and the Tx of InTx, run a query written once for every engine in
+// the engine's form (see Tx): write ? placeholders and pass a time.Time as
+// it is.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -37,17 +40,30 @@ var (
 // PostgreSQL, and select a timestamp column as ts(col), which reads it in
 // the form Time scans on every engine (as text on SQLite, where the
 // driver would otherwise try several layouts per value). A query must not
-// hold ? or ts( inside a literal. Each query is rewritten once and then
-// served from a cache, so Rebind costs a map lookup on the hot path.
+// hold ? or ts( inside a literal, nor use PostgreSQL's ? operators (write
+// jsonb_exists instead). Each query is rewritten once and then served from
+// a cache, so Rebind costs a map lookup on the hot path. A query already
+// in the $n form passes unchanged.
+//
+// The Tx of InTx, the Querier of Read and the helpers (QueryAll, Insert,
+// Upsert, List) rebind on their own: call Rebind only for a query run on
+// a pool or a connection taken by hand (Writer, Reader, WithWriter).
 func (db *DB) Rebind(query string) string { return db.rebind(query) }
 
-// Time returns a Scanner for a timestamp column selected as ts(col) (see
-// Rebind) that stores it in *t, in UTC, on every engine.
+// Time returns a Scanner that stores a timestamp column in *t, in UTC, on
+// every engine, whether it is selected as is or as ts(col) (see Rebind);
+// scanning into a *time.Time directly works for a column selected as is,
+// and fails loudly on SQLite for ts(col), which reads text. ts(col) with
+// Time is the fastest read on SQLite, which is why kura's own hot reads
+// use it.
 func Time(t *time.Time) sql.Scanner { return timeCol{t} }
 
 // TimeArg returns t as a query argument that compares and stores the same
 // way on every engine as the timestamps Timestamp returns (on SQLite:
-// fixed-width UTC text, so that text order is time order).
+// fixed-width UTC text, so that text order is time order), truncated to
+// the precision the engine stores. The Tx of InTx and the Querier of Read
+// do this to every time.Time argument themselves; call TimeArg only for
+// a query run on a pool or a connection taken by hand.
 func (db *DB) TimeArg(t time.Time) any { return db.timeArg(t) }
 
 // Timestamp reads the DB's clock (Now) once, in UTC, truncated to the
@@ -60,14 +76,15 @@ func (db *DB) Timestamp() time.Time { return db.now() }
 // one; elsewhere the one pool), taken within PoolTimeout: a pool that has
 // no free connection by then gives a kura.Error with code EUNAVAILABLE
 // instead of a wait without end; a database lost while fn runs (see
-// Unavailable) is EUNAVAILABLE too. Use InTx for writes.
+// Unavailable) is EUNAVAILABLE too. Use InTx for writes. The Querier
+// rebinds its queries and converts time arguments itself, as a Tx does.
 func (db *DB) Read(ctx context.Context, fn func(q Querier) error) error {
 	c, err := db.conn(ctx, db.reader)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return db.Unavailable(fn(c.Conn))
+	return db.Unavailable(fn(bound{c.Conn, db}))
 }
 
 // ScanAll scans every row of rows with scan and closes rows. No rows is an
@@ -85,21 +102,23 @@ func ScanAll[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) 
 	return items, rows.Err()
 }
 
-// QueryAll runs query (rebound for the engine, see Rebind) on q and scans
-// every row with scan.
+// QueryAll runs query (rebound for the engine, see Rebind, with its time
+// arguments converted) on q and scans every row with scan.
 func QueryAll[T any](ctx context.Context, db *DB, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, db.rebind(query), args...)
+	rows, err := db.bind(q).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	return ScanAll(rows, scan)
 }
 
-// Insert runs an INSERT of one row (rebound for the engine) on q, usually
-// a transaction of InTx, and returns the id the database gave the row:
-// with RETURNING id on PostgreSQL and SQLite, from LastInsertId on MySQL.
-// The table's key must be a column named id.
+// Insert runs an INSERT of one row (rebound for the engine, with its time
+// arguments converted) on q, usually a transaction of InTx, and returns
+// the id the database gave the row: with RETURNING id on PostgreSQL and
+// SQLite, from LastInsertId on MySQL. The table's key must be a column
+// named id.
 func (db *DB) Insert(ctx context.Context, q Querier, query string, args ...any) (int64, error) {
+	q = db.bind(q)
 	if db.dialect == MySQL {
 		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -108,7 +127,7 @@ func (db *DB) Insert(ctx context.Context, q Querier, query string, args ...any) 
 		return res.LastInsertId()
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, db.rebind(query+" RETURNING id"), args...).Scan(&id)
+	err := q.QueryRowContext(ctx, query+" RETURNING id", args...).Scan(&id)
 	return id, err
 }
 
@@ -165,10 +184,10 @@ func IsForeignKeyViolation(err error) bool { return foreignKeyViolation(err) }
 // when Where is empty; (user_id, id) for "user_id = ?"), so that a deep
 // keyset page costs what the first does.
 type NewestFirst[T any] struct {
-	Columns string // the select list, in the order Scan reads them; ts(col) for times
+	Columns string // the select list, in the order Scan reads them; a time as col (into a *time.Time) or ts(col) (with Time)
 	Table   string
 	Where   string // a condition with ? placeholders, or ""
-	Args    []any  // the values of Where's placeholders
+	Args    []any  // the values of Where's placeholders; a time.Time as it is
 	Scan    func(Scanner) (T, error)
 	ID      func(T) int64 // the id of a scanned row, for the next cursor
 }

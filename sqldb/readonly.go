@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -126,10 +125,9 @@ func (db *DB) LeaveReadOnly(ctx context.Context) error {
 // changes it, and returns the generation.
 func (db *DB) switchReadOnly(ctx context.Context, on bool, reason string) (int64, error) {
 	var gen int64
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		now := db.TimeArg(db.Timestamp())
-		res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_read_only SET is_on = ?, reason = ?, changed_at = ?,
-			generation = generation + 1 WHERE one = 1 AND is_on = ?`), on, reason, now, !on)
+	err := db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE kura_read_only SET is_on = ?, reason = ?, changed_at = ?,
+			generation = generation + 1 WHERE one = 1 AND is_on = ?`, on, reason, db.Timestamp(), !on)
 		if err != nil {
 			return err
 		}
@@ -138,7 +136,7 @@ func (db *DB) switchReadOnly(ctx context.Context, on bool, reason string) (int64
 			return err
 		}
 		if n == 0 && on && reason != "" {
-			if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE kura_read_only SET reason = ? WHERE one = 1`), reason); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE kura_read_only SET reason = ? WHERE one = 1`, reason); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -42,8 +41,8 @@ func (s *UserService) SeedUsers(ctx context.Context, n int, progress func(done i
 		for i := done; i < done+size; i++ {
 			args = append(args, fmt.Sprintf("seed-%s-%d@example.com", run, i), fmt.Sprintf("s%s_%d", run, i), hash)
 		}
-		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, s.db.rebind(q), args...)
+		err := s.db.InTx(ctx, func(tx *Tx) error {
+			_, err := tx.ExecContext(ctx, q, args...)
 			return err
 		})
 		if err != nil {

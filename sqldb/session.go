@@ -118,8 +118,8 @@ func (s *SessionService) create(ctx context.Context, u *kura.User) (*kura.Sessio
 	}
 	th := sha256.Sum256(raw)
 	q := "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)"
-	args := []any{u.ID, th[:], s.db.timeArg(sess.CreatedAt), s.db.timeArg(sess.ExpiresAt)}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	args := []any{u.ID, th[:], sess.CreatedAt, sess.ExpiresAt}
+	err := s.db.InTx(ctx, func(tx *Tx) error {
 		var err error
 		sess.ID, err = s.db.Insert(ctx, tx, q, args...)
 		return err
@@ -168,8 +168,8 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 		return kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	var n int64
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind(qLogout), th)
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, qLogout, th)
 		if err != nil {
 			return err
 		}
@@ -190,8 +190,8 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 func (s *SessionService) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	now := s.db.now()
 	var n int64
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind(qDeleteExpiredSessions), s.db.timeArg(now))
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, qDeleteExpiredSessions, now)
 		if err != nil {
 			return err
 		}

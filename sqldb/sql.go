@@ -25,6 +25,11 @@ import (
 // inside literals. The service issues a small, fixed set of query shapes,
 // so each is rewritten once and then served from a cache: the hot path
 // does no string building.
+//
+// Now that every query of a Tx or of Read passes here, an application
+// that builds many shapes (IN lists of every length) could grow the cache
+// without end: it holds at most maxRebound queries, and a shape past that
+// is rewritten on every call.
 func (db *DB) rebind(q string) string {
 	if r, ok := db.rebound.Load(q); ok {
 		return r.(string)
@@ -33,9 +38,14 @@ func (db *DB) rebind(q string) string {
 	if db.dialect == Postgres {
 		r = rebindDollar(r)
 	}
-	db.rebound.Store(q, r)
+	if db.reboundN.Add(1) <= maxRebound {
+		db.rebound.Store(q, r)
+	}
 	return r
 }
+
+// maxRebound bounds the cache of rebound queries.
+const maxRebound = 10000
 
 // rewriteTimes replaces each ts(col) of q by CAST(col AS TEXT) when asText
 // is set, and by col otherwise.
@@ -102,12 +112,15 @@ func (db *DB) now() time.Time {
 	return t.Truncate(time.Microsecond)
 }
 
-// timeArg returns t as a query argument for the engine.
+// timeArg returns t as a query argument for the engine, truncated to the
+// precision the engine stores (see now), so that a time compares and is
+// stored the same way on every engine, whatever its zone: the drivers
+// would otherwise round on one engine and truncate on another.
 func (db *DB) timeArg(t time.Time) any {
 	if db.dialect == SQLite {
 		return t.UTC().Format(sqliteTimeLayout)
 	}
-	return t.UTC()
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // timeCol scans a timestamp column into a UTC time.Time, whether the driver
@@ -154,7 +167,7 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	err := db.Read(ctx, func(q Querier) error {
 		if opt.Page > 0 {
 			p.Page, p.PerPage = opt.Page, opt.PerPage
-			if err := q.QueryRowContext(ctx, db.rebind(l.query(listCount)), args...).Scan(&p.Total); err != nil {
+			if err := q.QueryRowContext(ctx, l.query(listCount), args...).Scan(&p.Total); err != nil {
 				return err
 			}
 			offset := int64(opt.Page-1) * int64(opt.PerPage)

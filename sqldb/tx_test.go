@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,7 +16,7 @@ import (
 func TestDB_InTx(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		insert := func(tx *sql.Tx, name string) error {
+		insert := func(tx *sqldb.Tx, name string) error {
 			q := "INSERT INTO users (email, username, password_hash) VALUES ('" + name + "@example.com', '" + name + "', 'x')"
 			_, err := tx.ExecContext(ctx, q)
 			return err
@@ -31,7 +30,7 @@ func TestDB_InTx(t *testing.T) {
 		}
 
 		t.Run("Commit", func(t *testing.T) {
-			if err := db.InTx(ctx, func(tx *sql.Tx) error { return insert(tx, "tx1") }); err != nil {
+			if err := db.InTx(ctx, func(tx *sqldb.Tx) error { return insert(tx, "tx1") }); err != nil {
 				t.Fatal(err)
 			}
 			if n := count(); n != 1 {
@@ -41,7 +40,7 @@ func TestDB_InTx(t *testing.T) {
 
 		t.Run("RollbackOnError", func(t *testing.T) {
 			boom := errors.New("boom")
-			err := db.InTx(ctx, func(tx *sql.Tx) error {
+			err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 				if err := insert(tx, "tx2"); err != nil {
 					return err
 				}
@@ -62,7 +61,7 @@ func TestDB_InTx(t *testing.T) {
 						t.Fatalf("recovered %v; want the panic re-raised", p)
 					}
 				}()
-				_ = db.InTx(ctx, func(tx *sql.Tx) error {
+				_ = db.InTx(ctx, func(tx *sqldb.Tx) error {
 					if err := insert(tx, "tx3"); err != nil {
 						return err
 					}
@@ -73,7 +72,7 @@ func TestDB_InTx(t *testing.T) {
 				t.Fatalf("count = %d; want 1 (rolled back)", n)
 			}
 			// The connection went back to the pool in a usable state.
-			if err := db.InTx(ctx, func(tx *sql.Tx) error { return insert(tx, "tx4") }); err != nil {
+			if err := db.InTx(ctx, func(tx *sqldb.Tx) error { return insert(tx, "tx4") }); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -105,7 +104,7 @@ func TestSQLite_ConcurrentWriters(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs <- db.InTx(ctx, func(tx *sql.Tx) error {
+			errs <- db.InTx(ctx, func(tx *sqldb.Tx) error {
 				var n int
 				if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil {
 					return err

@@ -2,7 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -27,9 +26,10 @@ type UserService struct {
 	// OnCreate, if set, is called inside the transaction that inserts a
 	// user, after the insert, with the new user. An error rolls the user
 	// back and is returned by CreateUser. A job enqueued here exists if and
-	// only if the user does. It must use tx, not the DB: on SQLite tx holds
-	// the one writer connection.
-	OnCreate func(ctx context.Context, tx *sql.Tx, u *kura.User) error
+	// only if the user does (jobs.Client.EnqueueTx takes tx as it is). It
+	// must use tx, not the DB: on SQLite tx holds the one writer
+	// connection.
+	OnCreate func(ctx context.Context, tx *Tx, u *kura.User) error
 
 	db *DB
 }
@@ -55,7 +55,7 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	var u *kura.User
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *Tx) error {
 		id, err := s.insertUser(ctx, tx, in, hash)
 		if err != nil {
 			return conflict(err)
@@ -75,13 +75,13 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 }
 
 // insertUser inserts one user and returns its id.
-func (s *UserService) insertUser(ctx context.Context, tx *sql.Tx, in kura.NewUser, hash string) (int64, error) {
+func (s *UserService) insertUser(ctx context.Context, tx *Tx, in kura.NewUser, hash string) (int64, error) {
 	return s.db.Insert(ctx, tx, "INSERT INTO users (email, username, password_hash, role) VALUES (?, ?, ?, ?)",
 		in.Email, in.Username, hash, string(in.Role))
 }
 
 func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, error) {
-	row := q.QueryRowContext(ctx, db.rebind(qUserByID), id)
+	row := db.bind(q).QueryRowContext(ctx, qUserByID, id)
 	u, err := scanUser(row)
 	return u, notFound(err, "User")
 }
@@ -148,10 +148,10 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 		}
 		sets, args = append(sets, "password_hash = ?"), append(args, hash)
 	}
-	q := s.db.rebind("UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?")
+	q := "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 	var u *kura.User
 	var ended []string
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.InTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, q, append(args, id)...)
 		if err != nil {
 			return conflict(err)
@@ -213,13 +213,13 @@ func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) er
 // and SQLite one DELETE ... RETURNING does it; on MySQL the rows are read
 // FOR UPDATE first, which also keeps new sessions of the user out until
 // the transaction ends.
-func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64, keep string) ([]string, error) {
+func (s *UserService) endSessions(ctx context.Context, tx *Tx, userID int64, keep string) ([]string, error) {
 	cond, args := "user_id = ?", []any{userID}
 	if h, err := hex.DecodeString(keep); err == nil && len(h) > 0 {
 		cond, args = cond+" AND token_hash <> ?", append(args, h)
 	}
 	q := endSessionsQuery(s.db.dialect, cond)
-	rows, err := tx.QueryContext(ctx, s.db.rebind(q), args...)
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64,
 		return nil, err
 	}
 	if s.db.dialect == MySQL {
-		_, err = tx.ExecContext(ctx, s.db.rebind("DELETE FROM sessions WHERE "+cond), args...)
+		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE "+cond, args...)
 	}
 	return digests, err
 }
@@ -244,8 +244,8 @@ func (s *UserService) endSessions(ctx context.Context, tx *sql.Tx, userID int64,
 // DeleteUser removes a user; their sessions go with them (ON DELETE
 // CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.db.rebind(qDeleteUser), id)
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, qDeleteUser, id)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package sqldb_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -90,7 +89,7 @@ func TestUserService_OnCreate(t *testing.T) {
 		notifications := sqldb.NewNotificationService(db)
 		ctx := context.Background()
 		// welcome inserts a notification of u in tx.
-		welcome := func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+		welcome := func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 			id := strconv.FormatInt(u.ID, 10)
 			_, err := tx.ExecContext(ctx, "INSERT INTO notifications (user_id, kind, idempotency_key, message) "+
 				"VALUES ("+id+", 'welcome', 'welcome:"+id+"', 'Welcome, "+u.Username+"!')")
@@ -99,7 +98,7 @@ func TestUserService_OnCreate(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			var got *kura.User
-			s.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+			s.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 				got = u
 				return welcome(ctx, tx, u)
 			}
@@ -118,7 +117,7 @@ func TestUserService_OnCreate(t *testing.T) {
 
 		t.Run("ErrRollsBack", func(t *testing.T) {
 			boom := errors.New("boom")
-			s.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+			s.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 				if err := welcome(ctx, tx, u); err != nil {
 					return err
 				}
@@ -137,7 +136,7 @@ func TestUserService_OnCreate(t *testing.T) {
 				t.Fatalf("%d notifications; want %d", n, before)
 			}
 			// A kura error keeps its code through CreateUser.
-			s.OnCreate = func(context.Context, *sql.Tx, *kura.User) error {
+			s.OnCreate = func(context.Context, *sqldb.Tx, *kura.User) error {
 				return kura.Errorf(kura.EUNAVAILABLE, "The queue is busy.")
 			}
 			_, err = s.CreateUser(ctx, kura.NewUser{Email: "quinn@example.com", Username: "quinn", Password: "password-1"})

@@ -18,6 +18,60 @@ import (
 	"github.com/kura-dev/kura/sqldb"
 )
 
+// TestCLI_ReadOnly: the commands that write users or steer jobs refuse to
+// run while read-only mode is on, saying why, and run once it is off;
+// status says on, with the reason, as text and as JSON; on fails at
+// --wait, naming the instance that did not acknowledge, and the mode
+// stays on.
+func TestCLI_ReadOnly(t *testing.T) {
+	env := []string{"DATABASE_URL=sqlite:" + t.TempDir() + "/kura.db", passwordEnv + "=a long enough password"}
+	create := []string{"users", "create", "--email", "ann@example.com", "--username", "ann"}
+	if _, logs, err := runKura(t, env, "", "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v\n%s", err, logs)
+	}
+	if _, logs, err := runKura(t, env, "", "db", "read-only", "on", "--reason", "moving the data"); err != nil {
+		t.Fatalf("kura db read-only on: %v\n%s", err, logs)
+	}
+	for _, args := range [][]string{create, {"users", "seed", "--count", "3"}, {"jobs", "retry", "1"}} {
+		_, _, err := runKura(t, env, "", args...)
+		if err == nil || !strings.Contains(err.Error(), "read-only mode is on (moving the data)") {
+			t.Errorf("kura %s in read-only mode: %v", strings.Join(args, " "), err)
+		}
+	}
+	out, _, err := runKura(t, env, "", "db", "read-only", "status")
+	if err != nil || !strings.Contains(out, "on (generation 1") || !strings.Contains(out, "moving the data") {
+		t.Errorf("status: %v\n%s", err, out)
+	}
+	out, _, err = runKura(t, env, "", "db", "read-only", "off", "--json")
+	var st sqldb.ReadOnlyState
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || st.On || st.Generation != 2 {
+		t.Errorf("off --json: %v\n%s", err, out)
+	}
+	if _, logs, err := runKura(t, env, "", create...); err != nil {
+		t.Errorf("users create once off: %v\n%s", err, logs)
+	}
+	if _, _, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "0s"); !isUsage(err) {
+		t.Errorf("--wait 0s: %v, want a usage error", err)
+	}
+
+	// An instance seen lately that never acknowledges: on fails at --wait,
+	// naming it, and the mode stays on.
+	db := openShared(t, strings.TrimPrefix(env[0], "DATABASE_URL="))
+	stale := sqldb.Instance{ID: "stale", Hostname: "web-9", PID: 4242, Addr: "http://10.0.0.9:8080", Version: "0.0.1", Started: time.Now()}
+	if err := db.Announce(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runKura(t, env, "", "db", "read-only", "on", "--wait", "300ms")
+	if err == nil || isUsage(err) || !strings.Contains(err.Error(), "web-9 pid 4242 on http://10.0.0.9:8080") ||
+		!strings.Contains(err.Error(), "stays on") || !strings.Contains(err.Error(), "--wait 300ms") {
+		t.Errorf("on with an instance that does not acknowledge: %v", err)
+	}
+	out, _, err = runKura(t, env, "", "db", "read-only", "status", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &st) != nil || !st.On || len(st.Waiting) != 1 || st.Waiting[0].PID != 4242 {
+		t.Errorf("status --json after the timeout: %v\n%s", err, out)
+	}
+}
+
 // TestWorker_ReadOnly: a kura worker started while read-only mode is on
 // acknowledges it and works no job; once the mode is off it works them.
 func TestWorker_ReadOnly(t *testing.T) {
@@ -117,12 +171,14 @@ func TestE2E_ReadOnly(t *testing.T) {
 					t.Errorf("%s %s in read-only mode: %d %s (Retry-After %q)", w.method, w.path, r.Status, r.Raw, r.Header.Get("Retry-After"))
 				}
 			}
-			s.do(t, "GET", fmt.Sprintf("/api/users/%d", ids[1]), "", nil).want(t, http.StatusOK)
-			s.do(t, "GET", "/api/users/me", tokens[1], nil).want(t, http.StatusOK)
-			h := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
-			if h.Body["read_only"] != "on" || h.Body["status"] != "healthy" {
-				t.Errorf("/health in read-only mode: %s", h.Raw)
+			for _, get := range []struct{ path, token string }{{fmt.Sprintf("/api/users/%d", ids[1]), ""}, {"/api/users/me", tokens[1]}} {
+				testenv.Wait(t, 0, "GET "+get.path+" answered 200 in read-only mode", func() bool {
+					return s.do(t, "GET", get.path, get.token, nil).Status == http.StatusOK
+				})
 			}
+			// 200 healthy with read_only on (a SQLite pool loaded by the
+			// parallel tests may answer "busy" for a moment).
+			wantHealth(t, s, "on")
 			if m := scrapeMetrics(t, s, token); !strings.Contains(m, "\nkura_read_only 1\n") {
 				t.Errorf("/metrics in read-only mode has no kura_read_only 1")
 			}
@@ -134,9 +190,7 @@ func TestE2E_ReadOnly(t *testing.T) {
 		if r.Status != http.StatusServiceUnavailable || r.errorField("code") != "read_only" {
 			t.Errorf("the first write to a server started in read-only mode: %d %s", r.Status, r.Raw)
 		}
-		if h := c.do(t, "GET", "/health", "", nil).want(t, http.StatusOK); h.Body["read_only"] != "on" {
-			t.Errorf("/health of a server started in read-only mode: %s", h.Raw)
-		}
+		wantHealth(t, c, "on")
 		stop()
 		wg.Wait()
 
@@ -175,11 +229,22 @@ func TestE2E_ReadOnly(t *testing.T) {
 				r := s.do(t, "PATCH", fmt.Sprintf("/api/users/%d", ids[i]), tokens[i], map[string]string{"username": fmt.Sprintf("after%d", i)})
 				return r.Status == http.StatusOK
 			})
-			if h := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK); h.Body["read_only"] != "off" {
-				t.Errorf("/health after off: %s", h.Raw)
-			}
+			wantHealth(t, s, "off")
 		}
 	})
+}
+
+// wantHealth waits until s's /health answers 200 "healthy" with
+// read_only as want.
+func wantHealth(t *testing.T, s *server, want string) {
+	t.Helper()
+	var last response
+	if testenv.WaitErr(0, func() bool {
+		last = s.do(t, "GET", "/health", "", nil)
+		return last.Status == http.StatusOK && last.Body["status"] == "healthy" && last.Body["read_only"] == want
+	}) != nil {
+		t.Fatalf("/health never answered 200 healthy with read_only %q; last: %d %s", want, last.Status, last.Raw)
+	}
 }
 
 // write is one request of a writer: when it was sent, and its answer.
@@ -320,4 +385,33 @@ func scrapeMetrics(t *testing.T, s *server, token string) string {
 		t.Fatalf("GET /metrics: %d %s", res.StatusCode, raw)
 	}
 	return string(raw)
+}
+
+// TestReadOnly_WaitsForRunningJobs: kura db read-only on returns only once
+// the jobs a kura serve process was running when it began have finished
+// (within KURA_SHUTDOWN_TIMEOUT they finish rather than being handed
+// back): none is running, both completed.
+func TestReadOnly_WaitsForRunningJobs(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dbURL string) {
+		env := []string{"DATABASE_URL=" + dbURL, "CACHE_TTL=0", "KURA_LOG_LEVEL=warn", noRateLimits,
+			"KURA_JOB_POLL_INTERVAL=100ms", "KURA_SHUTDOWN_TIMEOUT=30s"}
+		c := startChild(t, append(env, "KURA_WORKERS=2", "KURA_TEST_NOTIFY_DELAY=3s")...)
+		registerUsers(t, c.srv, "slow", 2)
+		jc, _ := jobsOf(t, dbURL)
+		waitJobs(t, jc, 30*time.Second, "two running", func(rows []*jobs.Row) bool {
+			return byState(rows)[jobs.StateRunning] == 2
+		})
+		begin := time.Now()
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "on", "--wait", "30s"); err != nil {
+			t.Fatalf("kura db read-only on: %v\n%s", err, logs)
+		}
+		took := time.Since(begin)
+		if s := byState(deliveries(t, jc)); s[jobs.StateRunning] != 0 || s[jobs.StateCompleted] != 2 {
+			t.Fatalf("when kura db read-only on returned (after %s): jobs %v; want the two running ones completed", took, s)
+		}
+		t.Logf("kura db read-only on returned after %s, the running jobs completed", took.Round(time.Millisecond))
+		if _, logs, err := runKura(t, env, "", "db", "read-only", "off"); err != nil {
+			t.Fatalf("kura db read-only off: %v\n%s", err, logs)
+		}
+	})
 }

@@ -22,9 +22,10 @@ type instance struct {
 	row   sqldb.Instance
 	apply func(ctx context.Context, on bool) error
 
-	lastBeat       time.Time
-	failing        bool // the switch could not be read at the last look
-	done, finished chan struct{}
+	lastBeat time.Time
+	failing  bool               // the switch could not be read at the last look
+	cancel   context.CancelFunc // ends the loop, and an apply under way
+	finished chan struct{}
 }
 
 // startInstance records this process in kura_instances as serving addr
@@ -39,7 +40,7 @@ type instance struct {
 func (a *app) startInstance(ctx context.Context, addr string, apply func(context.Context, bool) error) (*instance, error) {
 	host, _ := os.Hostname()
 	now := time.Now()
-	in := &instance{a: a, apply: apply, done: make(chan struct{}), finished: make(chan struct{}),
+	in := &instance{a: a, apply: apply, finished: make(chan struct{}),
 		row: sqldb.Instance{ID: fmt.Sprintf("%s-%d-%d", host, os.Getpid(), now.UnixNano()), Hostname: host,
 			PID: os.Getpid(), Addr: addr, Version: kura.Version, Started: now}}
 	if err := in.beat(ctx); err != nil {
@@ -53,7 +54,9 @@ func (a *app) startInstance(ctx context.Context, addr string, apply func(context
 		in.deleteRow(ctx)
 		return nil, err
 	}
-	go in.loop(context.WithoutCancel(ctx))
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	in.cancel = cancel
+	go in.loop(lctx)
 	return in, nil
 }
 
@@ -95,19 +98,22 @@ func onOff(on bool) string {
 }
 
 // loop reads the switch every sqldb.ReadOnlyPollInterval, applies a new
-// generation and beats every sqldb.HeartbeatInterval, until halt.
+// generation and beats every sqldb.HeartbeatInterval, until ctx ends
+// (halt).
 func (in *instance) loop(ctx context.Context) {
 	defer close(in.finished)
 	t := time.NewTicker(sqldb.ReadOnlyPollInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-in.done:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 		mode, err := in.a.db.ReadOnlyMode(ctx)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return
 		case err != nil:
 			if !in.failing {
 				in.a.log.Warn("the read-only switch cannot be read; this instance keeps its mode", "err", err)
@@ -119,7 +125,7 @@ func (in *instance) loop(ctx context.Context) {
 			in.failing = false
 		}
 		if mode.Generation != in.row.ReadOnlyGeneration {
-			if err := in.set(ctx, mode); err != nil {
+			if err := in.set(ctx, mode); err != nil && ctx.Err() == nil {
 				in.a.log.Warn("read-only mode not acknowledged; trying again", "err", err)
 			}
 			continue
@@ -132,14 +138,11 @@ func (in *instance) loop(ctx context.Context) {
 	}
 }
 
-// halt stops the loop: the switch is no longer applied. Call it first on
-// shutdown, so that nothing restarts the job workers while they stop.
+// halt stops the loop, ending an apply under way (running jobs are then
+// handed back): the switch is no longer applied. Call it first on
+// shutdown, so that nothing starts the job workers again while they stop.
 func (in *instance) halt(context.Context) error {
-	select {
-	case <-in.done:
-	default:
-		close(in.done)
-	}
+	in.cancel()
 	<-in.finished
 	return nil
 }

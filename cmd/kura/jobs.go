@@ -220,6 +220,9 @@ func (c *jobsSteerCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.refuseReadOnly(ctx, "kura jobs "+c.action); err != nil {
+		return err
+	}
 	f := jc.Retry
 	if c.action == "cancel" {
 		f = jc.Cancel

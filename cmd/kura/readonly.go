@@ -74,3 +74,19 @@ func (s readOnlyStore) PruneCacheInvalidations(ctx context.Context, before time.
 	}
 	return s.InvalidationStore.PruneCacheInvalidations(ctx, before)
 }
+
+// refuseReadOnly returns an error when read-only mode is on: what (such
+// as "kura users create") would write the data the mode holds still. A
+// command checks once, when it starts; the instances are what the mode
+// waits for.
+func (a *app) refuseReadOnly(ctx context.Context, what string) error {
+	mode, err := a.db.ReadOnlyMode(ctx)
+	if err != nil || !mode.On {
+		return err
+	}
+	why := ""
+	if mode.Reason != "" {
+		why = fmt.Sprintf(" (%s)", mode.Reason)
+	}
+	return fmt.Errorf("read-only mode is on%s: %s would write, so it does not run; run it again once \"kura db read-only status\" says off", why, what)
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -152,7 +151,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	sqlUsers := sqldb.NewUserService(a.db)
 	// Registering enqueues the welcome notification in the user's
 	// transaction: it is delivered if and only if the user exists.
-	sqlUsers.OnCreate = func(ctx context.Context, tx *sql.Tx, u *kura.User) error {
+	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, jc, tx, notify.Welcome(u))
 	}
 	s = services{

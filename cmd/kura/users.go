@@ -81,6 +81,9 @@ func (c *usersCreateCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.refuseReadOnly(ctx, "kura users create"); err != nil {
+		return err
+	}
 	u, err := sqldb.NewUserService(a.db).CreateUser(ctx, kura.NewUser{Email: c.email, Username: c.username, Password: pw, Role: role})
 	if err != nil {
 		return userFacing(err)
@@ -187,6 +190,9 @@ func (c *usersSeedCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.refuseReadOnly(ctx, "kura users seed"); err != nil {
+		return err
+	}
 	start := time.Now()
 	bars := newProgressBars(c.m.Stderr)
 	err = sqldb.NewUserService(a.db).SeedUsers(ctx, c.count, func(done int) { bars.update("seeding users", "users", int64(done), int64(c.count)) })

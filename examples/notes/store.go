@@ -2,7 +2,6 @@ package notes
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -15,13 +14,13 @@ var _ Service = (*Store)(nil)
 
 // Enqueuer inserts a job in the caller's transaction: a *jobs.Client.
 type Enqueuer interface {
-	EnqueueTx(ctx context.Context, tx *sql.Tx, args jobs.Args, opts *jobs.EnqueueOpts) (*jobs.Row, error)
+	EnqueueTx(ctx context.Context, tx jobs.Tx, args jobs.Args, opts *jobs.EnqueueOpts) (*jobs.Row, error)
 }
 
 // Store is the Service of a database, written once for SQLite, PostgreSQL
-// and MySQL/MariaDB with sqldb's helpers: ? placeholders and ts(col) (see
-// sqldb.DB.Rebind), InTx, Insert, List, Conflict. Every value is a bind
-// parameter.
+// and MySQL/MariaDB with sqldb's helpers: InTx and Read, whose queries take
+// ? placeholders and time.Time values on every engine, ts(col) read by
+// sqldb.Time, Insert, List, Conflict. Every value is a bind parameter.
 type Store struct {
 	db   *sqldb.DB
 	jobs Enqueuer
@@ -64,9 +63,9 @@ func (s *Store) CreateNote(ctx context.Context, in NoteInput) (*Note, error) {
 	if in.Tags != nil {
 		n.Tags = *in.Tags
 	}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		n.ID, err = s.db.Insert(ctx, tx, "INSERT INTO notes (user_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-			n.UserID, n.Title, n.Body, s.db.TimeArg(now), s.db.TimeArg(now))
+			n.UserID, n.Title, n.Body, now, now)
 		if err != nil {
 			return sqldb.Conflict(err, "title")
 		}
@@ -79,7 +78,7 @@ func (s *Store) CreateNote(ctx context.Context, in NoteInput) (*Note, error) {
 }
 
 // insertTags inserts the tags of a note in one statement.
-func (s *Store) insertTags(ctx context.Context, tx *sql.Tx, noteID int64, tags []string) error {
+func (s *Store) insertTags(ctx context.Context, tx *sqldb.Tx, noteID int64, tags []string) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -89,7 +88,7 @@ func (s *Store) insertTags(ctx context.Context, tx *sql.Tx, noteID int64, tags [
 		rows[i] = "(?, ?)"
 		args = append(args, noteID, t)
 	}
-	_, err := tx.ExecContext(ctx, s.db.Rebind("INSERT INTO note_tags (note_id, tag) VALUES "+strings.Join(rows, ", ")), args...)
+	_, err := tx.ExecContext(ctx, "INSERT INTO note_tags (note_id, tag) VALUES "+strings.Join(rows, ", "), args...)
 	return err
 }
 
@@ -100,7 +99,7 @@ func (s *Store) LoadNote(ctx context.Context, id int64) (*Note, error) {
 	var n *Note
 	err := s.db.Read(ctx, func(q sqldb.Querier) error {
 		var err error
-		n, err = scanNote(q.QueryRowContext(ctx, s.db.Rebind("SELECT "+noteCols+" FROM notes WHERE id = ?"), id))
+		n, err = scanNote(q.QueryRowContext(ctx, "SELECT "+noteCols+" FROM notes WHERE id = ?", id))
 		if err != nil {
 			return sqldb.NotFound(err, "Note")
 		}
@@ -179,9 +178,9 @@ func scanPair[V any](r sqldb.Scanner) (pair[V], error) {
 // own checks, in tx, that the caller owns the note: ENOTFOUND for a note
 // that does not exist or that the caller may not read, EFORBIDDEN for one
 // they may only read.
-func (s *Store) own(ctx context.Context, tx *sql.Tx, u *kura.User, id int64) error {
+func (s *Store) own(ctx context.Context, tx *sqldb.Tx, u *kura.User, id int64) error {
 	var owner int64
-	err := tx.QueryRowContext(ctx, s.db.Rebind("SELECT user_id FROM notes WHERE id = ?"), id).Scan(&owner)
+	err := tx.QueryRowContext(ctx, "SELECT user_id FROM notes WHERE id = ?", id).Scan(&owner)
 	if err != nil {
 		return sqldb.NotFound(err, "Note")
 	}
@@ -189,7 +188,7 @@ func (s *Store) own(ctx context.Context, tx *sql.Tx, u *kura.User, id int64) err
 		return nil
 	}
 	var shared int
-	err = tx.QueryRowContext(ctx, s.db.Rebind("SELECT COUNT(*) FROM note_shares WHERE note_id = ? AND user_id = ?"), id, u.ID).Scan(&shared)
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM note_shares WHERE note_id = ? AND user_id = ?", id, u.ID).Scan(&shared)
 	if err != nil {
 		return err
 	}
@@ -210,7 +209,7 @@ func (s *Store) UpdateNote(ctx context.Context, id int64, in NoteInput) (*Note, 
 	if err := in.Validate(false); err != nil {
 		return nil, err
 	}
-	sets, args := []string{"updated_at = ?"}, []any{s.db.TimeArg(s.db.Timestamp())}
+	sets, args := []string{"updated_at = ?"}, []any{s.db.Timestamp()}
 	if in.Title != nil {
 		sets, args = append(sets, "title = ?"), append(args, *in.Title)
 	}
@@ -218,16 +217,16 @@ func (s *Store) UpdateNote(ctx context.Context, id int64, in NoteInput) (*Note, 
 		sets, args = append(sets, "body = ?"), append(args, *in.Body)
 	}
 	var n *Note
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := s.own(ctx, tx, u, id); err != nil {
 			return err
 		}
-		q := s.db.Rebind("UPDATE notes SET " + strings.Join(sets, ", ") + " WHERE id = ?")
+		q := "UPDATE notes SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 		if _, err := tx.ExecContext(ctx, q, append(args, id)...); err != nil {
 			return sqldb.Conflict(err, "title")
 		}
 		if in.Tags != nil {
-			if _, err := tx.ExecContext(ctx, s.db.Rebind("DELETE FROM note_tags WHERE note_id = ?"), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM note_tags WHERE note_id = ?", id); err != nil {
 				return err
 			}
 			if err := s.insertTags(ctx, tx, id, *in.Tags); err != nil {
@@ -235,7 +234,7 @@ func (s *Store) UpdateNote(ctx context.Context, id int64, in NoteInput) (*Note, 
 			}
 		}
 		var err error
-		if n, err = scanNote(tx.QueryRowContext(ctx, s.db.Rebind("SELECT "+noteCols+" FROM notes WHERE id = ?"), id)); err != nil {
+		if n, err = scanNote(tx.QueryRowContext(ctx, "SELECT "+noteCols+" FROM notes WHERE id = ?", id)); err != nil {
 			return err
 		}
 		return s.attach(ctx, tx, []*Note{n})
@@ -253,11 +252,11 @@ func (s *Store) DeleteNote(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := s.own(ctx, tx, u, id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.db.Rebind("DELETE FROM notes WHERE id = ?"), id)
+		_, err := tx.ExecContext(ctx, "DELETE FROM notes WHERE id = ?", id)
 		return err
 	})
 	if err != nil {
@@ -328,12 +327,12 @@ func (s *Store) ShareNote(ctx context.Context, id, withUserID int64) error {
 	if withUserID <= 0 {
 		return kura.FieldError(kura.EINVALID, "user_id", "must be a positive id")
 	}
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := s.own(ctx, tx, u, id); err != nil {
 			return err
 		}
 		_, err := s.db.Insert(ctx, tx, "INSERT INTO note_shares (note_id, user_id, created_at) VALUES (?, ?, ?)",
-			id, withUserID, s.db.TimeArg(s.db.Timestamp()))
+			id, withUserID, s.db.Timestamp())
 		switch {
 		case sqldb.IsForeignKeyViolation(err):
 			return kura.FieldError(kura.ENOTFOUND, "user_id", "is not a user")
