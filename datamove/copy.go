@@ -168,7 +168,7 @@ func (m *mover) copyTable(ctx context.Context, tb *table) error {
 		return err
 	}
 	done := checkpoint{lastKey: nil, rows: copied.Load(), done: true}
-	err = m.to.inTx(ctx, func(tx ttx) error {
+	err = m.to.retry(ctx, func(tx ttx) error {
 		if err := clearChunks(ctx, tx, tb.name); err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (m *mover) resumeTable(ctx context.Context, tb *table, cp checkpoint) error
 	if cp.lastKey == nil && !cp.beyond {
 		return nil
 	}
-	err := m.to.inTx(ctx, func(tx ttx) error {
+	err := m.to.retry(ctx, func(tx ttx) error {
 		if cp.beyond {
 			q := "DELETE FROM " + quote(m.to.d, tb.dst)
 			var args []any

@@ -266,7 +266,7 @@ func (m *mover) repairRows(ctx context.Context, tb *table, st *passState, ts sum
 	for i, r := range ins {
 		check[i] = keyOf(tb, r)
 	}
-	err := m.to.inTx(ctx, func(tx ttx) error {
+	err := m.to.retry(ctx, func(tx ttx) error {
 		del := deleteSQL(tb, m.to)
 		for _, k := range dels {
 			if err := tx.exec(ctx, del, k...); err != nil {

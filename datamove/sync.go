@@ -279,7 +279,7 @@ func (m *mover) repairRange(ctx context.Context, tb *table, r ranges, b int64) (
 		dels = append(dels, e.key)
 	}
 	n := int64(len(dels) + len(ins))
-	err = m.to.inTx(ctx, func(tx ttx) error {
+	err = m.to.retry(ctx, func(tx ttx) error {
 		del := deleteSQL(tb, m.to)
 		for _, k := range dels {
 			if err := tx.exec(ctx, del, k...); err != nil {

@@ -81,7 +81,8 @@ func (t *target) inTx(ctx context.Context, fn func(tx ttx) error) error {
 
 // retry runs fn in a transaction like inTx, again when the engine chose
 // it as a deadlock's victim (writers that run at once may meet in an
-// index).
+// index, MySQL's gap locks of the checkpoints among them). fn runs whole
+// each time.
 func (t *target) retry(ctx context.Context, fn func(tx ttx) error) error {
 	for i := 0; ; i++ {
 		err := t.inTx(ctx, fn)

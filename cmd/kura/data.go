@@ -38,9 +38,10 @@ type dataMoveCommand struct {
 }
 
 var dataMoveDoc = doc{
-	synopsis: "data move --from-env VARIABLE|--from URL --to-env VARIABLE|--to URL [--cut-over] [--force] [--chunk-rows N] [--json] [--env-file FILE]",
+	synopsis: "data move [--from-env VARIABLE|--from URL] --to-env VARIABLE|--to URL [--cut-over] [--force] [--chunk-rows N] [--json] [--env-file FILE]",
 	about: `Copy every table of kura's and the job queue's migration sets from one
-database to another, of any engine (SQLite → PostgreSQL, SQLite → MariaDB,
+database (--from; without it, the one DATABASE_URL names, opened with the
+DB_* pool settings) to another, of any engine (SQLite → PostgreSQL, SQLite → MariaDB,
 PostgreSQL → SQLite for a development copy, ...), then verify it: per table,
 row counts and checksums over one canonical encoding on both sides. A
 difference exits 1 naming the table and its first differing key range.
@@ -67,7 +68,7 @@ Retry-After, reads go on, job workers pause), copy what changed, verify,
 and print the setting to switch every instance to. On any failure the
 source leaves read-only mode. See docs/OPERATIONS.md, "Moving from SQLite
 to PostgreSQL".`,
-	env: envLog,
+	env: envLog | envDB,
 }
 
 func (c *dataMoveCommand) flags() *flag.FlagSet {
@@ -92,18 +93,28 @@ func (c *dataMoveCommand) Run(ctx context.Context, args []string) error {
 	switch {
 	case fs.NArg() > 0:
 		return c.m.usageErr(c, "data move takes no arguments")
-	case !c.from.given() || !c.to.given():
-		return c.m.usageErr(c, "data move needs --from (or --from-env) and --to (or --to-env)")
+	case !c.to.given():
+		return c.m.usageErr(c, "data move needs --to (or --to-env): the database to move into")
 	case c.chunkRows < 1:
 		return c.m.usageErr(c, "--chunk-rows must be at least 1")
 	}
+	cfg, err := loadConfig(c.cf.source(c.m))
+	if err != nil {
+		return err
+	}
 	warn := func(msg string) { fmt.Fprintln(c.m.Stderr, "kura: warning:", msg) }
 	src := c.cf.source(c.m)
-	fromURL, err := c.from.resolve(src, warn)
+	fromURL := cfg.URL()
+	if fromURL == "" {
+		fromURL = sqldb.DefaultURL // as serve opens it
+	}
+	if c.from.given() {
+		fromURL, err = c.from.resolve(src, warn)
+	}
 	if err == nil {
 		var toURL string
 		if toURL, err = c.to.resolve(src, warn); err == nil {
-			return c.move(ctx, fromURL, toURL)
+			return c.move(ctx, cfg, fromURL, toURL)
 		}
 	}
 	if u, ok := err.(usageError); ok {
@@ -112,16 +123,14 @@ func (c *dataMoveCommand) Run(ctx context.Context, args []string) error {
 	return err
 }
 
-func (c *dataMoveCommand) move(ctx context.Context, fromURL, toURL string) error {
+func (c *dataMoveCommand) move(ctx context.Context, cfg Config, fromURL, toURL string) error {
 	if err := checkMoveURLs(fromURL, toURL); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(c.cf.source(c.m))
-	if err != nil {
-		return err
-	}
 	log := cfg.Logger(c.m.Stderr)
-	from, err := sqldb.Open(ctx, sqldb.Config{URL: fromURL, Logger: log})
+	fromCfg := cfg.DB(log)
+	fromCfg.URL = fromURL
+	from, err := sqldb.Open(ctx, fromCfg)
 	if err != nil {
 		return fmt.Errorf("open the source: %w", err)
 	}
