@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, Sets...); err != nil {
+	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, Schema); err != nil {
 		return err
 	}
 
