@@ -143,6 +143,9 @@ func (db *DB) noMigrations(m *Migrations, dir fs.FS) error {
 
 var setName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 
+// HistoryTable returns the table that records the set's applied versions.
+func (m *Migrations) HistoryTable() string { return m.table() }
+
 // table returns the set's history table.
 func (m *Migrations) table() string {
 	if m.Table != "" {

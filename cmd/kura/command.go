@@ -39,6 +39,7 @@ func commands() []entry {
 		{"migrate", "apply, revert or list database migrations", newGroup("migrate", migrateAbout, migrateCommands)},
 		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
 		{"backup", "take, list, verify, restore and prune online backups", newGroup("backup", backupAbout, backupCommands)},
+		{"data", "move the data to another engine, verified and resumable, with a write freeze of seconds", newGroup("data", dataAbout, dataCommands)},
 		{"db", "print or apply the SQL of least-privilege database roles; print the database's identity; read-only mode", newGroup("db", dbAbout, dbCommands)},
 		{"maintain", "maintain the database while it serves; report unused indexes and the connection budget", func(m *Main) Command { return &maintainCommand{m: m} }},
 		{"doctor", "audit the security checklist against the configuration and database", func(m *Main) Command { return &doctorCommand{m: m} }},

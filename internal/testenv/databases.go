@@ -19,8 +19,16 @@ import (
 // PostgresURL when no server answers.
 func PostgresDatabase(tb testing.TB) string {
 	tb.Helper()
+	return PostgresDatabaseNamed(tb, "kura_test_")
+}
+
+// PostgresDatabaseNamed is PostgresDatabase with the database's name
+// starting with prefix (lower-case letters, digits, underscores), such as
+// the name of the feature whose tests made it.
+func PostgresDatabaseNamed(tb testing.TB, prefix string) string {
+	tb.Helper()
 	admin := PostgresURL(tb)
-	name := "kura_test_" + RandomSuffix()
+	name := prefix + RandomSuffix()
 	db := openAdmin(tb, "pgx", admin)
 	exec(tb, db, "CREATE DATABASE "+name)
 	tb.Cleanup(func() {
@@ -36,6 +44,13 @@ func PostgresDatabase(tb testing.TB) string {
 // it when the test ends, and returns its URL.
 func MySQLDatabase(tb testing.TB) string {
 	tb.Helper()
+	return MySQLDatabaseNamed(tb, "kura_test_")
+}
+
+// MySQLDatabaseNamed is MySQLDatabase with the database's name starting
+// with prefix.
+func MySQLDatabaseNamed(tb testing.TB, prefix string) string {
+	tb.Helper()
 	admin := MySQLURL(tb)
 	u, err := url.Parse(admin)
 	if err != nil {
@@ -45,7 +60,7 @@ func MySQLDatabase(tb testing.TB) string {
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	cfg.Net, cfg.Addr = "tcp", u.Host
-	name := "kura_test_" + RandomSuffix()
+	name := prefix + RandomSuffix()
 	db := openAdmin(tb, "mysql", cfg.FormatDSN())
 	exec(tb, db, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 	tb.Cleanup(func() {
