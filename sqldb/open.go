@@ -36,6 +36,7 @@ type DB struct {
 	reboundN atomic.Int64    // queries stored in rebound (see maxRebound)
 	stmts    sync.Map        // stmtKey -> *sql.Stmt: hot reads prepared per connection
 	trim     trimmer
+	replicas *replicaSet // nil without Config.ReplicaURLs
 
 	// writeGate and readGate admit service calls to the writer and reader
 	// pools; one gate when both are the same pool.
@@ -85,6 +86,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if db.reader != db.writer {
 		db.readGate = make(gate, db.reader.Stats().MaxOpenConnections)
 	}
+	if len(cfg.ReplicaURLs) > 0 {
+		if err := db.openReplicas(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
@@ -93,7 +100,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopTrim()
 	db.closeStmts()
-	err := db.writer.Close()
+	var err error
+	if db.replicas != nil {
+		err = db.replicas.close()
+	}
+	err = errors.Join(err, db.writer.Close())
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}
@@ -171,6 +182,8 @@ func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
 	g := db.readGate
 	if pool == db.writer {
 		g = db.writeGate
+	} else if pool != db.reader {
+		g = db.replicaGate(pool)
 	}
 	if err := db.takeSlot(ctx, pool, g); err != nil {
 		if ctx.Err() != nil {
@@ -195,10 +208,18 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer c.Close()
-	return db.Unavailable(db.inTx(ctx, c.Conn, fn))
+	caller := ""
+	if db.replicas != nil {
+		caller = callerKey(ctx)
+	}
+	err = db.Unavailable(db.inTx(ctx, c.Conn, &caller, fn))
+	if err == nil && caller != "" {
+		db.noteWrite(ctx, c.Conn, caller)
+	}
+	return err
 }
 
-func (db *DB) inTx(ctx context.Context, c *sql.Conn, fn func(tx *Tx) error) (err error) {
+func (db *DB) inTx(ctx context.Context, c *sql.Conn, caller *string, fn func(tx *Tx) error) (err error) {
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -216,5 +237,5 @@ func (db *DB) inTx(ctx context.Context, c *sql.Conn, fn func(tx *Tx) error) (err
 			err = fmt.Errorf("commit: %w", cerr)
 		}
 	}()
-	return fn(&Tx{Tx: tx, db: db})
+	return fn(&Tx{Tx: tx, db: db, caller: caller})
 }

@@ -1,0 +1,455 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kura-dev/kura"
+)
+
+// Read replicas (PostgreSQL only). A read that may be slightly stale (a
+// public profile, a list, the stats) runs on a replica whose lag is within
+// Config.ReplicaMaxLag, else on the primary. A caller always reads its own
+// writes: after a transaction of a signed-in user commits, the primary's
+// WAL insert position is remembered for that user, and a read of theirs
+// uses a replica only once the replica has replayed that position, waiting
+// for it at most Config.ReplicaWait, else it runs on the primary. A
+// monitor checks every replica every ReplicaCheckEvery; one that is down,
+// promoted, or lags past the bound is skipped until it is back, and a read
+// that fails on a replica runs again on the primary: a replica never fails
+// a request.
+
+// ReplicaCheckEvery is how often the monitor asks each replica for its
+// state and replay position.
+const ReplicaCheckEvery = time.Second
+
+// replica is one read replica: its own pool and gate, and what the monitor
+// last learned of it.
+type replica struct {
+	name string // host:port/database, no credentials
+	pool *sql.DB
+	gate gate
+
+	up        atomic.Bool   // answered the last check, in recovery
+	lag       atomic.Int64  // nanoseconds behind the primary at the last check
+	replayLSN atomic.Uint64 // highest replay position seen
+	reason    atomic.Value  // string: why it is skipped, "" if it is not
+	reads     atomic.Int64  // reads served
+}
+
+// replicaSet is the DB's replicas, the monitor, and the write positions of
+// recent writers.
+type replicaSet struct {
+	list   []*replica
+	maxLag time.Duration
+	wait   time.Duration
+	next   atomic.Uint32 // round robin
+	log    *slog.Logger
+
+	primaryReads atomic.Int64 // stale-ok reads that ran on the primary
+
+	mu        sync.Mutex
+	positions map[string]position // caller -> their last write
+	samples   []sample            // the primary's recent WAL positions, oldest first (monitor only)
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// position is the WAL position after a caller's last write, remembered
+// until the replicas' lag bound guarantees it everywhere.
+type position struct {
+	lsn   uint64
+	until time.Time
+}
+
+// sample is the primary's WAL position at a time.
+type sample struct {
+	at  time.Time
+	lsn uint64
+}
+
+// maxSamples bounds the primary positions kept: a replica behind the
+// oldest lags more than a minute.
+const maxSamples = 64
+
+// addSample records the primary's position now.
+func (rs *replicaSet) addSample(at time.Time, lsn uint64) {
+	if lsn == 0 {
+		return
+	}
+	if len(rs.samples) == maxSamples {
+		rs.samples = append(rs.samples[:0], rs.samples[1:]...)
+	}
+	rs.samples = append(rs.samples, sample{at, lsn})
+}
+
+// lagOf returns how far behind a replica that has replayed lsn is: the
+// time since the newest primary position it has reached (0 when that is
+// the primary's latest), or the age of the last transaction it replayed
+// (replaySec, if valid), whichever is smaller: both bound how stale it
+// is. Too old to serve when neither is known.
+func (rs *replicaSet) lagOf(now time.Time, lsn uint64, replaySec sql.NullFloat64) time.Duration {
+	lag := rs.maxLag + time.Second
+	for i := len(rs.samples) - 1; i >= 0; i-- {
+		if rs.samples[i].lsn <= lsn {
+			if i == len(rs.samples)-1 {
+				return 0 // caught up with the last position seen
+			}
+			lag = now.Sub(rs.samples[i].at) // it has all that was committed by then
+			break
+		}
+	}
+	if replaySec.Valid {
+		lag = min(lag, time.Duration(max(replaySec.Float64, 0)*float64(time.Second)))
+	}
+	return lag
+}
+
+// openReplicas opens a pool per replica URL and checks each once: a server
+// that answers and is not in recovery is refused (it is a primary, most
+// likely the primary itself); one that does not answer is skipped until
+// the monitor finds it up.
+func (db *DB) openReplicas(ctx context.Context) error {
+	rs := &replicaSet{maxLag: db.cfg.ReplicaMaxLag, wait: db.cfg.ReplicaWait, log: db.log,
+		positions: map[string]position{}, stop: make(chan struct{})}
+	for _, u := range db.cfg.ReplicaURLs {
+		r, err := db.openReplica(u)
+		if err != nil {
+			rs.close()
+			return err
+		}
+		rs.list = append(rs.list, r)
+	}
+	db.replicas = rs
+	rs.addSample(time.Now(), db.primaryLSN(ctx))
+	for _, r := range rs.list {
+		if err := rs.check(ctx, r); errors.Is(err, errNotReplica) {
+			rs.close()
+			db.replicas = nil
+			return db.sc.Err(fmt.Errorf("replica %s: %w", r.name, err))
+		} else if err != nil {
+			db.log.Warn("read replica skipped until it answers", "replica", r.name, "error", db.sc.Err(err).Error())
+		}
+	}
+	rs.done.Go(func() { db.monitorReplicas() })
+	return nil
+}
+
+func (db *DB) openReplica(rawURL string) (*replica, error) {
+	name := RedactURL(rawURL)
+	cc, err := pgx.ParseConfig(rawURL)
+	if err != nil {
+		return nil, db.sc.Err(fmt.Errorf("replica %s: %w", name, err))
+	}
+	name = cc.Host + ":" + strconv.Itoa(int(cc.Port)) + "/" + cc.Database
+	if cc.ConnectTimeout == 0 || cc.ConnectTimeout > ConnectTimeout {
+		cc.ConnectTimeout = ConnectTimeout
+	}
+	if err := db.checkTransport(postgresTransport(cc)); err != nil {
+		return nil, db.sc.Err(fmt.Errorf("replica %s: %w", name, err))
+	}
+	p := stdlib.OpenDB(*cc, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+		return p.IdleDuration > time.Second
+	}), stdlib.OptionAfterConnect(scanTimesInUTC))
+	open := db.cfg.PoolSize + db.cfg.MaxOverflow
+	p.SetMaxOpenConns(open)
+	p.SetMaxIdleConns(db.cfg.PoolSize)
+	p.SetConnMaxLifetime(max(db.cfg.ConnMaxAge, 0))
+	r := &replica{name: name, pool: p, gate: make(gate, open)}
+	r.reason.Store("not checked yet")
+	return r, nil
+}
+
+// errNotReplica is the error of a replica URL whose server is not in
+// recovery.
+var errNotReplica = errors.New("the server is not in recovery: it is a primary (perhaps the primary itself), " +
+	"not a streaming replica; name a standby in DATABASE_REPLICA_URLS")
+
+// check asks r for its state and replay position and stores what it
+// learned, its lag measured against the primary's recent positions.
+func (rs *replicaSet) check(ctx context.Context, r *replica) error {
+	ctx, cancel := context.WithTimeout(ctx, ReplicaCheckEvery)
+	defer cancel()
+	var inRecovery bool
+	var replay sql.NullString
+	var lagSec sql.NullFloat64
+	err := r.pool.QueryRowContext(ctx, "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text, "+
+		"EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8").Scan(&inRecovery, &replay, &lagSec)
+	switch {
+	case err != nil:
+		r.skip("down")
+		return err
+	case !inRecovery:
+		r.skip("not in recovery")
+		return errNotReplica
+	}
+	lsn, _ := parseLSN(replay.String)
+	r.noteReplay(lsn)
+	lag := rs.lagOf(time.Now(), lsn, lagSec)
+	r.lag.Store(int64(lag))
+	if lag > rs.maxLag {
+		r.skip("lags " + lag.Round(time.Millisecond).String())
+		return nil
+	}
+	r.reason.Store("")
+	r.up.Store(true)
+	return nil
+}
+
+func (r *replica) skip(why string) {
+	r.up.Store(false)
+	r.reason.Store(why)
+}
+
+// noteReplay raises the known replay position of r to lsn.
+func (r *replica) noteReplay(lsn uint64) {
+	for {
+		old := r.replayLSN.Load()
+		if lsn <= old || r.replayLSN.CompareAndSwap(old, lsn) {
+			return
+		}
+	}
+}
+
+// monitorReplicas checks every replica every ReplicaCheckEvery and forgets
+// expired write positions, until Close.
+func (db *DB) monitorReplicas() {
+	rs := db.replicas
+	tick := time.NewTicker(ReplicaCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-rs.stop:
+			return
+		case <-tick.C:
+		}
+		rs.addSample(time.Now(), db.primaryLSN(context.Background()))
+		for _, r := range rs.list {
+			wasUp := r.up.Load()
+			err := rs.check(context.Background(), r)
+			if wasUp && !r.up.Load() {
+				msg := r.reason.Load().(string)
+				if err != nil {
+					msg = db.sc.Err(err).Error()
+				}
+				db.log.Warn("read replica skipped", "replica", r.name, "reason", msg)
+			}
+		}
+		rs.prune(time.Now())
+	}
+}
+
+// primaryLSN returns the primary's current WAL position, or 0.
+func (db *DB) primaryLSN(ctx context.Context) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, ReplicaCheckEvery)
+	defer cancel()
+	var s string
+	if err := db.writer.QueryRowContext(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&s); err != nil {
+		return 0
+	}
+	lsn, _ := parseLSN(s)
+	return lsn
+}
+
+func (rs *replicaSet) prune(now time.Time) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for k, p := range rs.positions {
+		if now.After(p.until) {
+			delete(rs.positions, k)
+		}
+	}
+}
+
+// close stops the monitor and closes the pools.
+func (rs *replicaSet) close() error {
+	select {
+	case <-rs.stop:
+	default:
+		close(rs.stop)
+	}
+	rs.done.Wait()
+	var err error
+	for _, r := range rs.list {
+		err = errors.Join(err, r.pool.Close())
+	}
+	return err
+}
+
+// callerKey names the caller of ctx whose writes are remembered and whose
+// reads must see them: the signed-in user, or "" for none.
+func callerKey(ctx context.Context) string {
+	if u := kura.UserFromContext(ctx); u != nil {
+		return userCaller(u.ID)
+	}
+	return ""
+}
+
+func userCaller(id int64) string { return "u" + strconv.FormatInt(id, 10) }
+
+// noteWrite remembers the primary's WAL insert position, read on c right
+// after a commit, as the position caller's next reads must see.
+func (db *DB) noteWrite(ctx context.Context, c *sql.Conn, caller string) {
+	var s string
+	if err := c.QueryRowContext(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&s); err != nil {
+		// Unknown: the caller reads from the primary for the lag bound.
+		s = "FFFFFFFF/FFFFFFFF"
+	}
+	lsn, _ := parseLSN(s)
+	rs := db.replicas
+	rs.mu.Lock()
+	rs.positions[caller] = position{lsn: lsn, until: time.Now().Add(rs.maxLag + 2*ReplicaCheckEvery)}
+	rs.mu.Unlock()
+}
+
+// pick returns the replica a stale-ok read of ctx's caller runs on, or nil
+// for the primary: one up and within the lag bound that has replayed the
+// caller's last write, waiting for that at most ReplicaWait.
+func (rs *replicaSet) pick(ctx context.Context) *replica {
+	if kura.FreshReads(ctx) {
+		return nil
+	}
+	var need uint64
+	if caller := callerKey(ctx); caller != "" {
+		rs.mu.Lock()
+		p, ok := rs.positions[caller]
+		rs.mu.Unlock()
+		if ok && time.Now().Before(p.until) {
+			need = p.lsn
+		}
+	}
+	n := len(rs.list)
+	start := int(rs.next.Add(1))
+	var waitable *replica
+	for i := range n {
+		r := rs.list[(start+i)%n]
+		if !r.up.Load() {
+			continue
+		}
+		if r.replayLSN.Load() >= need {
+			return r
+		}
+		if waitable == nil && time.Duration(r.lag.Load()) <= rs.wait {
+			waitable = r
+		}
+	}
+	if waitable != nil && rs.waitReplay(ctx, waitable, need) {
+		return waitable
+	}
+	return nil
+}
+
+// waitReplay waits at most ReplicaWait for r to replay lsn, asking it
+// every few milliseconds, and reports whether it did.
+func (rs *replicaSet) waitReplay(ctx context.Context, r *replica, lsn uint64) bool {
+	ctx, cancel := context.WithTimeout(ctx, rs.wait)
+	defer cancel()
+	for pause := 2 * time.Millisecond; ; pause = min(2*pause, 20*time.Millisecond) {
+		var s sql.NullString
+		if err := r.pool.QueryRowContext(ctx, "SELECT pg_last_wal_replay_lsn()::text").Scan(&s); err != nil {
+			return false
+		}
+		got, _ := parseLSN(s.String)
+		r.noteReplay(got)
+		if got >= lsn {
+			return true
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// staleRead runs a read that may be slightly stale: on a replica chosen by
+// pick, and again on the primary if it fails there for any reason but
+// "no rows"; on the primary when none fits. Without replicas it is one
+// nil check and a call.
+func (db *DB) staleRead(ctx context.Context, read func(pool *sql.DB) error) error {
+	rs := db.replicas
+	if rs == nil {
+		return read(db.reader)
+	}
+	if r := rs.pick(ctx); r != nil {
+		err := read(r.pool)
+		if err == nil || errors.Is(err, sql.ErrNoRows) || ctx.Err() != nil {
+			r.reads.Add(1)
+			return err
+		}
+		if r.up.CompareAndSwap(true, false) { // log once per failure, not per read
+			r.reason.Store("failed a read")
+			db.log.Warn("read replica failed a read; skipped until it answers, reading from the primary",
+				"replica", r.name, "error", db.sc.Err(err).Error())
+		}
+	}
+	rs.primaryReads.Add(1)
+	return read(db.reader)
+}
+
+// replicaGate returns the gate of the replica whose pool is p, or nil.
+func (db *DB) replicaGate(p *sql.DB) gate {
+	if db.replicas != nil {
+		for _, r := range db.replicas.list {
+			if r.pool == p {
+				return r.gate
+			}
+		}
+	}
+	return nil
+}
+
+// parseLSN parses a PostgreSQL WAL position, "16/B374D848".
+func parseLSN(s string) (uint64, error) {
+	var hi, lo uint32
+	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
+		return 0, fmt.Errorf("parse LSN %q: %w", s, err)
+	}
+	return uint64(hi)<<32 | uint64(lo), nil
+}
+
+// ReplicaStats is a snapshot of one read replica.
+type ReplicaStats struct {
+	Name    string        // host:port/database, no credentials
+	InUse   bool          // up, in recovery and within the lag bound
+	Lag     time.Duration // behind the primary at the last check
+	Skipped string        // why it is skipped ("down", "lags 3s", ...), "" when InUse
+	Reads   int64         // reads it served
+}
+
+// ReplicaStats returns a snapshot of each read replica, in the order of
+// Config.ReplicaURLs; nil without replicas.
+func (db *DB) ReplicaStats() []ReplicaStats {
+	if db.replicas == nil {
+		return nil
+	}
+	out := make([]ReplicaStats, 0, len(db.replicas.list))
+	for _, r := range db.replicas.list {
+		reason, _ := r.reason.Load().(string)
+		out = append(out, ReplicaStats{Name: r.name, InUse: r.up.Load(), Lag: time.Duration(r.lag.Load()),
+			Skipped: reason, Reads: r.reads.Load()})
+	}
+	return out
+}
+
+// PrimaryStaleReads returns how many reads that could have run on a
+// replica ran on the primary (none fit, or the replica failed them).
+func (db *DB) PrimaryStaleReads() int64 {
+	if db.replicas == nil {
+		return 0
+	}
+	return db.replicas.primaryReads.Load()
+}

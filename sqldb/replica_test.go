@@ -1,0 +1,172 @@
+package sqldb_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/sqldb"
+)
+
+// replicaInUse waits until every replica of db serves reads.
+func replicaInUse(tb testing.TB, db *sqldb.DB) {
+	tb.Helper()
+	testenv.Wait(tb, 0, "the replica in use", func() bool {
+		for _, r := range db.ReplicaStats() {
+			if !r.InUse {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func replicaReads(db *sqldb.DB) int64 {
+	var n int64
+	for _, r := range db.ReplicaStats() {
+		n += r.Reads
+	}
+	return n
+}
+
+// TestReplicas runs on a primary and a streaming replica of the test's own
+// that applies changes 2 s after their commit.
+func TestReplicas(t *testing.T) {
+	set := testenv.StartPGReplicaSet(t, 2*time.Second)
+	ctx := context.Background()
+	db := MustOpenConfig(t, sqldb.Config{URL: set.PrimaryURL(), ReplicaURLs: []string{set.ReplicaURL()}}, true)
+	replicaInUse(t, db)
+	users := sqldb.NewUserService(db)
+
+	t.Run("OwnWritesVisible", func(t *testing.T) {
+		u := MustCreateUser(t, db, "own@example.com", "own")
+		as := kura.NewContextWithUser(ctx, u)
+		stale := 0
+		for i := range 300 {
+			name := fmt.Sprintf("own%d", i)
+			if _, err := users.UpdateUser(as, u.ID, kura.UserUpdate{Username: &name}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := users.FindUserByID(as, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Username != name {
+				stale++
+			}
+		}
+		if stale != 0 {
+			t.Fatalf("%d of 300 reads of one's own write were stale", stale)
+		}
+	})
+
+	t.Run("OthersMayReadStale", func(t *testing.T) {
+		before := replicaReads(db)
+		u := MustCreateUser(t, db, "fresh@example.com", "fresh")
+		_, err := users.FindPublicUser(ctx, u.ID)
+		if replicaReads(db) != before+1 {
+			t.Fatalf("replica reads = %d; want %d: a public read goes to the replica", replicaReads(db), before+1)
+		}
+		// The replica applies the insert 2 s after its commit: until then
+		// the new user is not there for others.
+		wantCode(t, err, kura.ENOTFOUND)
+		testenv.Wait(t, 0, "the new user on the replica", func() bool {
+			_, err := users.FindPublicUser(ctx, u.ID)
+			return err == nil
+		})
+	})
+
+	t.Run("ReplicaStoppedUnderLoad", func(t *testing.T) {
+		u := MustCreateUser(t, db, "load@example.com", "load")
+		testenv.Wait(t, 0, "the user on the replica", func() bool {
+			_, err := users.FindPublicUser(ctx, u.ID)
+			return err == nil
+		})
+		replicaInUse(t, db)
+		var failed, reads atomic.Int64
+		var firstErr atomic.Value
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					reads.Add(1)
+					if _, err := users.FindPublicUser(ctx, u.ID); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+					}
+				}
+			})
+		}
+		testenv.Wait(t, 0, "reads on the replica", func() bool { return replicaReads(db) > 200 })
+		set.StopReplica()
+		at := reads.Load()
+		testenv.Wait(t, 0, "reads after the stop", func() bool { return reads.Load() > at+2000 })
+		close(stop)
+		wg.Wait()
+		if n := failed.Load(); n != 0 {
+			t.Fatalf("%d of %d reads failed with the replica stopped; first: %v", n, reads.Load(), firstErr.Load())
+		}
+		testenv.Wait(t, 0, "the replica skipped", func() bool {
+			r := db.ReplicaStats()[0]
+			return !r.InUse && r.Skipped != ""
+		})
+		t.Logf("%d reads, 0 failed; replica: %+v", reads.Load(), db.ReplicaStats()[0])
+		set.StartReplica()
+		replicaInUse(t, db)
+	})
+}
+
+// TestOpen_Replicas: a replica URL that is not a standby is refused at
+// start; one that is down is skipped without failing Open.
+func TestOpen_Replicas(t *testing.T) {
+	ctx := context.Background()
+	primary := MustTestURL(t, sqldb.Postgres)
+	t.Run("ErrPrimaryAsReplica", func(t *testing.T) {
+		// The same server as the primary, spelt otherwise.
+		same := primary + "&application_name=replica"
+		db, err := sqldb.Open(ctx, sqldb.Config{URL: primary, ReplicaURLs: []string{same}})
+		if err == nil {
+			db.Close()
+			t.Fatal("Open accepted a replica URL naming a server not in recovery")
+		}
+		if !strings.Contains(err.Error(), "not in recovery") {
+			t.Fatalf("error = %v; want it to say the server is not in recovery", err)
+		}
+	})
+	t.Run("ErrSameURL", func(t *testing.T) {
+		_, err := sqldb.Open(ctx, sqldb.Config{URL: primary, ReplicaURLs: []string{primary}})
+		if err == nil || !strings.Contains(err.Error(), "database URL itself") {
+			t.Fatalf("error = %v; want the URL itself refused", err)
+		}
+	})
+	t.Run("ErrNotPostgres", func(t *testing.T) {
+		_, err := sqldb.Open(ctx, sqldb.Config{URL: t.TempDir() + "/kura.db", ReplicaURLs: []string{primary}})
+		if err == nil || !strings.Contains(err.Error(), "need PostgreSQL streaming replication") {
+			t.Fatalf("error = %v; want replicas refused on SQLite", err)
+		}
+		_, err = sqldb.Open(ctx, sqldb.Config{URL: primary, ReplicaURLs: []string{"mysql://root@127.0.0.1:3306/test"}})
+		if err == nil || !strings.Contains(err.Error(), "not a postgres:// URL") {
+			t.Fatalf("error = %v; want a MySQL replica refused", err)
+		}
+	})
+	t.Run("DownAtStart", func(t *testing.T) {
+		down := "postgres://postgres@127.0.0.1:" + testenv.FreePort(t) + "/postgres?sslmode=disable"
+		db := MustOpenConfig(t, sqldb.Config{URL: primary, ReplicaURLs: []string{down}}, false)
+		r := db.ReplicaStats()[0]
+		if r.InUse || r.Skipped != "down" {
+			t.Fatalf("replica = %+v; want skipped as down", r)
+		}
+	})
+}
