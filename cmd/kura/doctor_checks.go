@@ -43,7 +43,7 @@ const rolesFix = "serve as a role that cannot change the schema: run kura db rol
 // secret: a password in a URL, DB_PASSWORD, KURA_METRICS_TOKEN.
 func (e *doctorEnv) secretVariables() []string {
 	var names []string
-	for _, n := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL", "REDIS_URL"} {
+	for _, n := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URLS"} {
 		v := e.environ[n]
 		if e.source(n) != "the environment" {
 			v = e.dotenv[n]
