@@ -170,3 +170,35 @@ func TestOpen_Replicas(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicas_WaitForOwnWrite: with a replica that applies changes at
+// once, a user's read after their own write waits the few milliseconds
+// the replica needs and is served there, never stale.
+func TestReplicas_WaitForOwnWrite(t *testing.T) {
+	set := testenv.StartPGReplicaSet(t, 0)
+	ctx := context.Background()
+	db := MustOpenConfig(t, sqldb.Config{URL: set.PrimaryURL(), ReplicaURLs: []string{set.ReplicaURL()}}, true)
+	replicaInUse(t, db)
+	users := sqldb.NewUserService(db)
+	u := MustCreateUser(t, db, "wait@example.com", "wait")
+	as := kura.NewContextWithUser(ctx, u)
+	before, stale := replicaReads(db), 0
+	for i := range 300 {
+		name := fmt.Sprintf("wait%d", i)
+		if _, err := users.UpdateUser(as, u.ID, kura.UserUpdate{Username: &name}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := users.FindUserByID(as, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Username != name {
+			stale++
+		}
+	}
+	onReplica := replicaReads(db) - before
+	t.Logf("300 pairs: %d reads of one's own write on the replica, %d stale", onReplica, stale)
+	if stale != 0 || onReplica == 0 {
+		t.Fatalf("%d stale, %d on the replica; want 0 stale and some on the replica", stale, onReplica)
+	}
+}
