@@ -2,12 +2,15 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -27,6 +30,22 @@ func replicaInUse(tb testing.TB, db *sqldb.DB) {
 	})
 }
 
+// replicaHasUser waits until the replica itself has applied user id's
+// row (a read through db might have run on the primary).
+func replicaHasUser(tb testing.TB, set *testenv.PGReplicaSet, id int64) {
+	tb.Helper()
+	r, err := sql.Open("pgx", set.ReplicaURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	testenv.Wait(tb, 0, "the user on the replica", func() bool {
+		var n int
+		err := r.QueryRow("SELECT count(*) FROM users WHERE id = $1", id).Scan(&n)
+		return err == nil && (n == 1 || id == 0)
+	})
+}
+
 func replicaReads(db *sqldb.DB) int64 {
 	var n int64
 	for _, r := range db.ReplicaStats() {
@@ -43,6 +62,7 @@ func TestReplicas(t *testing.T) {
 	db := MustOpenConfig(t, sqldb.Config{URL: set.PrimaryURL(), ReplicaURLs: []string{set.ReplicaURL()}}, true)
 	replicaInUse(t, db)
 	users := sqldb.NewUserService(db)
+	replicaHasUser(t, set, 0) // the schema, at least
 
 	t.Run("OwnWritesVisible", func(t *testing.T) {
 		u := MustCreateUser(t, db, "own@example.com", "own")
@@ -67,6 +87,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("OthersMayReadStale", func(t *testing.T) {
+		replicaInUse(t, db)
 		before := replicaReads(db)
 		u := MustCreateUser(t, db, "fresh@example.com", "fresh")
 		_, err := users.FindPublicUser(ctx, u.ID)
@@ -84,10 +105,7 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("ReplicaStoppedUnderLoad", func(t *testing.T) {
 		u := MustCreateUser(t, db, "load@example.com", "load")
-		testenv.Wait(t, 0, "the user on the replica", func() bool {
-			_, err := users.FindPublicUser(ctx, u.ID)
-			return err == nil
-		})
+		replicaHasUser(t, set, u.ID)
 		replicaInUse(t, db)
 		var failed, reads atomic.Int64
 		var firstErr atomic.Value

@@ -94,15 +94,12 @@ func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, err
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	read := func(pool *sql.DB) error {
-		return s.db.queryRow(ctx, pool, qUserByID, []any{id},
-			&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
-	}
 	var err error
-	if kura.UserFromContext(ctx) != nil {
-		err = s.db.staleRead(ctx, read) // a viewer's read: may be stale but for their own writes
+	if s.db.replicas != nil && kura.UserFromContext(ctx) != nil {
+		// A viewer's read: may be stale, but never for their own writes.
+		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.userByID(ctx, pool, id, &u) })
 	} else {
-		err = read(s.db.reader) // authentication and its like: always current
+		err = s.userByID(ctx, s.db.reader, id, &u) // authentication and its like: always current
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
@@ -117,13 +114,25 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, e
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	err := s.db.staleRead(ctx, func(pool *sql.DB) error {
-		return s.db.queryRow(ctx, pool, qPublicUserByID, []any{id}, &u.ID, &u.Username, timeCol{&u.CreatedAt})
-	})
+	var err error
+	if s.db.replicas != nil {
+		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.publicUserByID(ctx, pool, id, &u) })
+	} else {
+		err = s.publicUserByID(ctx, s.db.reader, id, &u)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
 	}
 	return &u, nil
+}
+
+func (s *UserService) userByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
+	return s.db.queryRow(ctx, pool, qUserByID, []any{id},
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+}
+
+func (s *UserService) publicUserByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
+	return s.db.queryRow(ctx, pool, qPublicUserByID, []any{id}, &u.ID, &u.Username, timeCol{&u.CreatedAt})
 }
 
 // UpdateUser changes the given fields in one transaction; a new password
