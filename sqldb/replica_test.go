@@ -220,3 +220,24 @@ func TestReplicas_WaitForOwnWrite(t *testing.T) {
 		t.Fatalf("%d stale, %d on the replica; want 0 stale and some on the replica", stale, onReplica)
 	}
 }
+
+// TestOpen_QueryExecModeExec: default_query_exec_mode=exec in the URL, the
+// switch docs/SCALING.md gives for PgBouncer's transaction mode before
+// 1.21, leaves the hot reads working without prepared statements.
+func TestOpen_QueryExecModeExec(t *testing.T) {
+	u := MustTestURL(t, sqldb.Postgres)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	db := MustOpenConfig(t, sqldb.Config{URL: u + sep + "default_query_exec_mode=exec"}, true)
+	created := MustCreateUser(t, db, "exec@example.com", "exec")
+	got, err := sqldb.NewUserService(db).FindUserByID(context.Background(), created.ID)
+	if err != nil || got.Username != "exec" {
+		t.Fatalf("FindUserByID = %+v, %v", got, err)
+	}
+	var n int
+	if err := db.Writer().QueryRow("SELECT count(*) FROM pg_prepared_statements").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("prepared statements on a connection = %d, %v; want none", n, err)
+	}
+}
