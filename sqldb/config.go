@@ -102,6 +102,12 @@ type Config struct {
 	// means DefaultReplicaWait.
 	ReplicaWait time.Duration
 
+	// Positions, if set, shares the position of each user's last write
+	// between instances (cache.Positions, on Redis), so that a user's read
+	// on another instance than their write's never reads a replica older
+	// than the write. Nil keeps positions in this process only.
+	Positions PositionStore
+
 	// Logger receives the package's few log lines. Nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -29,6 +29,14 @@ import (
 // that fails on a replica runs again on the primary: a replica never fails
 // a request.
 
+// PositionStore keeps the position of each caller's last write where
+// every instance finds it (Config.Positions). An error means unknown: the
+// caller's reads then go to the primary.
+type PositionStore interface {
+	SetPosition(ctx context.Context, caller string, lsn uint64, ttl time.Duration) error
+	Position(ctx context.Context, caller string) (lsn uint64, ok bool, err error)
+}
+
 // ReplicaCheckEvery is how often the monitor asks each replica for its
 // state and replay position.
 const ReplicaCheckEvery = time.Second
@@ -55,6 +63,7 @@ type replicaSet struct {
 	wait   time.Duration
 	next   atomic.Uint32 // round robin
 	log    *slog.Logger
+	shared PositionStore // nil: positions in this process only
 
 	primaryReads atomic.Int64 // stale-ok reads that ran on the primary
 
@@ -121,7 +130,7 @@ func (rs *replicaSet) lagOf(now time.Time, lsn uint64, replaySec sql.NullFloat64
 // likely the primary itself); one that does not answer is skipped until
 // the monitor finds it up.
 func (db *DB) openReplicas(ctx context.Context) error {
-	rs := &replicaSet{maxLag: db.cfg.ReplicaMaxLag, wait: db.cfg.ReplicaWait, log: db.log,
+	rs := &replicaSet{maxLag: db.cfg.ReplicaMaxLag, wait: db.cfg.ReplicaWait, log: db.log, shared: db.cfg.Positions,
 		positions: map[string]position{}, stop: make(chan struct{})}
 	for _, u := range db.cfg.ReplicaURLs {
 		r, err := db.openReplica(u)
@@ -308,9 +317,16 @@ func (db *DB) noteWrite(ctx context.Context, c *sql.Conn, caller string) {
 	}
 	lsn, _ := parseLSN(s)
 	rs := db.replicas
+	ttl := rs.maxLag + 2*ReplicaCheckEvery
 	rs.mu.Lock()
-	rs.positions[caller] = position{lsn: lsn, until: time.Now().Add(rs.maxLag + 2*ReplicaCheckEvery)}
+	rs.positions[caller] = position{lsn: lsn, until: time.Now().Add(ttl)}
 	rs.mu.Unlock()
+	if rs.shared != nil {
+		if err := rs.shared.SetPosition(ctx, caller, lsn, ttl); err != nil {
+			db.log.Warn("could not share a write's position; another instance may serve its writer a replica older than the write",
+				"error", db.sc.Err(err).Error())
+		}
+	}
 }
 
 // pick returns the replica a stale-ok read of ctx's caller runs on, or nil
@@ -327,6 +343,12 @@ func (rs *replicaSet) pick(ctx context.Context) *replica {
 		rs.mu.Unlock()
 		if ok && time.Now().Before(p.until) {
 			need = p.lsn
+		} else if rs.shared != nil {
+			lsn, _, err := rs.shared.Position(ctx, caller)
+			if err != nil {
+				return nil // unknown: the primary has every write
+			}
+			need = lsn
 		}
 	}
 	n := len(rs.list)

@@ -158,3 +158,49 @@ func TestReplicaReads(t *testing.T) {
 		t.Fatalf("/health replica-1 = %q with the replica stopped; want skipped", note)
 	}
 }
+
+// TestReplicaReads_TwoInstances: each user writes through one instance and
+// reads back through another; REDIS_URL shares the write positions, so no
+// read of one's own write is stale there either.
+func TestReplicaReads_TwoInstances(t *testing.T) {
+	set := testenv.StartPGReplicaSet(t, 2*time.Second)
+	redis := testenv.StartRedis(t)
+	env := []string{"DATABASE_URL=" + set.PrimaryURL(), "DATABASE_REPLICA_URLS=" + set.ReplicaURL(), "REDIS_URL=" + redis.URL(),
+		"CACHE_TTL=0", "KURA_RATE_LIMIT=false", "KURA_WORKERS=0"}
+	a, b := startKura(t, env...), startKura(t, env...)
+	for _, s := range []*server{a, b} {
+		testenv.Wait(t, 0, "the replica in use in /health", func() bool {
+			note, _ := s.do(t, "GET", "/health", "", nil).Body["replica-1"].(string)
+			return strings.HasPrefix(note, "lag ")
+		})
+	}
+	const workers = 4
+	n := max(replicaPairs(t)/10, workers)
+	var stale, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		u := register(t, a, fmt.Sprintf("two%d@example.com", w), fmt.Sprintf("two%d", w))
+		id, token := strconv.FormatInt(u.id(), 10), login(t, a, fmt.Sprintf("two%d", w), "correct horse battery")
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				name := fmt.Sprintf("t%d_%d", w, i)
+				if a.do(t, "PATCH", "/api/users/"+id, token, map[string]string{"username": name}).Status != http.StatusOK {
+					failed.Add(1)
+					continue
+				}
+				r := b.do(t, "GET", "/api/users/"+id, token, nil)
+				switch {
+				case r.Status != http.StatusOK:
+					failed.Add(1)
+				case r.Body["username"] != name:
+					stale.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%d pairs written through one instance, read through another: %d stale, %d failed", n, stale.Load(), failed.Load())
+	if stale.Load() != 0 || failed.Load() != 0 {
+		t.Fatalf("%d stale reads of one's own write, %d failed requests; want 0 and 0", stale.Load(), failed.Load())
+	}
+}
