@@ -208,10 +208,12 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer c.Close()
-	caller := ""
-	if db.replicas != nil {
-		caller = callerKey(ctx)
+	if db.replicas == nil {
+		return db.Unavailable(db.inTx(ctx, c.Conn, nil, fn))
 	}
+	// With read replicas: remember where the caller's write reached, for
+	// their next reads (replica.go).
+	caller := callerKey(ctx)
 	err = db.Unavailable(db.inTx(ctx, c.Conn, &caller, fn))
 	if err == nil && caller != "" {
 		db.noteWrite(ctx, c.Conn, caller)
