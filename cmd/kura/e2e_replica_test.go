@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -203,4 +204,30 @@ func TestReplicaReads_TwoInstances(t *testing.T) {
 	if stale.Load() != 0 || failed.Load() != 0 {
 		t.Fatalf("%d stale reads of one's own write, %d failed requests; want 0 and 0", stale.Load(), failed.Load())
 	}
+}
+
+// TestServe_ReplicaURLs: serve refuses a replica URL whose server is not
+// in recovery (the primary under another spelling), saying so without the
+// password; it starts with a replica that is down, and says it is skipped.
+func TestServe_ReplicaURLs(t *testing.T) {
+	primary := testenv.PostgresDatabase(t)
+	t.Run("ErrPrimary", func(t *testing.T) {
+		logs := &syncBuffer{}
+		m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: logs, Environ: []string{noMetricsListener, noBackups,
+			"DATABASE_URL=" + primary, "DATABASE_REPLICA_URLS=" + primary + "&application_name=replica", "KURA_DB_CONNECT_TIMEOUT=0"}}
+		_, err := serveUntilEnd(t, m)
+		if err == nil || !strings.Contains(err.Error(), "not in recovery") {
+			t.Fatalf("serve: %v; want it refused: not in recovery\n%s", err, logs.String())
+		}
+	})
+	t.Run("DownAtStart", func(t *testing.T) {
+		down := "postgres://postgres@127.0.0.1:" + testenv.FreePort(t) + "/postgres?sslmode=disable"
+		s := startKura(t, "DATABASE_URL="+primary, "DATABASE_REPLICA_URLS="+down)
+		r := s.do(t, "GET", "/health", "", nil).want(t, http.StatusOK)
+		if r.Body["replica-1"] != "skipped (down)" {
+			t.Fatalf("/health replica-1 = %v; want skipped (down)", r.Body["replica-1"])
+		}
+		u := register(t, s, "down@example.com", "down")
+		s.do(t, "GET", "/api/users/"+strconv.FormatInt(u.id(), 10), "", nil).want(t, http.StatusOK) // read from the primary
+	})
 }
