@@ -60,7 +60,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: scrubber(secrets(cfg.URL))}
+	sc := scrubber(secrets(cfg.URL))
+	for _, u := range cfg.ReplicaURLs {
+		sc = append(sc, secrets(u)...) // a replica's errors are scrubbed of its password too
+	}
+	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: sc}
 	switch d {
 	case SQLite:
 		err = db.openSQLite(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -239,5 +240,21 @@ func TestOpen_QueryExecModeExec(t *testing.T) {
 	var n int
 	if err := db.Writer().QueryRow("SELECT count(*) FROM pg_prepared_statements").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("prepared statements on a connection = %d, %v; want none", n, err)
+	}
+}
+
+// TestOpen_ReplicaPasswordNeverLogged: a replica down at start is logged
+// without the password of its URL.
+func TestOpen_ReplicaPasswordNeverLogged(t *testing.T) {
+	var logs testenv.LogBuffer
+	down := "postgres://postgres:pw-replica-secret@127.0.0.1:" + testenv.FreePort(t) + "/postgres?sslmode=disable"
+	db := MustOpenConfig(t, sqldb.Config{URL: MustTestURL(t, sqldb.Postgres), ReplicaURLs: []string{down},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}, false)
+	db.Close()
+	if !strings.Contains(logs.String(), "read replica skipped") {
+		t.Fatalf("no log line of the replica skipped: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "pw-replica-secret") {
+		t.Fatalf("the replica's password is in the log: %s", logs.String())
 	}
 }
