@@ -66,6 +66,22 @@ func UserFromContext(ctx context.Context) *User {
 	return u
 }
 
+type freshReadsKey struct{}
+
+// WithFreshReads returns a copy of ctx whose reads must see every committed
+// write: a store with read replicas serves them from the primary. A cache
+// loads through it, so that a value read from a lagging replica is never
+// kept.
+func WithFreshReads(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshReadsKey{}, true)
+}
+
+// FreshReads reports whether ctx was made by WithFreshReads.
+func FreshReads(ctx context.Context) bool {
+	v, _ := ctx.Value(freshReadsKey{}).(bool)
+	return v
+}
+
 // TokenDigest returns the digest a session token is stored and cached
 // under: the hex SHA-256 of the token's 32 random bytes. It reports false
 // for a string that cannot be a token. The token itself is never stored.

@@ -30,6 +30,10 @@ const (
 	DefaultConnMaxAge  = 600 * time.Second
 	DefaultConnMaxIdle = 5 * time.Minute
 	DefaultPoolTimeout = 5 * time.Second
+	// DefaultReplicaMaxLag is Config.ReplicaMaxLag's default.
+	DefaultReplicaMaxLag = 5 * time.Second
+	// DefaultReplicaWait is Config.ReplicaWait's default.
+	DefaultReplicaWait = 100 * time.Millisecond
 	// ConnectTimeout bounds the first connection made by Open and each new
 	// connection dialled to a PostgreSQL or MySQL server.
 	ConnectTimeout = 5 * time.Second
@@ -81,6 +85,29 @@ type Config struct {
 	// behind a unix socket. False refuses such a connection.
 	AllowInsecure bool
 
+	// ReplicaURLs (DATABASE_REPLICA_URLS) are PostgreSQL streaming
+	// replicas of the database at URL. Reads that may be slightly stale
+	// (public profiles, lists, stats, a signed-in user's reads once their
+	// own writes have been replayed) run on one of them. Only for a
+	// PostgreSQL URL. Empty means every read runs on URL.
+	ReplicaURLs []string
+
+	// ReplicaMaxLag (KURA_REPLICA_MAX_LAG) is the most a replica may lag
+	// behind the primary and still serve reads. Zero means
+	// DefaultReplicaMaxLag.
+	ReplicaMaxLag time.Duration
+
+	// ReplicaWait is the longest a read waits for a replica to replay the
+	// caller's own last write before it runs on the primary instead. Zero
+	// means DefaultReplicaWait.
+	ReplicaWait time.Duration
+
+	// Positions, if set, shares the position of each user's last write
+	// between instances (cache.Positions, on Redis), so that a user's read
+	// on another instance than their write's never reads a replica older
+	// than the write. Nil keeps positions in this process only.
+	Positions PositionStore
+
 	// Logger receives the package's few log lines. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -111,6 +138,12 @@ func (c Config) WithDefaults() Config {
 		t := true
 		c.PrePing = &t
 	}
+	if c.ReplicaMaxLag <= 0 {
+		c.ReplicaMaxLag = DefaultReplicaMaxLag
+	}
+	if c.ReplicaWait <= 0 {
+		c.ReplicaWait = DefaultReplicaWait
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -135,7 +168,37 @@ func (c Config) Validate() error {
 	if c.PoolTimeout < 0 {
 		errs = append(errs, fmt.Errorf("PoolTimeout: %s is negative; want a positive duration, or 0 for %s", c.PoolTimeout, DefaultPoolTimeout))
 	}
+	errs = append(errs, c.validateReplicas()...)
 	return errors.Join(errs...)
+}
+
+// validateReplicas checks ReplicaURLs: PostgreSQL URLs, readable, none the
+// same as URL, for a PostgreSQL URL.
+func (c Config) validateReplicas() []error {
+	if len(c.ReplicaURLs) == 0 {
+		return nil
+	}
+	if d, err := ParseDialect(c.URL); err == nil && d != Postgres {
+		if c.URL == "" {
+			d = SQLite
+		}
+		return []error{fmt.Errorf("ReplicaURLs: read replicas need PostgreSQL streaming replication, "+
+			"and the database is %s; remove the replica URLs or use a postgres:// URL", d)}
+	}
+	var errs []error
+	for i, u := range c.ReplicaURLs {
+		if d, err := ParseDialect(u); err != nil || d != Postgres {
+			errs = append(errs, fmt.Errorf("ReplicaURLs[%d]: %s is not a postgres:// URL; a read replica is a PostgreSQL streaming standby", i, RedactURL(u)))
+		} else if err := CheckURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("ReplicaURLs[%d]: %w", i, err))
+		} else if u == c.URL {
+			errs = append(errs, fmt.Errorf("ReplicaURLs[%d]: is the database URL itself; name a streaming standby of it", i))
+		}
+	}
+	if c.ReplicaMaxLag < 0 {
+		errs = append(errs, fmt.Errorf("ReplicaMaxLag: %s is negative; want a positive duration, or 0 for %s", c.ReplicaMaxLag, DefaultReplicaMaxLag))
+	}
+	return errs
 }
 
 // ParseDialect returns the engine a DATABASE_URL selects. It does not

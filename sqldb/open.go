@@ -40,6 +40,7 @@ type DB struct {
 	reboundN  atomic.Int64 // queries stored in rebound (see maxRebound)
 	stmts     sync.Map     // stmtKey -> *sql.Stmt: hot reads prepared per connection
 	trim      trimmer
+	replicas  *replicaSet // nil without Config.ReplicaURLs
 
 	// writeGate and readGate admit service calls to the writer and reader
 	// pools; one gate when both are the same pool.
@@ -63,7 +64,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: scrubber(secrets(cfg.URL))}
+	sc := scrubber(secrets(cfg.URL))
+	for _, u := range cfg.ReplicaURLs {
+		sc = append(sc, secrets(u)...) // a replica's errors are scrubbed of its password too
+	}
+	db := &DB{Now: time.Now, dialect: d, cfg: cfg, log: cfg.Logger, sc: sc}
 	switch d {
 	case SQLite:
 		err = db.openSQLite(ctx)
@@ -89,6 +94,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if db.reader != db.writer {
 		db.readGate = make(gate, db.reader.Stats().MaxOpenConnections)
 	}
+	if len(cfg.ReplicaURLs) > 0 {
+		if err := db.openReplicas(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
@@ -97,7 +108,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopTrim()
 	db.closeStmts()
-	err := db.writer.Close()
+	var err error
+	if db.replicas != nil {
+		err = db.replicas.close()
+	}
+	err = errors.Join(err, db.writer.Close())
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}
@@ -175,6 +190,8 @@ func (db *DB) enter(ctx context.Context, pool *sql.DB) (gate, error) {
 	g := db.readGate
 	if pool == db.writer {
 		g = db.writeGate
+	} else if pool != db.reader {
+		g = db.replicaGate(pool)
 	}
 	if err := db.takeSlot(ctx, pool, g); err != nil {
 		if ctx.Err() != nil {
@@ -199,10 +216,20 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	defer c.Close()
-	return db.Unavailable(db.inTx(ctx, c.Conn, fn))
+	if db.replicas == nil {
+		return db.Unavailable(db.inTx(ctx, c.Conn, nil, fn))
+	}
+	// With read replicas: remember where the caller's write reached, for
+	// their next reads (replica.go).
+	caller := callerKey(ctx)
+	err = db.Unavailable(db.inTx(ctx, c.Conn, &caller, fn))
+	if err == nil && caller != "" {
+		db.noteWrite(ctx, c.Conn, caller)
+	}
+	return err
 }
 
-func (db *DB) inTx(ctx context.Context, c *sql.Conn, fn func(tx *Tx) error) (err error) {
+func (db *DB) inTx(ctx context.Context, c *sql.Conn, caller *string, fn func(tx *Tx) error) (err error) {
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -220,5 +247,5 @@ func (db *DB) inTx(ctx context.Context, c *sql.Conn, fn func(tx *Tx) error) (err
 			err = fmt.Errorf("commit: %w", cerr)
 		}
 	}()
-	return fn(&Tx{Tx: tx, db: db})
+	return fn(&Tx{Tx: tx, db: db, caller: caller})
 }

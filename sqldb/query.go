@@ -87,6 +87,29 @@ func (db *DB) Read(ctx context.Context, fn func(q Querier) error) error {
 	return db.Unavailable(fn(bound{c.Conn, db}))
 }
 
+// ReadStale is Read for a read that may be slightly stale (a list, a
+// count, a public view): with read replicas (Config.ReplicaURLs) it runs
+// on one within the lag bound that has replayed the signed-in caller's own
+// last write, and again on the primary if it fails there, so fn may run
+// twice; without, it is Read.
+func (db *DB) ReadStale(ctx context.Context, fn func(q Querier) error) error {
+	if db.replicas == nil {
+		return db.Read(ctx, fn)
+	}
+	return db.staleRead(ctx, func(pool *sql.DB) error {
+		c, err := db.conn(ctx, pool)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		err = fn(bound{c.Conn, db})
+		if pool != db.reader {
+			return err
+		}
+		return db.Unavailable(err)
+	})
+}
+
 // ScanAll scans every row of rows with scan and closes rows. No rows is an
 // empty, non-nil slice, which encodes as [] rather than null.
 func ScanAll[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {

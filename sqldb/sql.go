@@ -164,7 +164,7 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	}
 	args := append([]any(nil), l.Args...)
 	p := &kura.Page[T]{}
-	err := db.Read(ctx, func(q Querier) error {
+	err := db.ReadStale(ctx, func(q Querier) error {
 		if opt.Page > 0 {
 			p.Page, p.PerPage = opt.Page, opt.PerPage
 			if err := q.QueryRowContext(ctx, l.query(listCount), args...).Scan(&p.Total); err != nil {

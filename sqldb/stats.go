@@ -20,24 +20,23 @@ func NewStatsService(db *DB) *StatsService { return &StatsService{db: db} }
 
 // Stats counts users (all, and created in the last 24 hours and 7 days) in
 // one scan and live sessions by the index on expires_at, on one reader
-// connection. Errors: EUNAVAILABLE.
+// connection, of a read replica if one fits (see ReadStale). Errors: EUNAVAILABLE.
 func (s *StatsService) Stats(ctx context.Context) (*kura.Stats, error) {
 	now := s.db.now()
-	c, err := s.db.conn(ctx, s.db.reader)
+	st := &kura.Stats{ComputedAt: now}
+	err := s.db.ReadStale(ctx, func(q Querier) error {
+		err := q.QueryRowContext(ctx, qStatsUsers, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour)).
+			Scan(&st.Users, &st.NewUsers24h, &st.NewUsers7d)
+		if err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		if err = q.QueryRowContext(ctx, qStatsSessions, now).Scan(&st.ActiveSessions); err != nil {
+			return fmt.Errorf("sessions: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
-	}
-	defer c.Close()
-	st := &kura.Stats{ComputedAt: now}
-	err = c.QueryRowContext(ctx, s.db.rebind(qStatsUsers), s.db.timeArg(now.Add(-24*time.Hour)), s.db.timeArg(now.Add(-7*24*time.Hour))).
-		Scan(&st.Users, &st.NewUsers24h, &st.NewUsers7d)
-	if err != nil {
-		return nil, fmt.Errorf("stats: users: %w", s.db.Unavailable(err))
-	}
-	err = c.QueryRowContext(ctx, s.db.rebind(qStatsSessions), s.db.timeArg(now)).
-		Scan(&st.ActiveSessions)
-	if err != nil {
-		return nil, fmt.Errorf("stats: sessions: %w", s.db.Unavailable(err))
 	}
 	return st, nil
 }

@@ -63,7 +63,11 @@ func (db *DB) queryRow(ctx context.Context, pool *sql.DB, q string, args []any, 
 	}
 	defer g.leave()
 	if db.dialect == Postgres {
-		return db.Unavailable(db.pgxQueryRow(ctx, pool, db.rebind(q), args, dest))
+		err := db.pgxQueryRow(ctx, pool, db.rebind(q), args, dest)
+		if pool != db.writer && pool != db.reader {
+			return err // a replica's: staleRead reads from the primary instead
+		}
+		return db.Unavailable(err)
 	}
 	st, err := db.stmt(ctx, pool, q)
 	if err != nil {

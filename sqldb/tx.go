@@ -19,7 +19,16 @@ import (
 // tx.Tx.ExecContext runs the text as written.
 type Tx struct {
 	*sql.Tx
-	db *DB
+	db     *DB
+	caller *string // whose reads must see this write once committed (see replica.go)
+}
+
+// readYourWrites makes the user id the caller whose reads must see this
+// transaction's writes (a new user, whose reads follow their registration).
+func (tx *Tx) readYourWrites(id int64) {
+	if tx.caller != nil && tx.db.replicas != nil {
+		*tx.caller = userCaller(id)
+	}
 }
 
 var (

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -60,6 +61,7 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 		if err != nil {
 			return conflict(err)
 		}
+		tx.readYourWrites(id)
 		if u, err = findUser(ctx, s.db, tx, id); err != nil {
 			return err
 		}
@@ -86,12 +88,19 @@ func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, err
 	return u, notFound(err, "User")
 }
 
-// FindUserByID returns one user, read from the reader pool.
+// FindUserByID returns one user, read from the reader pool; for a
+// signed-in viewer in ctx (kura.UserFromContext), from a read replica if
+// one has replayed the viewer's own writes (see Config.ReplicaURLs).
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, qUserByID, []any{id},
-		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+	var err error
+	if s.db.replicas != nil && kura.UserFromContext(ctx) != nil {
+		// A viewer's read: may be stale, but never for their own writes.
+		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.userByID(ctx, pool, id, &u) })
+	} else {
+		err = s.userByID(ctx, s.db.reader, id, &u) // authentication and its like: always current
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
 	}
@@ -100,16 +109,30 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, e
 
 // FindPublicUser returns the public view of one user (ID, Username and
 // CreatedAt), reading only those columns: what an anonymous GET of a user
-// needs, by the primary key, prepared per connection.
+// needs, by the primary key, prepared per connection, on a read replica
+// if one fits (see Config.ReplicaURLs).
 // Errors: ENOTFOUND, EUNAVAILABLE.
 func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, qPublicUserByID, []any{id},
-		&u.ID, &u.Username, timeCol{&u.CreatedAt})
+	var err error
+	if s.db.replicas != nil {
+		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.publicUserByID(ctx, pool, id, &u) })
+	} else {
+		err = s.publicUserByID(ctx, s.db.reader, id, &u)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
 	}
 	return &u, nil
+}
+
+func (s *UserService) userByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
+	return s.db.queryRow(ctx, pool, qUserByID, []any{id},
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+}
+
+func (s *UserService) publicUserByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
+	return s.db.queryRow(ctx, pool, qPublicUserByID, []any{id}, &u.ID, &u.Username, timeCol{&u.CreatedAt})
 }
 
 // UpdateUser changes the given fields in one transaction; a new password

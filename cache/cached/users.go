@@ -37,7 +37,7 @@ func userKey(id int64) string { return strconv.FormatInt(id, 10) }
 // service's.
 func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
 	u, err := s.users.GetOrLoad(ctx, userKey(id), func(ctx context.Context) (kura.User, error) {
-		u, err := s.next.FindUserByID(ctx, id)
+		u, err := s.next.FindUserByID(kura.WithFreshReads(ctx), id) // never cache a replica's stale copy
 		if err != nil {
 			return kura.User{}, err
 		}

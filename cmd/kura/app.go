@@ -12,6 +12,7 @@ import (
 
 	"github.com/kura-dev/kura/backup"
 
+	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
@@ -45,10 +46,11 @@ const (
 // way for each: the configuration (flags over environment over .env), the
 // logger, and the open database.
 type app struct {
-	cfg  Config
-	log  *slog.Logger
-	logw *logWriter // serve and worker: the buffered log; nil otherwise
-	db   *sqldb.DB
+	positions *cache.Positions // with replicas and Redis: users' write positions, shared (replicas.go)
+	cfg       Config
+	log       *slog.Logger
+	logw      *logWriter // serve and worker: the buffered log; nil otherwise
+	db        *sqldb.DB
 
 	metrics    *metrics.Metrics // nil: no metrics (see startMetrics)
 	metricsSrv *metrics.Server  // nil: no metrics listener
@@ -106,8 +108,13 @@ func (m *Main) openConfig(ctx context.Context, cfg Config, policy schemaPolicy) 
 	wait := time.Duration(0)
 	if policy == schemaAutoMigrate {
 		wait = cfg.DBConnectTimeout.D()
+		if err := a.sharePositions(&dbcfg); err != nil {
+			a.closeLog()
+			return nil, err
+		}
 	}
 	if a.db, err = openDB(ctx, dbcfg, wait, a.log); err != nil {
+		a.closePositions()
 		a.closeLog()
 		return nil, err
 	}
@@ -188,6 +195,7 @@ func (a *app) requireMigrated(ctx context.Context) error {
 func (a *app) Close() error {
 	a.metricsSrv.Close(context.Background())
 	err := a.db.Close()
+	a.closePositions()
 	a.closeLog()
 	return err
 }

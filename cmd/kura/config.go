@@ -51,6 +51,13 @@ type Config struct {
 	PoolTimeout   Seconds
 	PrePing       bool
 	AllowInsecure bool
+	// ReplicaURLs (DATABASE_REPLICA_URLS) are PostgreSQL streaming
+	// replicas, comma-separated, for reads that may be slightly stale;
+	// empty: every read goes to DATABASE_URL. ReplicaMaxLag
+	// (KURA_REPLICA_MAX_LAG) is how far one may lag and still serve. See
+	// sqldb.Config.
+	ReplicaURLs   string
+	ReplicaMaxLag Seconds
 	// DBConnectTimeout (KURA_DB_CONNECT_TIMEOUT) is how long serve and
 	// worker wait, retrying with backoff, for a database that does not
 	// answer at start (a container started beside its database); 0 fails
@@ -186,6 +193,7 @@ func defaultConfig() Config {
 		MaxOverflow:            sqldb.DefaultMaxOverflow,
 		ConnMaxAge:             Seconds(sqldb.DefaultConnMaxAge),
 		PoolTimeout:            Seconds(sqldb.DefaultPoolTimeout),
+		ReplicaMaxLag:          Seconds(sqldb.DefaultReplicaMaxLag),
 		PrePing:                true,
 		DBConnectTimeout:       Seconds(defaultDBConnectTimeout),
 		CacheTTL:               Seconds(cache.DefaultTTL),
@@ -252,6 +260,20 @@ func (c *Config) validate() []fieldError {
 	atLeast("DB_POOL_SIZE", c.PoolSize, 1)
 	atLeast("DB_MAX_OVERFLOW", c.MaxOverflow, 0)
 	positive("DB_POOL_TIMEOUT", c.PoolTimeout)
+	positive("KURA_REPLICA_MAX_LAG", c.ReplicaMaxLag)
+	if len(c.replicaURLs()) > 0 {
+		if d, err := sqldb.ParseDialect(c.URL()); err == nil && (d != sqldb.Postgres || c.URL() == "") {
+			errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", "read replicas need PostgreSQL streaming replication, and DATABASE_URL is " + string(d) +
+				": remove DATABASE_REPLICA_URLS or use a postgres:// DATABASE_URL"})
+		}
+		for _, u := range c.replicaURLs() {
+			if d, err := sqldb.ParseDialect(u); err != nil || d != sqldb.Postgres {
+				errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", sqldb.RedactURL(u) + " is not a postgres:// URL: a read replica is a PostgreSQL streaming standby"})
+			} else if u == c.URL() {
+				errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", "names DATABASE_URL itself: want a streaming standby of it"})
+			}
+		}
+	}
 	atLeast("CACHE_SIZE", c.CacheSize, 1)
 	if c.SessionTTL < Seconds(time.Minute) {
 		errs = append(errs, fieldError{"KURA_SESSION_TTL", fmt.Sprintf("%s is too short: want a minute or more", c.SessionTTL.D())})
@@ -358,6 +380,11 @@ func (c *Config) validateURLs() []fieldError {
 			errs = append(errs, fieldError{u.name, err.Error()})
 		}
 	}
+	for _, u := range c.replicaURLs() {
+		if err := sqldb.CheckURL(u); err != nil {
+			errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", err.Error()})
+		}
+	}
 	return errs
 }
 
@@ -406,8 +433,22 @@ func (c *Config) DB(logger *slog.Logger) sqldb.Config {
 		PoolTimeout:   c.PoolTimeout.D(),
 		PrePing:       &prePing,
 		AllowInsecure: c.AllowInsecure,
+		ReplicaURLs:   c.replicaURLs(),
+		ReplicaMaxLag: c.ReplicaMaxLag.D(),
 		Logger:        logger,
 	}
+}
+
+// replicaURLs returns DATABASE_REPLICA_URLS split at its commas, blanks
+// dropped.
+func (c *Config) replicaURLs() []string {
+	var urls []string
+	for u := range strings.SplitSeq(c.ReplicaURLs, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
 }
 
 // Backup returns the configuration of backups of this database: dumped

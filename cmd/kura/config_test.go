@@ -156,6 +156,8 @@ func TestLoadConfig_BadValues(t *testing.T) {
 		"KURA_LOGIN_RATE=10":               `KURA_LOGIN_RATE: "10" is not a rate: want EVENTS/PERIOD, such as 10/3m, or off`,
 		"KURA_API_RATE=5/soon":             `KURA_API_RATE: "5/soon" is not a rate: "soon" is not a positive period`,
 		"KURA_TRUSTED_PROXIES=lb":          `KURA_TRUSTED_PROXIES: "lb" is not an IP address or CIDR prefix`,
+		"DATABASE_REPLICA_URLS=postgres://app:pw-secret@replica/kura": `DATABASE_REPLICA_URLS: read replicas need PostgreSQL streaming replication, and DATABASE_URL is sqlite`,
+		"KURA_REPLICA_MAX_LAG=0": `KURA_REPLICA_MAX_LAG: want a positive number of seconds`,
 	} {
 		_, err := LoadConfig([]string{kv}, "")
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -303,4 +305,26 @@ func sameDefault(v variable, s string) bool {
 	}
 	d := defaultConfig()
 	return reflect.DeepEqual(v.field(&c), v.field(&d))
+}
+
+// TestLoadConfig_ReplicaURLs: a replica must be a PostgreSQL URL other
+// than DATABASE_URL; the message never quotes a password.
+func TestLoadConfig_ReplicaURLs(t *testing.T) {
+	primary := "DATABASE_URL=postgres://app:pw-secret@db/kura"
+	for repl, want := range map[string]string{
+		"mysql://root:pw-secret@db/kura":        "is not a postgres:// URL: a read replica is a PostgreSQL streaming standby",
+		"postgres://app:pw-secret@db/kura":      "names DATABASE_URL itself",
+		"postgres://r1/kura, postgres://r2@x/k": "",
+	} {
+		cfg, err := LoadConfig([]string{primary, "DATABASE_REPLICA_URLS=" + repl}, "")
+		if want == "" {
+			if err != nil || len(cfg.DB(nil).ReplicaURLs) != 2 {
+				t.Errorf("%s: %v, %v; want two replicas", repl, err, cfg.DB(nil).ReplicaURLs)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "pw-secret") {
+			t.Errorf("%s: error %v; want %q without the password", repl, err, want)
+		}
+	}
 }

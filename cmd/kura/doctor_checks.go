@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ var doctorChecks = []check{
 	{"database-role", checkDatabaseRole},
 	{"backups", checkBackups},
 	{"sqlite-file", checkSQLiteFile},
+	{"read-replicas", checkReplicas},
 	{"redis", checkRedis},
 	{"admin", checkAdmin},
 	{"sessions", checkSessions},
@@ -43,7 +45,7 @@ const rolesFix = "serve as a role that cannot change the schema: run kura db rol
 // secret: a password in a URL, DB_PASSWORD, KURA_METRICS_TOKEN.
 func (e *doctorEnv) secretVariables() []string {
 	var names []string
-	for _, n := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL", "REDIS_URL"} {
+	for _, n := range []string{"DATABASE_URL", "KURA_MIGRATE_DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URLS"} {
 		v := e.environ[n]
 		if e.source(n) != "the environment" {
 			v = e.dotenv[n]
@@ -786,4 +788,50 @@ func countAdmins(ctx context.Context, db *sqldb.DB) (int, error) {
 	var n int
 	err := db.Reader().QueryRowContext(ctx, "SELECT count(*) FROM users WHERE role = 'admin'").Scan(&n)
 	return n, err
+}
+
+// checkReplicas: each read replica of DATABASE_REPLICA_URLS is reached
+// over TLS or locally, is a standby in recovery (a URL naming the primary
+// keeps kura from starting), and serves reads within KURA_REPLICA_MAX_LAG;
+// one down or lagging is a warning, since its reads go to the primary.
+func checkReplicas(_ context.Context, e *doctorEnv) checkResult {
+	urls := e.cfg.replicaURLs()
+	if len(urls) == 0 {
+		return ok("no read replicas (DATABASE_REPLICA_URLS is unset)")
+	}
+	worst := ok("")
+	var msgs []string
+	note := func(r checkResult) {
+		worst = worse(worst, r)
+		msgs = append(msgs, r.Message)
+	}
+	for i, raw := range urls {
+		name := fmt.Sprintf("replica %d", i+1)
+		t, err := sqldb.URLTransport(raw)
+		switch {
+		case err != nil:
+			note(fail("correct DATABASE_REPLICA_URLS", "%s does not parse: %v", name, err))
+		case !t.Local && !t.Encrypted:
+			note(fail("set "+t.Fix+" in DATABASE_REPLICA_URLS", "%s reaches %s without TLS: its password and data cross the network in clear", name, t.Host))
+		case !t.Local && !t.Verified:
+			note(warn("set "+t.Fix+" in DATABASE_REPLICA_URLS, which checks the certificate and the host name", "%s reaches %s over TLS without checking the server's certificate and name", name, t.Host))
+		}
+	}
+	switch {
+	case e.db == nil && e.dbErr != nil && strings.Contains(e.dbErr.Error(), "replica"):
+		note(fail("name streaming standbys of DATABASE_URL in DATABASE_REPLICA_URLS, or unset it", "%v", e.dbErr))
+	case e.db == nil:
+		note(ok("replicas not checked: the database did not open"))
+	default:
+		for i, r := range e.db.ReplicaStats() {
+			if r.InUse {
+				note(ok("replica %d (%s) serves reads, %s behind", i+1, r.Name, r.Lag.Round(time.Millisecond)))
+				continue
+			}
+			note(warn("start replica "+strconv.Itoa(i+1)+" or see why it lags (pg_stat_replication on the primary); KURA_REPLICA_MAX_LAG sets the bound",
+				"replica %d (%s) is skipped (%s): its reads go to the primary", i+1, r.Name, r.Skipped))
+		}
+	}
+	worst.Message = strings.Join(msgs, "; ")
+	return worst
 }

@@ -428,3 +428,28 @@ func TestDoctor_Command(t *testing.T) {
 		t.Errorf("doctor made %d tables (%v)", tables, err)
 	}
 }
+
+// TestDoctor_Replicas checks DATABASE_REPLICA_URLS: a standby that serves
+// passes, one that is down warns, a server not in recovery (the primary)
+// and a replica reached without TLS fail.
+func TestDoctor_Replicas(t *testing.T) {
+	set := testenv.StartPGReplicaSet(t, 0)
+	primary := "DATABASE_URL=" + set.PrimaryURL()
+	if _, _, err := runKura(t, []string{primary}, "", "migrate", "up"); err != nil {
+		t.Fatal(err)
+	}
+	down := "postgres://postgres@127.0.0.1:" + testenv.FreePort(t) + "/postgres?sslmode=disable"
+	cases := []struct {
+		name, replicas, want string
+	}{
+		{"none", "", statusOK},
+		{"standby", set.ReplicaURL(), statusOK},
+		{"down", down, statusWarn},
+		{"primary", set.PrimaryURL() + "&application_name=x", statusFail},
+		{"no TLS", "postgres://app@replica.example.com/kura?sslmode=disable", statusFail},
+	}
+	for _, c := range cases {
+		e := doctorEnvFor(t, "", primary, "DATABASE_REPLICA_URLS="+c.replicas, "KURA_DB_CONNECT_TIMEOUT=0")
+		wantStatus(t, c.name, checkReplicas, e, c.want)
+	}
+}

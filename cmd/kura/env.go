@@ -65,6 +65,8 @@ var variables = []variable{
 	{"DB_POOL_TIMEOUT", envDB, "seconds a caller waits for a free connection", func(c *Config) any { return &c.PoolTimeout }, ""},
 	{"DB_PRE_PING", envDB, "check a connection that sat idle before using it", func(c *Config) any { return &c.PrePing }, ""},
 	{"KURA_DB_ALLOW_INSECURE", envDB, "allow a connection without TLS off loopback", func(c *Config) any { return &c.AllowInsecure }, ""},
+	{"DATABASE_REPLICA_URLS", envDB, "PostgreSQL streaming replicas (comma-separated) for reads that may be slightly stale (never printed)", func(c *Config) any { return &c.ReplicaURLs }, ""},
+	{"KURA_REPLICA_MAX_LAG", envDB, "seconds a replica may lag and still serve reads; past it reads go to the primary", func(c *Config) any { return &c.ReplicaMaxLag }, ""},
 	{"KURA_DB_CONNECT_TIMEOUT", envStart, "seconds serve and worker retry a database that does not answer at start; 0: fail at once", func(c *Config) any { return &c.DBConnectTimeout }, ""},
 	{"CACHE_TTL", envCache, "seconds users and sessions are cached; 0 turns the cache off", func(c *Config) any { return &c.CacheTTL }, ""},
 	{"STATS_CACHE_TTL", envCache, "seconds /api/stats figures are reused", func(c *Config) any { return &c.StatsCacheTTL }, ""},

@@ -24,6 +24,9 @@ func (a *app) startMetrics() error {
 		return err
 	}
 	m.AddPools(a.db)
+	if a.db.ReplicaStats() != nil {
+		m.AddReplicas(a.db)
+	}
 	m.AddBackups(a.backupStatus())
 	m.AddReadOnly(a.readOnly.Load)
 	a.metrics = m

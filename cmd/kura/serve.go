@@ -92,7 +92,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Stats:          svc.stats,
 		Notifications:  sqldb.NewNotificationService(a.db),
 		Checks:         svc.checks,
-		Notes:          []httpapi.HealthNote{a.backupNote(), a.readOnlyNote()},
+		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.rateLimits(),
