@@ -117,7 +117,11 @@ type Config struct {
 	// not confirm to every instance, through a store every instance shares
 	// (see Fallback). Nil means none: an instance cut off from Redis while
 	// the others reach it leaves their copies (and Redis's) stale until
-	// their TTL ends or the instance reconnects.
+	// their TTL ends or the instance reconnects; and after Redis stopped
+	// and resumed (the same run, so nothing tells its copies apart), a
+	// key whose deletion it missed can be read from Redis by an instance
+	// that trusts it again before the deleting instance has reconnected
+	// and deleted it there (kura serve sets the database as Fallback).
 	Fallback Fallback
 
 	// clock replaces the in-process tier's clock in tests.
