@@ -196,7 +196,7 @@ func TestSecurity_HealthcheckURLCredentials(t *testing.T) {
 		}
 	}
 	out, _, err := runKura(t, []string{}, "", "healthcheck", "--url", "http://Kv7Wn9q:Zp4Rt8Wq@"+host)
-	if err != nil || !strings.Contains(out, "healthy: GET http://xxxxx@"+host+"/health: 200") {
+	if err != nil || !strings.Contains(out, "healthy: GET http://xxxxx@"+host+"/health/ready: 200") {
 		t.Fatalf("healthcheck with credentials: %v %q", err, out)
 	}
 }
