@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -52,10 +51,34 @@ func moveSource(t *testing.T, users int) string {
 	return path
 }
 
-// moveTarget creates an empty PostgreSQL database for a move.
-func moveTarget(t *testing.T) string {
+// moveTargets are the engines a move's end-to-end tests move into, each
+// making an empty database and returning its URL.
+var moveTargets = []struct {
+	name string
+	make func(t *testing.T) string
+}{
+	{"postgres", func(t *testing.T) string { return testenv.PostgresDatabaseNamed(t, "kura_datamove_") }},
+	{"mysql", func(t *testing.T) string { return testenv.MySQLDatabaseNamed(t, "kura_datamove_") }},
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "target.db") }},
+}
+
+// openTarget opens a move's target for the test's own queries, written
+// with ? for every engine.
+func openTarget(t *testing.T, url string) *sqldb.DB {
 	t.Helper()
-	return testenv.PostgresDatabaseNamed(t, "kura_datamove_")
+	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// queryRow runs query on db's reader and scans its one row into dest.
+func queryRow(db *sqldb.DB, dest []any, query string, args ...any) error {
+	return db.Read(context.Background(), func(q sqldb.Querier) error {
+		return q.QueryRowContext(context.Background(), query, args...).Scan(dest...)
+	})
 }
 
 // TestDataMove_KillNine: kura data move, killed with SIGKILL at five
@@ -63,16 +86,20 @@ func moveTarget(t *testing.T) string {
 // source's every row once on the target: identical checksums, no
 // duplicates.
 func TestDataMove_KillNine(t *testing.T) {
-	src := moveSource(t, 4000)
-	dst := moveTarget(t)
-	target, err := sql.Open("pgx", dst)
-	if err != nil {
-		t.Fatal(err)
+	for _, tg := range moveTargets {
+		t.Run(tg.name, func(t *testing.T) { testDataMoveKillNine(t, tg.make(t)) })
 	}
-	defer target.Close()
+}
+
+func testDataMoveKillNine(t *testing.T, dst string) {
+	src := moveSource(t, 4000)
+	var target *sqldb.DB
 	copied := func() int64 {
+		if target == nil { // opened once the move made the target (a SQLite file)
+			return 0
+		}
 		var n sql.NullInt64
-		target.QueryRow(`SELECT SUM(rows_copied) FROM kura_data_move`).Scan(&n)
+		queryRow(target, []any{&n}, `SELECT SUM(rows_copied) FROM kura_data_move`)
 		return n.Int64
 	}
 	for i := range 5 {
@@ -80,7 +107,7 @@ func TestDataMove_KillNine(t *testing.T) {
 		at := before + 100 + rand.Int64N(max(1, (14000-before)/3)) // rows copied in all when this run is killed
 		cmd := exec.Command(os.Args[0], "data", "move", "--env-file=", "--from", src, "--to-env", "KURA_MOVE_TO", "--chunk-rows", "50")
 		cmd.Env = []string{"KURA_TEST_CHILD=1", "KURA_MOVE_TO=" + dst, "PATH=" + os.Getenv("PATH")}
-		var logs bytes.Buffer
+		var logs testenv.LogBuffer
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -92,6 +119,9 @@ func TestDataMove_KillNine(t *testing.T) {
 			case err := <-done:
 				t.Fatalf("run %d ended before the kill: %v\n%s", i, err, logs.String())
 			default:
+			}
+			if target == nil && strings.Contains(logs.String(), "copying") {
+				target = openTarget(t, dst)
 			}
 			return copied() >= at
 		})
@@ -119,7 +149,7 @@ func TestDataMove_KillNine(t *testing.T) {
 	for table, key := range map[string]string{"users": "email", "notifications": "idempotency_key", "sessions": "token_hash"} {
 		var rows, distinct int64
 		q := fmt.Sprintf(`SELECT COUNT(*), COUNT(DISTINCT %s) FROM %s`, key, table)
-		if err := target.QueryRow(q).Scan(&rows, &distinct); err != nil || rows != distinct || rows != want[table] {
+		if err := queryRow(target, []any{&rows, &distinct}, q); err != nil || rows != distinct || rows != want[table] {
 			t.Errorf("%s: %d rows, %d distinct, want %d (%v)", table, rows, distinct, want[table], err)
 		}
 	}
@@ -152,8 +182,13 @@ func TestDataMove_BadInput(t *testing.T) {
 // the last writes and verifies: every registration answered 2xx is on the
 // target.
 func TestDataMove_CutOver(t *testing.T) {
+	for _, tg := range moveTargets {
+		t.Run(tg.name, func(t *testing.T) { testDataMoveCutOver(t, tg.make(t)) })
+	}
+}
+
+func testDataMoveCutOver(t *testing.T, dst string) {
 	src := moveSource(t, 2000)
-	dst := moveTarget(t)
 	srv := startChild(t, "DATABASE_URL="+src)
 
 	var mu sync.Mutex
@@ -204,17 +239,13 @@ func TestDataMove_CutOver(t *testing.T) {
 		t.Errorf("the cut-over does not say what to switch to:\n%s", out)
 	}
 
-	target, err := sql.Open("pgx", dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
+	target := openTarget(t, dst)
 	mu.Lock()
 	defer mu.Unlock()
 	missing := 0
 	for _, e := range created {
 		var n int
-		if err := target.QueryRow(`SELECT COUNT(*) FROM users WHERE email = $1`, e).Scan(&n); err != nil || n != 1 {
+		if err := queryRow(target, []any{&n}, `SELECT COUNT(*) FROM users WHERE email = ?`, e); err != nil || n != 1 {
 			missing++
 		}
 	}
@@ -223,7 +254,7 @@ func TestDataMove_CutOver(t *testing.T) {
 		t.Fatalf("%d acknowledged writes are not on the target:\n%s", missing, out)
 	}
 	var on bool
-	if err := target.QueryRow(`SELECT is_on FROM kura_read_only`).Scan(&on); err != nil || on {
+	if err := queryRow(target, []any{&on}, `SELECT is_on FROM kura_read_only`); err != nil || on {
 		t.Errorf("the target's read-only switch is %v (%v), want off", on, err)
 	}
 	// A second run refuses to overwrite the target that was cut over.
