@@ -2,12 +2,12 @@ package cache
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/kura-dev/kura/internal/redisclient"
 )
 
 // Positions shares between instances the position each user's last
@@ -27,17 +27,9 @@ const positionTimeout = 100 * time.Millisecond
 // NewPositions connects, lazily, to the Redis at redisURL; keys start
 // with prefix. Close it when done.
 func NewPositions(redisURL, prefix string) (*Positions, error) {
-	opt, err := rueidis.ParseURL(redisURL)
+	client, err := redisclient.New(redisURL, "cache: RedisURL", nil)
 	if err != nil {
-		return nil, errors.New("cache: RedisURL is not a valid redis:// or rediss:// URL")
-	}
-	opt.ForceSingleClient = true // start even when Redis is down
-	opt.DisableCache = true
-	opt.DisableRetry = true
-	opt.Dialer.Timeout = time.Second
-	client, err := rueidis.NewClient(opt)
-	if client == nil {
-		return nil, fmt.Errorf("cache: redis client: %w", err)
+		return nil, err
 	}
 	return &Positions{client: client, prefix: prefix + "lsn:"}, nil
 }

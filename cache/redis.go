@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/kura-dev/kura/internal/redisclient"
 )
 
 // Scripts that write a loaded value, or remove the placeholder, only if the
@@ -64,18 +65,11 @@ type message struct {
 }
 
 func openRedis(cfg Config, stats *counters, dropKeys func([]string), reset func()) (*redisTier, error) {
-	opt, err := rueidis.ParseURL(cfg.RedisURL)
+	client, err := redisclient.New(cfg.RedisURL, "cache: RedisURL", func(opt *rueidis.ClientOption) {
+		opt.ConnWriteTimeout = 3 * time.Second
+	})
 	if err != nil {
-		return nil, errors.New("cache: RedisURL is not a valid redis:// or rediss:// URL")
-	}
-	opt.ForceSingleClient = true // start even when Redis is down
-	opt.DisableCache = true
-	opt.DisableRetry = true
-	opt.Dialer.Timeout = time.Second
-	opt.ConnWriteTimeout = 3 * time.Second
-	client, err := rueidis.NewClient(opt)
-	if client == nil {
-		return nil, fmt.Errorf("cache: redis client: %w", err)
+		return nil, err
 	}
 	r := &redisTier{
 		cfg: cfg, client: client, stats: stats, id: rand.Text(),

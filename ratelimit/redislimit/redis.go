@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kura-dev/kura/internal/redisclient"
 	"github.com/kura-dev/kura/ratelimit"
 	"github.com/redis/rueidis"
 )
@@ -90,17 +91,9 @@ var _ ratelimit.Limiter = (*Redis)(nil)
 
 // NewRedis returns a Redis limiter. It starts even when Redis is down.
 func NewRedis(cfg RedisConfig) (*Redis, error) {
-	opt, err := rueidis.ParseURL(cfg.URL)
+	client, err := redisclient.New(cfg.URL, "redislimit: URL", nil)
 	if err != nil {
-		return nil, errors.New("redislimit: URL is not a valid redis://, rediss:// or unix:// URL")
-	}
-	opt.ForceSingleClient = true // start even when Redis is down
-	opt.DisableCache = true
-	opt.DisableRetry = true
-	opt.Dialer.Timeout = time.Second
-	client, err := rueidis.NewClient(opt)
-	if client == nil {
-		return nil, fmt.Errorf("redislimit: redis client: %w", err)
+		return nil, err
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
