@@ -1,4 +1,4 @@
-package sqldb_test
+package accounts_test
 
 import (
 	"context"
