@@ -14,12 +14,12 @@
 //	}
 //	defer db.Close()
 //	// kura's tables, then the job queue's, then the app's own.
-//	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, app.Schema); err != nil {
+//	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, app.Schema); err != nil {
 //		return err
 //	}
-//	users := sqldb.NewUserService(db)                 // kura.UserService
-//	sessions := sqldb.NewSessionService(db, 0)        // kura.SessionService, 7-day sessions
-//	notifications := sqldb.NewNotificationService(db) // kura.NotificationService
+//	users := accounts.NewUserService(db)                 // kura.UserService
+//	sessions := accounts.NewSessionService(db, 0)        // kura.SessionService, 7-day sessions
+//	notifications := store.NewNotificationService(db) // kura.NotificationService
 //
 // An empty URL opens ./data/kura.db (the folder is created). "postgres://..."
 // and "mysql://..." pick the server engines; see Config for every form.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -14,14 +16,14 @@ import (
 // the service's own cost (the bounded connection acquire, scanning into a
 // kura.User, error wrapping).
 //
-//	go test -run '^$' -bench FindUserByID -benchmem ./sqldb/
+//	go test -run '^$' -bench FindUserByID -benchmem ./store/
 func BenchmarkFindUserByID(b *testing.B) {
 	const users = 5000
 	for _, d := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres} {
 		b.Run(string(d), func(b *testing.B) {
 			db := MustOpenDB(b, d)
 			ctx := context.Background()
-			svc := sqldb.NewUserService(db)
+			svc := accounts.NewUserService(db)
 			if err := svc.SeedUsers(ctx, users, nil); err != nil {
 				b.Fatal(err)
 			}
@@ -57,44 +59,49 @@ func BenchmarkFindUserByID(b *testing.B) {
 	}
 }
 
-// BenchmarkQuerier measures an application's query through Read's
-// Querier, written with ? and a raw time.Time ("querier"), against the
-// idiom before that Querier rebound itself: Rebind and TimeArg by hand
-// ("by-hand", which the Querier now looks up once more in its cache).
-// docs/BENCHMARKS.md compares "querier" with "by-hand" run on the code
-// before the change.
+// BenchmarkHotPath measures the two reads of the hot path as kura serve
+// runs them, through accounts' services over the store: the anonymous
+// GET /api/users/{id} (FindPublicUser) and bearer authentication
+// (Authenticate).
 //
-//	go test -run '^$' -bench Querier -benchmem ./sqldb/
-func BenchmarkQuerier(b *testing.B) {
-	const users = 1000
+//	go test -run '^$' -bench HotPath -benchmem ./store/
+func BenchmarkHotPath(b *testing.B) {
+	const users = 5000
 	for _, d := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres} {
 		b.Run(string(d), func(b *testing.B) {
 			db := MustOpenDB(b, d)
 			ctx := context.Background()
-			if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
+			svc := accounts.NewUserService(db)
+			if err := svc.SeedUsers(ctx, users, nil); err != nil {
 				b.Fatal(err)
 			}
-			const q = "SELECT id, username FROM users WHERE id = ? AND created_at < ?"
-			before := time.Now().Add(time.Hour)
-			run := func(b *testing.B, query func(qr sqldb.Querier, id int64, dest ...any) error) {
-				b.ReportAllocs()
-				for range b.N {
-					var id int64
-					var name string
-					err := db.Read(ctx, func(qr sqldb.Querier) error { return query(qr, 1+rand.Int64N(users), &id, &name) })
-					if err != nil {
-						b.Fatal(err)
-					}
-				}
+			sessions := accounts.NewSessionService(db, time.Hour)
+			u, err := svc.CreateUser(ctx, kura.NewUser{Email: "hot@example.com", Username: "hot", Password: "password-1"})
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.Run("querier", func(b *testing.B) {
-				run(b, func(qr sqldb.Querier, id int64, dest ...any) error {
-					return qr.QueryRowContext(ctx, q, id, before).Scan(dest...)
+			s, err := sessions.Login(ctx, u.Email, "password-1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run("public", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := svc.FindPublicUser(ctx, 1+rand.Int64N(users)); err != nil {
+							b.Fatal(err)
+						}
+					}
 				})
 			})
-			b.Run("by-hand", func(b *testing.B) {
-				run(b, func(qr sqldb.Querier, id int64, dest ...any) error {
-					return qr.QueryRowContext(ctx, db.Rebind(q), id, db.TimeArg(before)).Scan(dest...)
+			b.Run("authenticate", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := sessions.Authenticate(ctx, s.Token); err != nil {
+							b.Fatal(err)
+						}
+					}
 				})
 			})
 		})

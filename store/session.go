@@ -4,111 +4,67 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"database/sql"
+
 	"github.com/kura-dev/kura"
-	"github.com/kura-dev/kura/password"
+	"github.com/kura-dev/kura/sqldb"
 )
 
-var _ kura.SessionService = (*SessionService)(nil)
-
-// loginFailed is the one answer to a wrong login or password.
-const loginFailed = "Invalid login or password."
-
-// SessionService is the kura.SessionService of a database. Tokens are 32
-// random bytes, base64url-encoded; the database keeps only their SHA-256.
-type SessionService struct {
-	db  *DB
+// Sessions is the sessions table of a database: it starts, reads and ends
+// sessions, and finds the user and password hash behind a login. Tokens
+// are 32 random bytes, base64url-encoded; the database keeps only their
+// SHA-256. package accounts builds kura.SessionService's Login on it; the
+// other methods of kura.SessionService are this type's own.
+type Sessions struct {
+	db  *sqldb.DB
 	ttl time.Duration
 }
 
-// NewSessionService returns the session service of db; sessions last ttl
-// (0 means kura.DefaultSessionTTL). Times come from db.Now.
-func NewSessionService(db *DB, ttl time.Duration) *SessionService {
+// NewSessions returns the sessions of db; sessions last ttl (0 means
+// kura.DefaultSessionTTL). Times come from db.Now.
+func NewSessions(db *sqldb.DB, ttl time.Duration) *Sessions {
 	if ttl <= 0 {
 		ttl = kura.DefaultSessionTTL
 	}
-	return &SessionService{db: db, ttl: ttl}
+	return &Sessions{db: db, ttl: ttl}
 }
 
-// Login checks the login (an email if it contains '@', else a username;
-// case-insensitive) and password, and starts a session. No connection is
-// held while the password is verified, nor while the password guard of
-// ctx (kura.GuardPasswordCheck) waits: it is called with the user's
-// account (kura.UserAccount), or for an unknown login with the login's
-// canonical form (kura.UnknownAccount), so that every spelling of one
-// account meets one limit. An unknown login costs the same password work
-// and the same guard as a wrong password and gets the same error.
-// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE,
-// the guard's.
-func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Session, error) {
-	login = strings.TrimSpace(login)
-	if err := kura.ValidateLogin(login); err != nil {
-		return nil, err
-	}
-	if login == "" || len(login) > kura.MaxLoginLen || len(pw) > kura.MaxPasswordLen {
-		password.VerifyDummy(pw[:min(len(pw), kura.MaxPasswordLen)])
-		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
-	}
-	u, hash, err := s.findLogin(ctx, login)
-	if errors.Is(err, sql.ErrNoRows) {
-		if err := kura.GuardPasswordCheck(ctx, kura.UnknownAccount(loginForm(login))); err != nil {
-			return nil, fmt.Errorf("login: %w", err)
-		}
-		password.VerifyDummy(pw)
-		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
-	} else if err != nil {
-		return nil, fmt.Errorf("login: %w", s.db.Unavailable(err))
-	}
-	if err := kura.GuardPasswordCheck(ctx, kura.UserAccount(u.ID)); err != nil {
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	ok, err := password.VerifyContext(ctx, pw, hash)
-	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
-	} else if !ok {
-		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
-	}
-	sess, err := s.create(ctx, u)
-	if err != nil {
-		return nil, fmt.Errorf("login: %w", err)
-	}
-	return sess, nil
-}
-
-// findLogin returns the user and password hash of a login, or sql.ErrNoRows.
-func (s *SessionService) findLogin(ctx context.Context, login string) (*kura.User, string, error) {
+// FindLogin returns the user and password hash of a login: an email if it
+// contains '@' (in its canonical form, see CheckEmail), else a username;
+// case-insensitive. It reads from the reader pool and holds no connection
+// after it returns. Errors: sql.ErrNoRows when no user has the login,
+// EUNAVAILABLE.
+func (s *Sessions) FindLogin(ctx context.Context, login string) (*kura.User, string, error) {
 	col, val := "username", login
 	if strings.Contains(login, "@") {
 		col, val = "email", canonicalLogin(login)
 	}
-	c, err := s.db.conn(ctx, s.db.reader)
-	if err != nil {
-		return nil, "", err
-	}
-	defer c.Close()
 	var u kura.User
 	var hash string
-	err = c.QueryRowContext(ctx, s.db.rebind(loginQuery(s.db.dialect, col)), val).
-		Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &hash)
+	err := s.db.Read(ctx, func(q sqldb.Querier) error {
+		return q.QueryRowContext(ctx, loginQuery(s.db.Dialect(), col), val).Scan(append(userDest(&u), &hash)...)
+	})
 	if err != nil {
 		return nil, "", err
 	}
 	return &u, hash, nil
 }
 
-// create stores a new session of u.
-func (s *SessionService) create(ctx context.Context, u *kura.User) (*kura.Session, error) {
+// StartSession stores a new session of u, lasting the store's ttl, and
+// returns it with its token: what follows a verified login.
+// Errors: EUNAVAILABLE.
+func (s *Sessions) StartSession(ctx context.Context, u *kura.User) (*kura.Session, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return nil, err
 	}
-	now := s.db.now()
+	now := s.db.Timestamp()
 	sess := &kura.Session{
 		UserID:    u.ID,
 		Token:     base64.RawURLEncoding.EncodeToString(raw),
@@ -119,7 +75,7 @@ func (s *SessionService) create(ctx context.Context, u *kura.User) (*kura.Sessio
 	th := sha256.Sum256(raw)
 	q := "INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)"
 	args := []any{u.ID, th[:], sess.CreatedAt, sess.ExpiresAt}
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		sess.ID, err = s.db.Insert(ctx, tx, q, args...)
 		return err
@@ -140,17 +96,17 @@ func tokenHash(token string) ([]byte, bool) {
 // Authenticate returns the live session behind a token with its user, read
 // in one query joining sessions and users. Errors: EUNAUTHORIZED (unknown,
 // malformed, expired or ended), EUNAVAILABLE.
-func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.Session, error) {
+func (s *Sessions) Authenticate(ctx context.Context, token string) (*kura.Session, error) {
 	th, ok := tokenHash(token)
 	if !ok {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
-	now := s.db.now()
+	now := s.db.Timestamp()
 	var sess kura.Session
 	var u kura.User
-	err := s.db.queryRow(ctx, s.db.reader, qAuthenticate, []any{th},
-		&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
-		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+	err := s.db.ReadRow(ctx, qAuthenticate, []any{th},
+		&sess.ID, sqldb.Time(&sess.CreatedAt), sqldb.Time(&sess.ExpiresAt),
+		&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {
@@ -162,13 +118,13 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 
 // Logout ends the session behind a token. Errors: EUNAUTHORIZED (no such
 // session), EUNAVAILABLE.
-func (s *SessionService) Logout(ctx context.Context, token string) error {
+func (s *Sessions) Logout(ctx context.Context, token string) error {
 	th, ok := tokenHash(token)
 	if !ok {
 		return kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	}
 	var n int64
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, qLogout, th)
 		if err != nil {
 			return err
@@ -187,10 +143,10 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 // DeleteExpiredSessions removes the sessions that expired before now (by
 // the index on expires_at) and returns how many went. It is meant for a
 // periodic job.
-func (s *SessionService) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	now := s.db.now()
+func (s *Sessions) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	now := s.db.Timestamp()
 	var n int64
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, qDeleteExpiredSessions, now)
 		if err != nil {
 			return err

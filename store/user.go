@@ -2,22 +2,20 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"github.com/kura-dev/kura"
-	"github.com/kura-dev/kura/password"
+	"github.com/kura-dev/kura/sqldb"
 )
 
-var (
-	_ kura.UserService      = (*UserService)(nil)
-	_ kura.PublicUserFinder = (*UserService)(nil)
-)
+var _ kura.PublicUserFinder = (*Users)(nil)
 
-// UserService is the kura.UserService of a database.
-type UserService struct {
+// Users is the users table of a database: it stores and reads users and
+// their password hashes, and never sees a password. package accounts
+// builds kura.UserService on it (validation, hashing, the password guard).
+type Users struct {
 	// OnSessionsEnded, if set, is called after a write that ended sessions
 	// (a password change) has committed, with their digests
 	// (kura.TokenDigest), before the write returns: a session cache
@@ -30,39 +28,46 @@ type UserService struct {
 	// only if the user does (jobs.Client.EnqueueTx takes tx as it is). It
 	// must use tx, not the DB: on SQLite tx holds the one writer
 	// connection.
-	OnCreate func(ctx context.Context, tx *Tx, u *kura.User) error
+	OnCreate func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error
 
-	db *DB
+	db *sqldb.DB
 }
 
-// NewUserService returns the user service of db. Set OnSessionsEnded and
-// OnCreate before use to learn of sessions a write ends and to act on new
-// users in their transaction.
-func NewUserService(db *DB) *UserService {
-	return &UserService{db: db}
+// NewUsers returns the users of db. Set OnSessionsEnded and OnCreate
+// before use to learn of sessions a write ends and to act on new users in
+// their transaction.
+func NewUsers(db *sqldb.DB) *Users {
+	return &Users{db: db}
 }
 
-// CreateUser validates the input, hashes the password (before touching the
-// database) and inserts the user, then runs OnCreate in the same
-// transaction. Errors: EINVALID, ECONFLICT naming "email" or "username",
-// EUNAVAILABLE, and OnCreate's.
-func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.User, error) {
-	in.Normalize()
-	if err := checkEmail(&in.Email, in.Validate); err != nil {
+// NewUser is a user to store: its fields as validated by the caller, and
+// the hash of its password (a PHC string, see package password).
+type NewUser struct {
+	Email        string
+	Username     string
+	Role         kura.Role // zero means kura.RoleUser
+	PasswordHash string
+}
+
+// CreateUser inserts the user, its email in the canonical form (see
+// CheckEmail), then runs OnCreate in the same transaction.
+// Errors: EINVALID (an email emailaddr refuses), ECONFLICT naming "email"
+// or "username", EUNAVAILABLE, and OnCreate's.
+func (s *Users) CreateUser(ctx context.Context, in NewUser) (*kura.User, error) {
+	if err := CheckEmail(&in.Email, nil); err != nil {
 		return nil, err
 	}
-	hash, err := password.HashContext(ctx, in.Password)
-	if err != nil {
-		return nil, fmt.Errorf("create user: %w", err)
+	if in.Role == "" {
+		in.Role = kura.RoleUser
 	}
 	var u *kura.User
-	err = s.db.InTx(ctx, func(tx *Tx) error {
-		id, err := s.insertUser(ctx, tx, in, hash)
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		id, err := s.insertUser(ctx, tx, in)
 		if err != nil {
 			return conflict(err)
 		}
-		tx.readYourWrites(id)
-		if u, err = findUser(ctx, s.db, tx, id); err != nil {
+		tx.ReadYourWrites(id)
+		if u, err = findUser(ctx, tx, id); err != nil {
 			return err
 		}
 		if s.OnCreate != nil {
@@ -77,32 +82,31 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 }
 
 // insertUser inserts one user and returns its id.
-func (s *UserService) insertUser(ctx context.Context, tx *Tx, in kura.NewUser, hash string) (int64, error) {
+func (s *Users) insertUser(ctx context.Context, tx *sqldb.Tx, in NewUser) (int64, error) {
 	return s.db.Insert(ctx, tx, "INSERT INTO users (email, username, password_hash, role) VALUES (?, ?, ?, ?)",
-		in.Email, in.Username, hash, string(in.Role))
+		in.Email, in.Username, in.PasswordHash, string(in.Role))
 }
 
-func findUser(ctx context.Context, db *DB, q Querier, id int64) (*kura.User, error) {
-	row := db.bind(q).QueryRowContext(ctx, qUserByID, id)
-	u, err := scanUser(row)
-	return u, notFound(err, "User")
+func findUser(ctx context.Context, tx *sqldb.Tx, id int64) (*kura.User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, qUserByID, id))
+	return u, sqldb.NotFound(err, "User")
 }
 
 // FindUserByID returns one user, read from the reader pool; for a
 // signed-in viewer in ctx (kura.UserFromContext), from a read replica if
-// one has replayed the viewer's own writes (see Config.ReplicaURLs).
+// one has replayed the viewer's own writes (see sqldb.Config.ReplicaURLs).
 // Errors: ENOTFOUND, EUNAVAILABLE.
-func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
+func (s *Users) FindUserByID(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
 	var err error
-	if s.db.replicas != nil && kura.UserFromContext(ctx) != nil {
+	if s.db.HasReplicas() && kura.UserFromContext(ctx) != nil {
 		// A viewer's read: may be stale, but never for their own writes.
-		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.userByID(ctx, pool, id, &u) })
+		err = s.db.ReadRowStale(ctx, qUserByID, []any{id}, userDest(&u)...)
 	} else {
-		err = s.userByID(ctx, s.db.reader, id, &u) // authentication and its like: always current
+		err = s.db.ReadRow(ctx, qUserByID, []any{id}, userDest(&u)...) // authentication and its like: always current
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
+		return nil, fmt.Errorf("find user: %w", sqldb.NotFound(err, "User"))
 	}
 	return &u, nil
 }
@@ -110,51 +114,43 @@ func (s *UserService) FindUserByID(ctx context.Context, id int64) (*kura.User, e
 // FindPublicUser returns the public view of one user (ID, Username and
 // CreatedAt), reading only those columns: what an anonymous GET of a user
 // needs, by the primary key, prepared per connection, on a read replica
-// if one fits (see Config.ReplicaURLs).
+// if one fits (see sqldb.Config.ReplicaURLs).
 // Errors: ENOTFOUND, EUNAVAILABLE.
-func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
+func (s *Users) FindPublicUser(ctx context.Context, id int64) (*kura.User, error) {
 	var u kura.User
-	var err error
-	if s.db.replicas != nil {
-		err = s.db.staleRead(ctx, func(pool *sql.DB) error { return s.publicUserByID(ctx, pool, id, &u) })
-	} else {
-		err = s.publicUserByID(ctx, s.db.reader, id, &u)
-	}
+	err := s.db.ReadRowStale(ctx, qPublicUserByID, []any{id}, &u.ID, &u.Username, sqldb.Time(&u.CreatedAt))
 	if err != nil {
-		return nil, fmt.Errorf("find user: %w", notFound(err, "User"))
+		return nil, fmt.Errorf("find user: %w", sqldb.NotFound(err, "User"))
 	}
 	return &u, nil
 }
 
-func (s *UserService) userByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
-	return s.db.queryRow(ctx, pool, qUserByID, []any{id},
-		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+// PasswordHash returns the stored password hash of a user, read from the
+// reader pool. Errors: ENOTFOUND, EUNAVAILABLE.
+func (s *Users) PasswordHash(ctx context.Context, id int64) (string, error) {
+	var hash string
+	err := s.db.ReadRow(ctx, qPasswordByID, []any{id}, &hash)
+	return hash, sqldb.NotFound(err, "User")
 }
 
-func (s *UserService) publicUserByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
-	return s.db.queryRow(ctx, pool, qPublicUserByID, []any{id}, &u.ID, &u.Username, timeCol{&u.CreatedAt})
+// UserUpdate is a change to store: nil fields are left as they are. The
+// caller has validated the fields and hashed the password.
+type UserUpdate struct {
+	Email        *string // put in the canonical form (see CheckEmail)
+	Username     *string
+	PasswordHash *string // a new hash ends the user's sessions but KeepSession
+	KeepSession  string  // the digest (kura.TokenDigest) of a session a new hash leaves alive, or ""
 }
 
 // UpdateUser changes the given fields in one transaction; a new password
-// ends every session of the user but upd.KeepSession in the same
-// transaction. A CurrentPassword that is set is verified first, after
-// the fields are validated and the password guard of ctx has allowed it
-// (see checkPassword), holding no connection meanwhile. updated_at is
-// moved by the database.
-// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword), ECONFLICT,
-// EUNAVAILABLE, the guard's.
-func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
-	upd.Normalize()
-	if err := checkEmail(upd.Email, upd.Validate); err != nil {
+// hash ends every session of the user but upd.KeepSession in the same
+// transaction, and OnSessionsEnded learns of them after the commit.
+// updated_at is moved by the database.
+// Errors: ENOTFOUND, EINVALID (an email emailaddr refuses), ECONFLICT,
+// EUNAVAILABLE.
+func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura.User, error) {
+	if err := CheckEmail(upd.Email, nil); err != nil {
 		return nil, err
-	}
-	if upd.CurrentPassword != nil {
-		if err := s.checkPassword(ctx, id, *upd.CurrentPassword); err != nil {
-			return nil, fmt.Errorf("update user: %w", err)
-		}
-	}
-	if upd.Empty() {
-		return s.FindUserByID(ctx, id)
 	}
 	var sets []string
 	var args []any
@@ -164,17 +160,16 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 	if upd.Username != nil {
 		sets, args = append(sets, "username = ?"), append(args, *upd.Username)
 	}
-	if upd.Password != nil {
-		hash, err := password.HashContext(ctx, *upd.Password)
-		if err != nil {
-			return nil, fmt.Errorf("update user: %w", err)
-		}
-		sets, args = append(sets, "password_hash = ?"), append(args, hash)
+	if upd.PasswordHash != nil {
+		sets, args = append(sets, "password_hash = ?"), append(args, *upd.PasswordHash)
+	}
+	if len(sets) == 0 {
+		return s.FindUserByID(ctx, id)
 	}
 	q := "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 	var u *kura.User
 	var ended []string
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, q, append(args, id)...)
 		if err != nil {
 			return conflict(err)
@@ -184,12 +179,12 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 		} else if n == 0 {
 			return kura.Errorf(kura.ENOTFOUND, "User not found.")
 		}
-		if upd.Password != nil {
+		if upd.PasswordHash != nil {
 			if ended, err = s.endSessions(ctx, tx, id, upd.KeepSession); err != nil {
 				return err
 			}
 		}
-		u, err = findUser(ctx, s.db, tx, id)
+		u, err = findUser(ctx, tx, id)
 		return err
 	})
 	if err != nil {
@@ -201,48 +196,19 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 	return u, nil
 }
 
-// checkPassword verifies pw against the user's stored password, read from
-// the reader pool, after the password guard of ctx allows it
-// (kura.GuardPasswordCheck with the user's account, the one a login to
-// the user meets). Errors: ENOTFOUND, kura.ErrWrongCurrentPassword,
-// EUNAVAILABLE, the guard's.
-func (s *UserService) checkPassword(ctx context.Context, id int64, pw string) error {
-	var hash string
-	err := s.db.queryRow(ctx, s.db.reader, qPasswordByID, []any{id}, &hash)
-	if err != nil {
-		return notFound(err, "User")
-	}
-	if pw == "" {
-		return kura.ErrWrongCurrentPassword(true)
-	}
-	if len(pw) > kura.MaxPasswordLen {
-		return kura.ErrWrongCurrentPassword(false)
-	}
-	if err := kura.GuardPasswordCheck(ctx, kura.UserAccount(id)); err != nil {
-		return err
-	}
-	ok, err := password.VerifyContext(ctx, pw, hash)
-	if err != nil {
-		return err
-	} else if !ok {
-		return kura.ErrWrongCurrentPassword(false)
-	}
-	return nil
-}
-
 // endSessions deletes the sessions of a user in tx, but the one whose
 // digest is keep ("" for none), and returns their digests
 // (kura.TokenDigest), so a cache can forget exactly those. On PostgreSQL
 // and SQLite one DELETE ... RETURNING does it; on MySQL the rows are read
 // FOR UPDATE first, which also keeps new sessions of the user out until
 // the transaction ends.
-func (s *UserService) endSessions(ctx context.Context, tx *Tx, userID int64, keep string) ([]string, error) {
+func (s *Users) endSessions(ctx context.Context, tx *sqldb.Tx, userID int64, keep string) ([]string, error) {
 	cond, args := "user_id = ?", []any{userID}
 	if h, err := hex.DecodeString(keep); err == nil && len(h) > 0 {
 		cond, args = cond+" AND token_hash <> ?", append(args, h)
 	}
-	q := endSessionsQuery(s.db.dialect, cond)
-	rows, err := tx.QueryContext(ctx, q, args...)
+	d := s.db.Dialect()
+	rows, err := tx.QueryContext(ctx, endSessionsQuery(d, cond), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +224,7 @@ func (s *UserService) endSessions(ctx context.Context, tx *Tx, userID int64, kee
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if s.db.dialect == MySQL {
+	if d == sqldb.MySQL {
 		_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE "+cond, args...)
 	}
 	return digests, err
@@ -266,8 +232,8 @@ func (s *UserService) endSessions(ctx context.Context, tx *Tx, userID int64, kee
 
 // DeleteUser removes a user; their sessions go with them (ON DELETE
 // CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
-func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+func (s *Users) DeleteUser(ctx context.Context, id int64) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, qDeleteUser, id)
 		if err != nil {
 			return err
@@ -292,10 +258,31 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 // first. Keyset mode fetches one row more than asked to know whether a next
 // page exists; offset mode also counts all users.
 // Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
-func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	p, err := List(ctx, s.db, opt, usersNewestFirst)
+func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
+	p, err := sqldb.List(ctx, s.db, opt, usersNewestFirst)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return p, nil
 }
+
+// userCols are the columns scanned by scanUser, in order (ts: see
+// sqldb.Rebind).
+const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
+
+func scanUser(r sqldb.Scanner) (*kura.User, error) {
+	var u kura.User
+	if err := r.Scan(userDest(&u)...); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// userDest returns the destinations of userCols in u.
+func userDest(u *kura.User) []any {
+	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt)}
+}
+
+// conflict turns a unique violation on users.email or users.username into
+// a kura.ECONFLICT error naming the field; other errors pass through.
+func conflict(err error) error { return sqldb.Conflict(err, "username", "email") }

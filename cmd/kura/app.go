@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/store"
 
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/jobs"
@@ -20,7 +21,7 @@ import (
 
 // schemas are the sets of migrations kura applies, in order: its own
 // tables, then the job queue's.
-var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+var schemas = []*sqldb.Migrations{store.Schema, jobs.Schema}
 
 // schemaPolicy says what a command does about pending migrations once the
 // database is open.

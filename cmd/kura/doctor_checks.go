@@ -21,6 +21,7 @@ import (
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // doctorChecks is the security checklist, in the order doctor prints it.
@@ -324,7 +325,7 @@ func backupsOf(e *doctorEnv) func(ctx context.Context) (*backupStatus, error) {
 		if e.db == nil {
 			return nil, nil
 		}
-		list, err := e.db.MigrationStatus(ctx, sqldb.Schema)
+		list, err := e.db.MigrationStatus(ctx, store.Schema)
 		if err != nil {
 			return nil, err
 		}

@@ -6,9 +6,10 @@ import (
 	"io"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
-	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // workerCommand works background jobs without serving the API, until
@@ -87,11 +88,11 @@ func (expireIdempotencyKeysArgs) Kind() string { return "idempotency_keys.delete
 func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 	cfg := a.cfg.Jobs(concurrency, a.log)
 	if concurrency > 0 {
-		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
+		var n kura.Notifier = notify.Store{Notifications: store.NewNotificationService(a.db), Logger: a.log}
 		if m.Notifier != nil {
 			n = m.Notifier(n)
 		}
-		sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
+		sessions := accounts.NewSessionService(a.db, a.cfg.SessionTTL.D())
 		ws := jobs.NewWorkers()
 		notify.AddWorker(ws, n, a.log)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
@@ -101,7 +102,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			}
 			return err
 		}))
-		keys := sqldb.NewIdempotencyStore(a.db)
+		keys := store.NewIdempotencyStore(a.db)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireIdempotencyKeysArgs](func(ctx context.Context, _ *jobs.Job[expireIdempotencyKeysArgs]) error {
 			n, err := keys.DeleteExpiredIdempotencyKeys(ctx)
 			if n > 0 {
