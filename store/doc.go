@@ -19,6 +19,17 @@
 //	users := accounts.NewUserService(db) // kura.UserService over store.Users
 //	notifications := store.NewNotificationService(db)
 //
+// Email and username are unique case-insensitively on every engine (unique
+// indexes on lower() on PostgreSQL, COLLATE NOCASE on SQLite, a _ci
+// collation on MySQL); a violation becomes ECONFLICT naming the field.
+// updated_at is maintained by the database. Users and notifications are
+// listed newest first by id with sqldb.List; a login looks a user up by
+// the unique email or username index; Authenticate reads a session and its
+// user in one join by the unique token hash (sqldb.DB.ReadRow). Writes own
+// their transactions; Users.OnCreate runs caller code in the transaction
+// that creates a user, so that what it writes (a notification, a job)
+// exists if and only if the user does.
+//
 // Packages that are kura's toolkit rather than its application (sqldb,
 // jobs, backup, maintain, datamove) never import this package; its tables
 // that they read by name (kura_instances, backup_runs, kura_database,

@@ -69,8 +69,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	store := NewStore(db, jc)
-	shared.Notes = store
+	noteStore := NewStore(db, jc)
+	shared.Notes = noteStore
 
 	noteCache, err := cache.New[Note](cache.Config{TTL: cfg.CacheTTL, RedisURL: cfg.RedisURL, Prefix: "notes:note:"}, nil)
 	if err != nil {
@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Logger:        log,
 		OnRequest:     cfg.OnRequest,
 	})
-	Routes(srv, NewCached(store, noteCache, log))
+	Routes(srv, NewCached(noteStore, noteCache, log))
 
 	// The workers get a context the signal does not cancel: they stop
 	// after the HTTP server has drained.
