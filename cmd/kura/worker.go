@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/kura-dev/kura"
-	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/store"
@@ -92,7 +91,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 		if m.Notifier != nil {
 			n = m.Notifier(n)
 		}
-		sessions := accounts.NewSessionService(a.db, a.cfg.SessionTTL.D())
+		sessions := store.NewSessions(a.db, a.cfg.SessionTTL.D())
 		ws := jobs.NewWorkers()
 		notify.AddWorker(ws, n, a.log)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
