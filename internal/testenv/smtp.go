@@ -278,7 +278,7 @@ func (s *SMTPServer) configure() {
 	listen := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd\n", s.Port)
 	if s.cert != nil {
 		main = append(main, "smtpd_tls_cert_file = "+d+"/cert.pem", "smtpd_tls_key_file = "+d+"/key.pem",
-			"smtpd_tls_security_level = may")
+			"smtpd_tls_security_level = may", "smtpd_tls_loglevel = 1")
 		listen += fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt\n", s.TLSPort)
 	}
 	s.write("etc/main.cf", []byte(strings.Join(main, "\n")+"\n"), 0o644)
@@ -303,6 +303,7 @@ retry     unix  -  -  n  -     -  error
 discard   unix  -  -  n  -     -  discard
 virtual   unix  -  n  n  -     -  virtual
 anvil     unix  -  -  n  -     1  anvil
+tlsmgr    unix  -  -  n  1000? 1  tlsmgr
 scache    unix  -  -  n  -     1  scache
 postlog   unix-dgram n - n - 1 postlogd
 `
