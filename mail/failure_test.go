@@ -33,6 +33,7 @@ func TestMailer_TLS(t *testing.T) {
 		t.Errorf("the server logged no TLS connection:\n%s", srv.Log())
 	}
 
+	db = openDB(t, sqldb.SQLite)
 	implicit := start(t, db, smtpTransport(t, srv.TLSURL(), srv), 0)
 	if _, err := implicit.m.Send(ctx, message("smtps", "bob@example.com")); err != nil {
 		t.Fatal(err)
@@ -43,14 +44,22 @@ func TestMailer_TLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := start(t, db, untrusted, 0)
+	db = openDB(t, sqldb.SQLite)
+	u := start(t, db, untrusted, 1000) // retried every 100 ms, never sent
 	if _, err := u.m.Send(ctx, message("untrusted", "cy@example.com")); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Wait(t, 0, "an attempt refused by the certificate check", func() bool {
-		state, attempts, _, lastErr := row(t, db, "untrusted")
-		return state == "queued" && attempts >= 1 && strings.Contains(lastErr, "certificate")
-	})
+	var lastErr string
+	if err := testenv.WaitErr(0, func() bool {
+		_, attempts, _, e := row(t, db, "untrusted")
+		lastErr = e
+		return attempts >= 1 && strings.Contains(e, "certificate")
+	}); err != nil {
+		t.Fatalf("waiting for an attempt refused by the certificate check: %v; the last error: %q", err, lastErr)
+	}
+	if state, _, _, _ := row(t, db, "untrusted"); state != "queued" {
+		t.Errorf("the untrusted server's message is %s, want queued", state)
+	}
 	if n := len(srv.Messages()); n != 2 {
 		t.Errorf("%d messages delivered, want 2", n)
 	}
