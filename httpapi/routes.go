@@ -20,6 +20,10 @@ func (s *Server) routes() {
 	if s.cfg.Notifications != nil {
 		s.handle("GET /api/users/{id}/notifications", s.handleListNotifications)
 	}
+	if s.cfg.Admin != nil {
+		s.handle("DELETE /api/users/{id}/sessions", s.handleEndSessions)
+		s.handle("GET /api/audit", s.handleListAudit)
+	}
 	if s.cfg.Stats != nil {
 		s.handle("GET /api/stats", s.handleStats)
 	}

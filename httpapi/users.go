@@ -95,6 +95,9 @@ type updateUserRequest struct {
 	Username        *string `json:"username"`
 	Password        *string `json:"password"`
 	CurrentPassword *string `json:"current_password"`
+
+	Role     *kura.Role `json:"role"`     // admins only (see handleChangeAccount)
+	Disabled *bool      `json:"disabled"` // admins only
 }
 
 // handleUpdateUser serves PATCH /api/users/{id}, for the user themself or
@@ -117,6 +120,10 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password, CurrentPassword: in.CurrentPassword}
+	if in.Role != nil || in.Disabled != nil {
+		s.handleChangeAccount(w, r, viewer, id, &in)
+		return
+	}
 	if upd.Empty() {
 		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username and password."))
 		return
@@ -168,13 +175,20 @@ func changedFields(upd *kura.UserUpdate) string {
 }
 
 // handleDeleteUser serves DELETE /api/users/{id}, for the user themself or
-// an admin.
+// an admin; an admin's deletion is audited (Config.Admin). Deleting the
+// last active admin is 409 conflict.
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
 		return
 	}
-	if err := s.users.DeleteUser(withUser(r, viewer), id); err != nil {
+	var err error
+	if viewer.Role == kura.RoleAdmin && s.cfg.Admin != nil {
+		err = s.cfg.Admin.DeleteAccount(withUser(r, viewer), kura.UserActor(viewer), id) // audited
+	} else {
+		err = s.users.DeleteUser(withUser(r, viewer), id)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -190,9 +190,7 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
-	if len(ended) > 0 && s.OnSessionsEnded != nil {
-		s.OnSessionsEnded(ctx, ended)
-	}
+	s.sessionsEnded(ctx, ended)
 	return u, nil
 }
 
@@ -231,19 +229,12 @@ func (s *Users) endSessions(ctx context.Context, tx *sqldb.Tx, userID int64, kee
 }
 
 // DeleteUser removes a user; their sessions go with them (ON DELETE
-// CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
+// CASCADE). Deleting the last active admin is refused (kura.ErrLastAdmin;
+// see targetOf). Errors: ENOTFOUND, ECONFLICT, EUNAVAILABLE.
 func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, qDeleteUser, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kura.Errorf(kura.ENOTFOUND, "User not found.")
-		}
-		return nil
+		_, err := s.deleteUser(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -268,7 +259,7 @@ func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.User
 
 // userCols are the columns scanned by scanUser, in order (ts: see
 // sqldb.Rebind).
-const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
+const userCols = "id, email, username, role, disabled, ts(created_at), ts(updated_at)"
 
 func scanUser(r sqldb.Scanner) (*kura.User, error) {
 	var u kura.User
@@ -280,7 +271,7 @@ func scanUser(r sqldb.Scanner) (*kura.User, error) {
 
 // userDest returns the destinations of userCols in u.
 func userDest(u *kura.User) []any {
-	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt)}
+	return []any{&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt)}
 }
 
 // conflict turns a unique violation on users.email or users.username into

@@ -93,6 +93,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
 		Notifications:  store.NewNotificationService(a.db),
+		Admin:          svc.admin,
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -140,6 +141,7 @@ type services struct {
 	users    kura.UserService
 	sessions kura.SessionService
 	stats    kura.StatsService
+	admin    kura.AdminService
 	checks   []httpapi.HealthCheck
 }
 
@@ -162,6 +164,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	}
 	s = services{
 		users:    sqlUsers,
+		admin:    sqlUsers,
 		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
 		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
@@ -189,6 +192,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
 	s.users, s.sessions = cachedUsers, cachedSessions
+	s.admin = cached.NewAdminService(sqlUsers, userCache, a.log)
 	if a.cfg.RedisURL != "" {
 		s.checks = append(s.checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
 			return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))
