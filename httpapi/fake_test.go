@@ -20,6 +20,7 @@ import (
 // interfaces' documented errors.
 type fakeStore struct {
 	mu            sync.Mutex
+	audit         []*kura.AuditEntry // newest last
 	users         map[int64]*fakeUser
 	sessions      map[string]*kura.Session
 	notifications []*kura.Notification // in insertion order
@@ -246,7 +247,7 @@ func (f *fakeStore) Login(ctx context.Context, login, password string) (*kura.Se
 	f.compared.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if found != nil && found.password == password {
+	if found != nil && found.password == password && !found.Disabled {
 		f.nextToken++
 		c := found.User
 		s := &kura.Session{ID: int64(f.nextToken), UserID: found.ID, User: &c,
@@ -269,7 +270,7 @@ func (f *fakeStore) Authenticate(ctx context.Context, token string) (*kura.Sessi
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
 	}
 	u, ok := f.users[s.UserID]
-	if !ok {
+	if !ok || u.Disabled {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
 	}
 	c := *s
