@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -130,21 +131,17 @@ func (c *usersAuditCommand) Usage(w io.Writer) { printUsage(w, usersAuditDoc, c.
 
 // auditOutput is an audit entry as kura users audit prints it in JSON.
 type auditOutput struct {
-	ID       int64     `json:"id"`
-	At       time.Time `json:"at"`
-	ActorID  *int64    `json:"actor_id"`
-	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	TargetID *int64    `json:"target_id"`
-	Detail   rawJSON   `json:"detail"`
+	ID       int64           `json:"id"`
+	At       time.Time       `json:"at"`
+	ActorID  *int64          `json:"actor_id"`
+	Actor    string          `json:"actor"`
+	Action   string          `json:"action"`
+	TargetID *int64          `json:"target_id"`
+	Detail   json.RawMessage `json:"detail"`
 }
 
-type rawJSON string
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
-
 func auditOut(e *kura.AuditEntry) auditOutput {
-	o := auditOutput{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, Detail: rawJSON(e.Detail)}
+	o := auditOutput{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, Detail: json.RawMessage(e.Detail)}
 	if e.ActorID != 0 {
 		o.ActorID = &e.ActorID
 	}
