@@ -36,7 +36,7 @@ func TestCORS(t *testing.T) {
 	t.Run("OffByDefault", func(t *testing.T) {
 		e := newEnv(t)
 		w := preflight(e, "/api/users", appOrigin, "POST")
-		mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+		mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 		if got := corsHeaders(w); len(got) != 0 {
 			t.Errorf("CORS headers without CORSOrigins: %v", got)
 		}
@@ -101,7 +101,7 @@ func TestCORS(t *testing.T) {
 	t.Run("DisallowedOrigin", func(t *testing.T) {
 		for _, origin := range []string{"https://evil.example.com", "https://app.example.com.evil.com", "http://app.example.com", "https://APP.example.com", "null"} {
 			w := preflight(e, "/api/users", origin, "POST")
-			mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+			mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 			if got := corsHeaders(w); len(got) != 0 {
 				t.Errorf("%s: preflight CORS headers %v", origin, got)
 			}

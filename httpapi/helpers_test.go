@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 )
 
@@ -78,11 +80,30 @@ func (e *env) doHeader(method, path, key, value string) *httptest.ResponseRecord
 	return e.serve(req)
 }
 
-// serve runs req through the full Handler.
+// serve runs req through the full Handler, and checks the response
+// against the server's OpenAPI description.
 func (e *env) serve(req *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(w, req)
+	checkOpenAPI(e.t, e.srv, req, w)
 	return w
+}
+
+// checkOpenAPI fails t unless the response w to req is as srv's
+// description (GET /openapi.json) says. A route a test adds without
+// describing it is not checked.
+func checkOpenAPI(t testing.TB, srv *httpapi.Server, req *http.Request, w *httptest.ResponseRecorder) {
+	t.Helper()
+	v, err := openapitest.New(srv.OpenAPIDocument())
+	if err == nil {
+		err = v.Check(req, w.Code, w.Header(), w.Body.Bytes())
+	}
+	if errors.Is(err, openapitest.ErrUndescribed) && srv.MatchedPattern(req) != "/" {
+		return // a test's own route
+	}
+	if err != nil {
+		t.Errorf("openapi: %v", err)
+	}
 }
 
 // mustRegister creates a user through the API and returns its id.

@@ -204,16 +204,22 @@ func (c Config) Validate() error {
 // Server is the HTTP server of the kura API. Create one with NewServer,
 // then Open it and, at the end, Close it.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	users   kura.UserService
-	public  kura.PublicUserFinder // users, when it offers the public view on its own; else nil
-	session kura.SessionService
-	limits  RateLimits
-	mux     *http.ServeMux
-	methods []string // every method some route accepts, for Allow
-	handler http.Handler
-	srv     *http.Server
+	cfg      Config
+	logger   *slog.Logger
+	users    kura.UserService
+	public   kura.PublicUserFinder // users, when it offers the public view on its own; else nil
+	session  kura.SessionService
+	limits   RateLimits
+	mux      *http.ServeMux
+	methods  []string // every method some route accepts, for Allow
+	patterns []string // every route's pattern, in order (Routes)
+	omitted  []string // kura's optional operations left out by the Config
+
+	openapi     openAPIDoc // kura's description and the application's (AddOpenAPI)
+	openapiOnce sync.Once
+	openapiBody []byte // what GET /openapi.json answers, made once
+	handler     http.Handler
+	srv         *http.Server
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -245,8 +251,12 @@ func NewServer(cfg Config) *Server {
 		session: cfg.Sessions,
 		limits:  cfg.RateLimits,
 		mux:     http.NewServeMux(),
+		openapi: mustParseDoc(openAPIJSON),
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
+	if cfg.Index != nil {
+		s.cfg.Index = cfg.Index.withOpenAPI()
+	}
 	s.routes()
 	s.handler = s.drainAware(s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux))))))
 	s.srv = &http.Server{
