@@ -125,19 +125,23 @@ func (v *Validator) checkUnmatched(req *http.Request, status int, header http.He
 
 // Transport returns a RoundTripper that sends requests with base
 // (http.DefaultTransport when nil) and checks each response against the
-// description its server answers at /openapi.json, fetched once per
-// server, failing t when one does not hold. The response reaches the
-// caller unchanged.
+// description its server answers at /openapi.json, fetched by the first
+// request to each server (scheme and host), failing t when one does not
+// hold. The response reaches the caller unchanged. Use one Transport per
+// server: a port of a server that stopped may be another's later.
 func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{t: t, base: base}
+	return &transport{t: t, base: base, served: map[string]*Validator{}}
 }
 
 type transport struct {
 	t    testing.TB
 	base http.RoundTripper
+
+	mu     sync.Mutex
+	served map[string]*Validator // by the server's scheme and host
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -161,18 +165,13 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-var (
-	servedMu sync.Mutex
-	served   = map[string]*Validator{} // by the server's scheme and host
-)
-
 // validator returns the Validator of the description req's server
 // answers.
 func (tr *transport) validator(req *http.Request) (*Validator, error) {
 	origin := req.URL.Scheme + "://" + req.URL.Host
-	servedMu.Lock()
-	defer servedMu.Unlock()
-	if v := served[origin]; v != nil {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if v := tr.served[origin]; v != nil {
 		return v, nil
 	}
 	get, _ := http.NewRequest(http.MethodGet, origin+"/openapi.json", nil)
@@ -189,7 +188,7 @@ func (tr *transport) validator(req *http.Request) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	served[origin] = v
+	tr.served[origin] = v
 	return v, nil
 }
 
