@@ -165,3 +165,9 @@ func TestOpenAPI_Validator(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPI_Lint: redocly lint finds no error in the description
+// (under CI, where .ci/run installs redocly, it must run).
+func TestOpenAPI_Lint(t *testing.T) {
+	openapitest.Lint(t, httpapi.OpenAPI())
+}
