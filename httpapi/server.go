@@ -106,6 +106,12 @@ type Config struct {
 	// its answers. None, the default, means no cross-origin access: no
 	// CORS header is ever sent.
 	CORSOrigins []string
+	// CORSLoopback also allows, for development only, every origin of a
+	// page served from this machine over http on any port:
+	// http://localhost:PORT, http://127.0.0.1:PORT and http://[::1]:PORT
+	// (a frontend's dev server, such as Vite's on :5173). False, the
+	// default, allows none of them unless CORSOrigins lists it.
+	CORSLoopback bool
 
 	// Idempotency keeps the answers of writes sent with an Idempotency-Key
 	// header (see IdempotencyKeyHeader): a retry with the same key, on
