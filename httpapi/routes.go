@@ -22,7 +22,7 @@ func (s *Server) routes() {
 	s.handle("GET /health", s.handleHealth)
 	s.handle("GET /health/live", s.handleLive)
 	s.handle("GET /health/ready", s.handleReady)
-	s.handle("GET "+OpenAPIPath, s.handleOpenAPI)
+	s.handle("GET /openapi.json", s.handleOpenAPI) // OpenAPIPath
 	s.handleIf(s.cfg.Index != nil, "GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("/", s.handleNoRoute)
 }
