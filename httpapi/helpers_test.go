@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kura-dev/kura"
@@ -94,7 +95,7 @@ func (e *env) serve(req *http.Request) *httptest.ResponseRecorder {
 // describing it is not checked.
 func checkOpenAPI(t testing.TB, srv *httpapi.Server, req *http.Request, w *httptest.ResponseRecorder) {
 	t.Helper()
-	v, err := openapitest.New(srv.OpenAPIDocument())
+	v, err := validatorOf(srv)
 	if err == nil {
 		err = v.Check(req, w.Code, w.Header(), w.Body.Bytes())
 	}
@@ -188,6 +189,29 @@ func mustError(t *testing.T, w *httptest.ResponseRecorder, status int, code stri
 		t.Fatalf("empty fields must be omitted: %s", w.Body)
 	}
 	return e
+}
+
+// validators keeps the Validator of each server's description, by the
+// server and its number of routes (a test may add some after a request):
+// a check then costs no more than the validation itself, so that it does
+// not weigh on the tests that time a request.
+var validators sync.Map // validatorKey → *openapitest.Validator
+
+type validatorKey struct {
+	srv    *httpapi.Server
+	routes int
+}
+
+func validatorOf(srv *httpapi.Server) (*openapitest.Validator, error) {
+	key := validatorKey{srv, len(srv.Routes())}
+	if v, ok := validators.Load(key); ok {
+		return v.(*openapitest.Validator), nil
+	}
+	v, err := openapitest.New(srv.OpenAPIDocument())
+	if err == nil {
+		validators.Store(key, v)
+	}
+	return v, err
 }
 
 // keysOf returns the sorted keys of a JSON object.
