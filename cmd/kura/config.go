@@ -96,7 +96,7 @@ type Config struct {
 	CORSOrigins string
 	// Dev (KURA_DEV, serve --dev) is development mode, on loopback only:
 	// CORS open to localhost origins, no registration limit, and mail
-	// printed rather than sent (see dev.go).
+	// printed to the log rather than sent (see dev.go).
 	Dev bool
 	// RateLimit (KURA_RATE_LIMIT) applies the API's rate limits; false
 	// turns them all off, for benchmarks.
@@ -146,6 +146,15 @@ type Config struct {
 	BackupKeep        int
 	BackupVerifyEvery int
 	BackupScratchURL  string
+
+	// Mail (KURA_SMTP_URL, KURA_MAIL_*): the SMTP server (mail.SMTPConfig's
+	// URL; never printed), the sender, the transport ("smtp", "log", or ""
+	// for smtp when KURA_SMTP_URL is set and no mail otherwise) and the
+	// folder of templates replacing kura's. See mailConfig in mail.go.
+	SMTPURL       string
+	MailFrom      string
+	MailTransport string
+	MailTemplates string
 
 	// MetricsAddr (KURA_METRICS_ADDR) is the address of the listener of
 	// GET /metrics, apart from the API; "" turns it off.
@@ -349,6 +358,7 @@ func (c *Config) validate() []fieldError {
 	}
 	errs = append(errs, c.validateRateLimits()...)
 	errs = append(errs, c.validateDev()...)
+	errs = append(errs, c.validateMail()...)
 	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
 	}
@@ -380,6 +390,7 @@ func (c *Config) validateURLs() []fieldError {
 		{"KURA_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL, sqldb.CheckURL},
 		{"KURA_BACKUP_SCRATCH_URL", c.BackupScratchURL, sqldb.CheckURL},
 		{"REDIS_URL", c.RedisURL, credurl.Check},
+		{"KURA_SMTP_URL", c.SMTPURL, credurl.Check},
 	} {
 		if err := u.check(u.url); err != nil {
 			errs = append(errs, fieldError{u.name, err.Error()})

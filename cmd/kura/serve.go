@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // serveCommand runs the API, and KURA_WORKERS job workers, until ctx is
@@ -37,7 +39,7 @@ pending migrations first. On the signal it answers 503 "draining" on
 the delay short), then stops accepting, drains in-flight requests, stops the
 job workers (running jobs finish, or are handed back to run again) and closes
 the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup | envMail,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -91,9 +93,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Users:          svc.users,
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
-		Notifications:  sqldb.NewNotificationService(a.db),
+		Notifications:  store.NewNotificationService(a.db),
 		Checks:         svc.checks,
-		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote()}, a.replicaNotes()...),
+		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.rateLimits(),
@@ -102,7 +104,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		CORSOrigins:    a.cfg.corsOrigins(),
 		CORSLoopback:   a.cfg.Dev,
 		Index:          index(),
-		Idempotency:    sqldb.NewIdempotencyStore(a.db),
+		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(srv)
 	if err := a.listenMetrics(); err != nil {
@@ -157,7 +159,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 			c()
 		}
 	}
-	sqlUsers := sqldb.NewUserService(a.db)
+	sqlUsers := accounts.NewUserService(a.db)
 	// Registering enqueues the welcome notification in the user's
 	// transaction: it is delivered if and only if the user exists.
 	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
@@ -165,8 +167,8 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	}
 	s = services{
 		users:    sqlUsers,
-		sessions: sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D()),
-		stats:    sqldb.NewStatsService(a.db),
+		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
 	}
 	if a.cfg.StatsCacheTTL > 0 {
