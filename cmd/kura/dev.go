@@ -20,9 +20,9 @@ import (
 //   - the development-only limits are relaxed: registrations, and other
 //     writes without a verified token, are not limited per address
 //     (KURA_REGISTER_RATE, unless set to another value than its default);
-//   - what the app would mail is printed instead of sent: the hook for
-//     that is Config.Dev, which the mail sender is to read (kura sends no
-//     mail yet).
+//   - what the app would mail is printed to the log instead of sent
+//     (mailTransport: KURA_MAIL_TRANSPORT=log), unless
+//     KURA_MAIL_TRANSPORT or KURA_SMTP_URL chose a transport.
 //
 // It is refused unless KURA_ADDR is a loopback address, and serve warns
 // of it in its log and its banner.
@@ -72,4 +72,17 @@ func commandFor(exe string) string {
 		return "go run ./cmd/kura"
 	}
 	return "kura"
+}
+
+// devMailFrom is the sender of the mail development mode prints, when
+// KURA_MAIL_FROM names none.
+const devMailFrom = "kura (development) <no-reply@example.com>"
+
+// mailFrom returns KURA_MAIL_FROM, or in development mode, for the mail it
+// prints, devMailFrom when it is empty.
+func (c *Config) mailFrom() string {
+	if c.MailFrom == "" && c.Dev && c.MailTransport == "" && c.SMTPURL == "" {
+		return devMailFrom
+	}
+	return c.MailFrom
 }

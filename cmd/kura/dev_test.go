@@ -30,8 +30,8 @@ func TestServe_Dev(t *testing.T) {
 	for i := range 25 {
 		s.do(t, "POST", "/api/users", "", map[string]string{"email": fmt.Sprintf("dev%d@example.com", i), "username": fmt.Sprintf("dev%d", i), "password": "correct horse battery"}).want(t, http.StatusCreated)
 	}
-	if !strings.Contains(s.logs.String(), "development mode") {
-		t.Errorf("serve does not warn of development mode:\n%s", s.logs.String())
+	if !strings.Contains(s.logs.String(), "development mode") || !strings.Contains(s.logs.String(), "mail is printed to the log") {
+		t.Errorf("serve does not warn of development mode and its printed mail:\n%s", s.logs.String())
 	}
 }
 
@@ -78,6 +78,24 @@ func TestKuraCommand(t *testing.T) {
 	} {
 		if got := commandFor(exe); got != want {
 			t.Errorf("commandFor(%q) = %q, want %q", exe, got, want)
+		}
+	}
+}
+
+// TestConfig_DevMail: development mode prints mail to the log unless a
+// transport was chosen.
+func TestConfig_DevMail(t *testing.T) {
+	for _, tc := range []struct {
+		c    Config
+		want string
+	}{
+		{Config{Dev: true}, mailLog},
+		{Config{}, ""},
+		{Config{Dev: true, SMTPURL: "smtp://127.0.0.1:25"}, mailSMTP},
+		{Config{Dev: true, MailTransport: mailSMTP}, mailSMTP},
+	} {
+		if got := tc.c.mailTransport(); got != tc.want {
+			t.Errorf("%+v: transport %q, want %q", tc.c, got, tc.want)
 		}
 	}
 }
