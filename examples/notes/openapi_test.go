@@ -3,11 +3,13 @@ package notes_test
 import (
 	"testing"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/examples/notes"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // TestRoutes_OpenAPI holds the app's description to its routes: every
@@ -16,8 +18,8 @@ import (
 // answers it) is valid and passes redocly lint.
 func TestRoutes_OpenAPI(t *testing.T) {
 	db := dbtest.Open(t, sqldb.SQLite)
-	srv := httpapi.NewServer(httpapi.Config{Users: sqldb.NewUserService(db), Sessions: sqldb.NewSessionService(db, 0),
-		Notifications: sqldb.NewNotificationService(db)})
+	srv := httpapi.NewServer(httpapi.Config{Users: accounts.NewUserService(db), Sessions: accounts.NewSessionService(db, 0),
+		Notifications: store.NewNotificationService(db)})
 	notes.Routes(srv, nil)
 	undescribed, unserved := srv.OpenAPICoverage()
 	if len(undescribed) > 0 {
