@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -84,8 +85,8 @@ func checkRestoreRole(cfg Config, to string) error {
 	if d == sqldb.SQLite {
 		return nil
 	}
-	_, toAddr, toDB := serverOf(to)
-	_, appAddr, appDB := serverOf(cfg.URL())
+	_, toAddr, toDB := app.ServerOf(to)
+	_, appAddr, appDB := app.ServerOf(cfg.URL())
 	toRole, appRole, migRole := roleOf(to), roleOf(cfg.URL()), roleOf(cfg.MigrateDatabaseURL)
 	if toAddr != appAddr || toDB != appDB || toRole != appRole || toRole == migRole {
 		return nil

@@ -795,7 +795,7 @@ func countAdmins(ctx context.Context, db *sqldb.DB) (int, error) {
 // keeps kura from starting), and serves reads within KURA_REPLICA_MAX_LAG;
 // one down or lagging is a warning, since its reads go to the primary.
 func checkReplicas(_ context.Context, e *doctorEnv) checkResult {
-	urls := e.cfg.replicaURLs()
+	urls := e.cfg.ReplicaURLList()
 	if len(urls) == 0 {
 		return ok("no read replicas (DATABASE_REPLICA_URLS is unset)")
 	}

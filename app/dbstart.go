@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -26,12 +26,12 @@ const (
 	maxRetry   = 5 * time.Second
 )
 
-// openDB opens the database of cfg. While it cannot be reached, it tries
+// OpenDB opens the database of cfg. While it cannot be reached, it tries
 // again with backoff until wait has passed (0: no retry), logging each
 // failure at warn; then, or on any other failure, it returns an error that
 // says what to check: whether the server runs, or how to create a missing
 // database. Its errors, like sqldb's, never hold the password.
-func openDB(ctx context.Context, cfg sqldb.Config, wait time.Duration, log *slog.Logger) (*sqldb.DB, error) {
+func OpenDB(ctx context.Context, cfg sqldb.Config, wait time.Duration, log *slog.Logger) (*sqldb.DB, error) {
 	start := time.Now()
 	pause := firstRetry
 	for attempt := 1; ; attempt++ {
@@ -92,7 +92,7 @@ func missingDatabase(err error) bool {
 // or the command that fixes it.
 func explainOpen(err error, rawURL string, waited time.Duration) error {
 	d, _ := sqldb.ParseDialect(rawURL)
-	server, addr, name := serverOf(rawURL)
+	server, addr, name := ServerOf(rawURL)
 	var parseErr *pgconn.ParseConfigError
 	switch {
 	case errors.As(err, &parseErr):
@@ -113,9 +113,9 @@ func explainOpen(err error, rawURL string, waited time.Duration) error {
 	return err
 }
 
-// serverOf returns the product, the address (host:port, or the socket)
+// ServerOf returns the product, the address (host:port, or the socket)
 // and the database name a PostgreSQL or MySQL URL points at, for messages.
-func serverOf(rawURL string) (server, addr, name string) {
+func ServerOf(rawURL string) (server, addr, name string) {
 	d, _ := sqldb.ParseDialect(rawURL)
 	if d == sqldb.Postgres {
 		if cc, err := pgx.ParseConfig(rawURL); err == nil {
