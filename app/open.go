@@ -34,7 +34,7 @@ func (a *App) open(ctx context.Context) error {
 	if err := a.sharePositions(&dbcfg); err != nil {
 		return err
 	}
-	db, err := OpenDB(ctx, dbcfg, a.cfg.DBConnectTimeout.D(), a.log)
+	db, err := sqldb.OpenWait(ctx, dbcfg, a.cfg.DBConnectTimeout.D(), a.log)
 	if err != nil {
 		return err
 	}

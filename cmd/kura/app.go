@@ -60,7 +60,7 @@ func (m *Main) openConfig(ctx context.Context, cfg Config, policy schemaPolicy) 
 	if policy == schemaMigrator && cfg.MigrateDatabaseURL != "" {
 		dbcfg.URL = cfg.MigrateDatabaseURL
 	}
-	if a.db, err = app.OpenDB(ctx, dbcfg, 0, a.log); err != nil {
+	if a.db, err = sqldb.OpenWait(ctx, dbcfg, 0, a.log); err != nil {
 		return nil, err
 	}
 	a.log.Info("database open", "engine", string(a.db.Dialect()), "url", sqldb.RedactURL(dbcfg.WithDefaults().URL),

@@ -54,7 +54,6 @@ func (v variable) set(c *Config, value string) error { return v.app().Set(c, val
 func (v variable) isBool() bool                      { return v.app().IsBool() }
 func defaultConfig() Config                          { return app.DefaultConfig() }
 func parseSeconds(s string) (Seconds, error)         { return app.ParseSeconds(s) }
-func isLoopback(host string) bool                    { return app.IsLoopback(host) }
 func LoadConfig(environ []string, envFile string) (Config, error) {
 	return app.LoadConfig(environ, envFile)
 }
