@@ -167,9 +167,10 @@ func (a *App) services() (s services, err error) {
 }
 
 // NewCache returns a cache of V for the app, its entries living ttl
-// (0: CACHE_TTL), sized by CACHE_SIZE, under KURA_CACHE_PREFIX and
-// name + ":", shared through REDIS_URL when it is set, its counters in
-// the metrics under cache=name. The app closes it.
+// (0: CACHE_TTL; cache.DefaultTTL when that is 0 too, as a cache of the
+// app's own cannot be turned off by it), sized by CACHE_SIZE, under
+// KURA_CACHE_PREFIX and name + ":", shared through REDIS_URL when it is
+// set, its counters in the metrics under cache=name. The app closes it.
 func NewCache[V any](a *App, name string, ttl time.Duration) (*cache.Cache[V], error) {
 	if ttl <= 0 {
 		ttl = a.cfg.CacheTTL.D()
