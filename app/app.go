@@ -14,6 +14,7 @@ import (
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -92,13 +93,15 @@ type App struct {
 	backupsOnce sync.Once
 	backupsRead func(ctx context.Context) (backup.Status, error) // see backupStatus
 
-	readOnly  atomic.Bool // the read-only mode applied (see startInstance)
+	readOnly  atomic.Bool     // the read-only mode applied (see startInstance)
+	mailer    *mail.Mailer    // with mail configured: see newMailer
+	templates *mail.Templates // with the mailer
 	closeOnce sync.Once
 }
 
 // Schema are kura's migration sets, applied before an app's own: kura's
-// tables, then the job queue's.
-var Schema = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+// tables, then the job queue's, then the mail outbox's.
+var Schema = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, mail.Schema}
 
 // DB returns the open database.
 func (a *App) DB() *sqldb.DB { return a.db }

@@ -38,6 +38,7 @@ const (
 	GroupBackup   // the backup folder, schedule and retention
 	GroupStart    // how serve and worker start: the wait for the database
 	GroupDrain    // how serve stops behind a load balancer
+	GroupMail     // the mail server, sender and templates
 )
 
 // Variable is one environment variable of Config: its name, the group of
@@ -104,6 +105,10 @@ var Variables = []Variable{
 	{"KURA_BACKUP_KEEP", GroupBackup, "backups kept whatever their age", func(c *Config) any { return &c.BackupKeep }, ""},
 	{"KURA_BACKUP_VERIFY_EVERY", GroupBackup, "scheduled backups verify one in N", func(c *Config) any { return &c.BackupVerifyEvery }, "1 on SQLite; 7 on PostgreSQL and MySQL"},
 	{"KURA_BACKUP_SCRATCH_URL", GroupBackup, "server URL whose role may create the scratch database a verify restores into (never printed)", func(c *Config) any { return &c.BackupScratchURL }, ""},
+	{"KURA_SMTP_URL", GroupMail, "the mail server: smtp://[user:password@]host[:port] (STARTTLS required off loopback) or smtps://… (never printed)", func(c *Config) any { return &c.SMTPURL }, ""},
+	{"KURA_MAIL_FROM", GroupMail, "the sender of kura's mail, such as \"Example <no-reply@example.com>\"", func(c *Config) any { return &c.MailFrom }, ""},
+	{"KURA_MAIL_TRANSPORT", GroupMail, "smtp, or log to print each message instead of sending it (development); empty: smtp with KURA_SMTP_URL, else no mail", func(c *Config) any { return &c.MailTransport }, ""},
+	{"KURA_MAIL_TEMPLATES", GroupMail, "a folder of templates (NAME.txt, NAME.html) replacing kura's messages", func(c *Config) any { return &c.MailTemplates }, ""},
 	{"KURA_METRICS_ADDR", GroupMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
 	{"KURA_METRICS_TOKEN", GroupMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
 	{"KURA_LOG_LEVEL", GroupLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},

@@ -42,6 +42,9 @@ func (a *App) concurrency() int {
 // enqueues and manages them.
 func (a *App) newJobs() error {
 	cfg := a.cfg.Jobs(a.concurrency(), a.log)
+	if err := a.newMailer(); err != nil {
+		return err
+	}
 	if cfg.Concurrency > 0 {
 		ws := jobs.NewWorkers()
 		cfg.Workers = ws
@@ -61,6 +64,7 @@ func (a *App) newJobs() error {
 	if a.metrics != nil {
 		a.metrics.AddJobs(jc)
 	}
+	a.mailUseJobs(jc)
 	return nil
 }
 
@@ -72,6 +76,7 @@ func (a *App) addKuraJobs(ws *jobs.Workers) []jobs.PeriodicJob {
 		n = a.opts.Notifier(n)
 	}
 	notify.AddWorker(ws, n, a.log)
+	a.addMailWorker(ws)
 	sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
 	jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
 		n, err := sessions.DeleteExpiredSessions(ctx)

@@ -32,7 +32,7 @@ func (a *App) newServer() error {
 		Stats:          svc.stats,
 		Notifications:  sqldb.NewNotificationService(a.db),
 		Checks:         svc.checks,
-		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote()}, a.replicaNotes()...),
+		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.RateLimits(),

@@ -33,6 +33,7 @@ const (
 	envBackup   = app.GroupBackup
 	envStart    = app.GroupStart
 	envDrain    = app.GroupDrain
+	envMail     = app.GroupMail
 )
 
 // variable is one environment variable kura reads: app's, or one only a

@@ -22,7 +22,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envStart | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup | envMail,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
