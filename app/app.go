@@ -17,6 +17,7 @@ import (
 	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // Options are what an app adds to kura's pieces, and how it is run. The
@@ -101,7 +102,7 @@ type App struct {
 
 // Schema are kura's migration sets, applied before an app's own: kura's
 // tables, then the job queue's, then the mail outbox's.
-var Schema = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, mail.Schema}
+var Schema = []*sqldb.Migrations{store.Schema, jobs.Schema, mail.Schema}
 
 // DB returns the open database.
 func (a *App) DB() *sqldb.DB { return a.db }

@@ -9,6 +9,7 @@ import (
 	"github.com/kura-dev/kura/maintain"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // expireSessionsArgs is the housekeeping job that deletes expired sessions.
@@ -71,13 +72,13 @@ func (a *App) newJobs() error {
 // addKuraJobs registers kura's own workers on ws and returns their
 // periodic jobs.
 func (a *App) addKuraJobs(ws *jobs.Workers) []jobs.PeriodicJob {
-	var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
+	var n kura.Notifier = notify.Store{Notifications: store.NewNotificationService(a.db), Logger: a.log}
 	if a.opts.Notifier != nil {
 		n = a.opts.Notifier(n)
 	}
 	notify.AddWorker(ws, n, a.log)
 	a.addMailWorker(ws)
-	sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
+	sessions := store.NewSessions(a.db, a.cfg.SessionTTL.D())
 	jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
 		n, err := sessions.DeleteExpiredSessions(ctx)
 		if n > 0 {
@@ -85,7 +86,7 @@ func (a *App) addKuraJobs(ws *jobs.Workers) []jobs.PeriodicJob {
 		}
 		return err
 	}))
-	keys := sqldb.NewIdempotencyStore(a.db)
+	keys := store.NewIdempotencyStore(a.db)
 	jobs.AddWorker(ws, jobs.WorkerFunc[expireIdempotencyKeysArgs](func(ctx context.Context, _ *jobs.Job[expireIdempotencyKeysArgs]) error {
 		n, err := keys.DeleteExpiredIdempotencyKeys(ctx)
 		if n > 0 {
@@ -165,5 +166,5 @@ func (a *App) maintainJob(ctx context.Context) error {
 // statements and the job queue's, for the SQLite report of unused
 // indexes.
 func MaintainOptions(d sqldb.Dialect) maintain.Options {
-	return maintain.Options{Statements: append(sqldb.Statements(d), jobs.Statements(d)...)}
+	return maintain.Options{Statements: append(store.Statements(d), jobs.Statements(d)...)}
 }

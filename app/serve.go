@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // newServer makes the HTTP server: kura's routes over the services,
@@ -30,7 +32,7 @@ func (a *App) newServer() error {
 		Users:          svc.users,
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
-		Notifications:  sqldb.NewNotificationService(a.db),
+		Notifications:  store.NewNotificationService(a.db),
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -40,7 +42,7 @@ func (a *App) newServer() error {
 		Logger:         a.log,
 		CORSOrigins:    a.cfg.CORSOriginList(),
 		Index:          a.opts.Index,
-		Idempotency:    sqldb.NewIdempotencyStore(a.db),
+		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(a.srv)
 	if a.opts.Routes != nil {
@@ -125,7 +127,7 @@ type services struct {
 // users, sessions and statistics are cached as CACHE_TTL and
 // STATS_CACHE_TTL say. The caches made are closed by Close.
 func (a *App) services() (s services, err error) {
-	sqlUsers := sqldb.NewUserService(a.db)
+	sqlUsers := accounts.NewUserService(a.db)
 	// Registering enqueues the welcome notification in the user's
 	// transaction: it is delivered if and only if the user exists.
 	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
@@ -133,8 +135,8 @@ func (a *App) services() (s services, err error) {
 	}
 	s = services{
 		users:    sqlUsers,
-		sessions: sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D()),
-		stats:    sqldb.NewStatsService(a.db),
+		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
 	}
 	if a.cfg.StatsCacheTTL > 0 {

@@ -3,10 +3,12 @@ package notes
 import (
 	"context"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // Run runs the notes app until ctx ends, as package app runs kura serve:
@@ -29,8 +31,8 @@ func With(opts app.Options) app.Options {
 	opts.Jobs = func(a *app.App, ws *jobs.Workers) []jobs.PeriodicJob {
 		// Workers are registered before the job client is made; the
 		// share worker only reads notes, so its store enqueues nothing.
-		shared.Users = sqldb.NewUserService(a.DB())
-		shared.Notifications = sqldb.NewNotificationService(a.DB())
+		shared.Users = accounts.NewUserService(a.DB())
+		shared.Notifications = store.NewNotificationService(a.DB())
 		shared.Notes = NewStore(a.DB(), nil)
 		shared.AddTo(ws)
 		return nil
