@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
-	"github.com/kura-dev/kura/accounts"
-	"github.com/kura-dev/kura/cache/cached"
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/store"
 )
 
@@ -122,7 +121,7 @@ func (m *Main) parseWithArg(c Command, fs *flag.FlagSet, args []string) (string,
 // findUserArg returns the id of the user an argument names: a positive
 // number is an id, anything else a login (an email or a user name,
 // case-insensitive, as a login is matched).
-func findUserArg(ctx context.Context, a *app, arg string) (int64, error) {
+func findUserArg(ctx context.Context, a *opened, arg string) (int64, error) {
 	if id, err := strconv.ParseInt(arg, 10, 64); err == nil && id > 0 {
 		if _, err := store.NewUsers(a.db).FindUserByID(ctx, id); err != nil {
 			return 0, fmt.Errorf("no user with id %d", id)
@@ -150,28 +149,16 @@ func operator() kura.Actor {
 	return kura.OperatorActor(name)
 }
 
-// adminService returns the account management service of the database,
-// whose changes reach the running instances' caches when they share them
-// through Redis (the same strict caches as serve's: the invalidation is
-// published, or recorded in cache_invalidations when Redis is down).
-// Without REDIS_URL it says on standard error how long a running
-// instance may keep its copy. done closes what was made.
-func (a *app) adminService(m *Main) (kura.AdminService, func(), error) {
-	users := accounts.NewUserService(a.db)
-	if a.cfg.CacheTTL <= 0 {
-		return users, func() {}, nil
-	}
-	if a.cfg.RedisURL == "" {
+// adminService returns the account management service of the database
+// (app.AdminService: its changes reach the running instances' caches
+// through Redis). Without REDIS_URL it says on standard error how long a
+// running instance may keep its copy. done closes what was made.
+func (a *opened) adminService(m *Main) (kura.AdminService, func(), error) {
+	svc, shared, done, err := app.AdminService(a.cfg, a.db, a.log)
+	if err == nil && !shared {
 		fmt.Fprintf(m.Stderr, "kura: note: REDIS_URL is not set: a running kura serve may use its cached copy of the user for up to CACHE_TTL (%s); restart it to apply the change at once\n", a.cfg.CacheTTL.D())
-		return users, func() {}, nil
 	}
-	userCache, sessionCache, closeAll, err := a.strictCaches()
-	if err != nil {
-		return nil, closeAll, err
-	}
-	sessions := cached.NewSessionService(accounts.NewSessionService(a.db, 0), users, sessionCache, a.log)
-	users.OnSessionsEnded = sessions.EndSessions
-	return cached.NewAdminService(users, userCache, a.log), closeAll, nil
+	return svc, done, err
 }
 
 // userOut is a user as the users commands print it in JSON.
