@@ -150,7 +150,7 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 	var u kura.User
 	err := s.db.queryRow(ctx, s.db.reader, qAuthenticate, []any{th},
 		&sess.ID, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt},
-		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, (*JSON)(&u.Profile))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {

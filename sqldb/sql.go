@@ -155,6 +155,9 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	if err := opt.Normalize(); err != nil {
 		return nil, err
 	}
+	if opt.Filter.Field != "" { // a list that filters applies it to l and clears it
+		return nil, kura.FieldError(kura.EBADREQUEST, opt.Filter.Field, "This list cannot be filtered.")
+	}
 	var after int64
 	if opt.Page == 0 && opt.Cursor != "" {
 		var err error
@@ -235,11 +238,12 @@ func (l NewestFirst[T]) query(mode listMode) string {
 }
 
 // userCols are the columns scanned by scanUser, in order (ts: see rebind).
-const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
+// The profile comes with the row: reading the user reads no other table.
+const userCols = "id, email, username, role, ts(created_at), ts(updated_at), profile"
 
 func scanUser(r Scanner) (*kura.User, error) {
 	var u kura.User
-	if err := r.Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, (*JSON)(&u.Profile)); err != nil {
 		return nil, err
 	}
 	return &u, nil

@@ -22,7 +22,7 @@ const (
 
 	qAuthenticate = `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at)
+		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at), u.profile
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`
 	qLogout                = "DELETE FROM sessions WHERE token_hash = ?"
@@ -57,7 +57,7 @@ func loginQuery(d Dialect, col string) string {
 	if d == Postgres {
 		cond = "lower(" + col + ") = lower(?)"
 	}
-	return "SELECT " + userCols + ", password_hash FROM users WHERE " + cond
+	return "SELECT id, email, username, role, ts(created_at), ts(updated_at), password_hash FROM users WHERE " + cond
 }
 
 // endSessionsQuery returns the statement that ends the sessions matching
@@ -94,6 +94,9 @@ func Statements(d Dialect) []Statement {
 		{"users.list_after", usersNewestFirst.query(listAfter)},
 		{"users.list_count", usersNewestFirst.query(listCount)},
 		{"users.list_page", usersNewestFirst.query(listOffset)},
+		{"users.list_by_city", usersByCity(d).query(listFirst)},
+		{"users.list_by_city_after", usersByCity(d).query(listAfter)},
+		{"users.list_by_city_count", usersByCity(d).query(listCount)},
 		{"sessions.login_by_email", loginQuery(d, "email")},
 		{"sessions.login_by_username", loginQuery(d, "username")},
 		{"sessions.authenticate", qAuthenticate},

@@ -128,7 +128,7 @@ func (s *UserService) FindPublicUser(ctx context.Context, id int64) (*kura.User,
 
 func (s *UserService) userByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
 	return s.db.queryRow(ctx, pool, qUserByID, []any{id},
-		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, (*JSON)(&u.Profile))
 }
 
 func (s *UserService) publicUserByID(ctx context.Context, pool *sql.DB, id int64, u *kura.User) error {
@@ -139,9 +139,14 @@ func (s *UserService) publicUserByID(ctx context.Context, pool *sql.DB, id int64
 // ends every session of the user but upd.KeepSession in the same
 // transaction. A CurrentPassword that is set is verified first, after
 // the fields are validated and the password guard of ctx has allowed it
-// (see checkPassword), holding no connection meanwhile. updated_at is
-// moved by the database.
-// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword), ECONFLICT,
+// (see checkPassword), holding no connection meanwhile. With a profile
+// patch or a precondition (upd.If) the row is read locked first: the
+// precondition is checked on it and the patch merged onto its profile
+// (see updateProfile), so that neither a concurrent update nor a stale
+// client's is lost. updated_at is moved by the database (on MySQL, by
+// the statement, at least a microsecond, so that the ETag moves too).
+// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword; the profile
+// naming "profile" or its fields), ECONFLICT, EPRECONDITION,
 // EUNAVAILABLE, the guard's.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
 	upd.Normalize()
@@ -154,7 +159,11 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 		}
 	}
 	if upd.Empty() {
-		return s.FindUserByID(ctx, id)
+		u, err := s.FindUserByID(kura.WithFreshReads(ctx), id)
+		if err == nil {
+			err = upd.If.Check(u)
+		}
+		return u, err
 	}
 	var sets []string
 	var args []any
@@ -171,11 +180,27 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 		}
 		sets, args = append(sets, "password_hash = ?"), append(args, hash)
 	}
-	q := "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 	var u *kura.User
 	var ended []string
 	err := s.db.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, q, append(args, id)...)
+		sets, args := sets, args
+		if upd.If.Set() || upd.Profile != nil {
+			cur, doc, err := s.lockedProfileUpdate(ctx, tx, id, upd)
+			if err != nil {
+				return err
+			}
+			if doc != nil {
+				sets, args = append(sets, "profile = ?"), append(args, doc)
+			}
+			if len(sets) == 0 {
+				u = cur // a patch that changes nothing writes nothing
+				return nil
+			}
+		}
+		if s.db.dialect == MySQL {
+			sets = append(sets, mysqlMoveUpdatedAt)
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE users SET "+strings.Join(sets, ", ")+" WHERE id = ?", append(args, id)...)
 		if err != nil {
 			return conflict(err)
 		}
@@ -290,10 +315,21 @@ func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 // and the keyset condition (WHERE id < cursor ORDER BY id DESC LIMIT n)
 // without another index, and a deep keyset page costs the same as the
 // first. Keyset mode fetches one row more than asked to know whether a next
-// page exists; offset mode also counts all users.
-// Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
+// page exists; offset mode also counts all users. A filter by a profile
+// field (kura.ProfileFilters) reads that field's index, which ends in id
+// (see profileFilter).
+// Errors: EINVALID (bad cursor or sizes), EBADREQUEST (a filter by another
+// field), EUNAVAILABLE.
 func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	p, err := List(ctx, s.db, opt, usersNewestFirst)
+	l := usersNewestFirst
+	if opt.Filter.Field != "" {
+		var err error
+		if l, err = s.filtered(opt.Filter); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		opt.Filter = kura.Filter{}
+	}
+	p, err := List(ctx, s.db, opt, l)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
