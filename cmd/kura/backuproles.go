@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/sqldb/roles"
 )
 
 // The backup commands under least-privilege roles (kura db roles): which
@@ -27,29 +26,7 @@ func scratchSource(cfg Config) (name, rawURL string) {
 
 // roleOf returns the role (user) a database URL logs in as; "" when it
 // names none.
-func roleOf(rawURL string) string {
-	switch d, _ := sqldb.ParseDialect(rawURL); d {
-	case sqldb.Postgres:
-		if cc, err := pgx.ParseConfig(rawURL); err == nil {
-			return cc.User
-		}
-	case sqldb.MySQL:
-		if mc, err := sqldb.MySQLConfig(rawURL); err == nil {
-			return mc.User
-		}
-	}
-	return ""
-}
-
-// scratchGrant is the statement, run as a superuser, that lets role make
-// and fill the scratch databases of backup verify.
-func scratchGrant(d sqldb.Dialect, role string) string {
-	if d == sqldb.MySQL {
-		return "GRANT ALL PRIVILEGES ON " + scratchPattern("kura_verify_") + ".* TO " + sqlString(role) + "@'%'" +
-			" (with the host part of the account, as kura db roles --host made it; kura db roles --apply grants it to the migration role)"
-	}
-	return "ALTER ROLE " + pgIdent(role) + " CREATEDB (kura db roles --apply takes it back: run it again after)"
-}
+func roleOf(rawURL string) string { return sqldb.URLUser(rawURL) }
 
 // scratchFix says what lets backup verify make its scratch database.
 func scratchFix(cfg Config) string {
@@ -57,10 +34,10 @@ func scratchFix(cfg Config) string {
 	d, _ := sqldb.ParseDialect(raw)
 	role := roleOf(raw)
 	if name == "KURA_BACKUP_SCRATCH_URL" {
-		return fmt.Sprintf("let %s, the role of KURA_BACKUP_SCRATCH_URL, create them: %s; or set KURA_BACKUP_SCRATCH_URL to a role that may", role, scratchGrant(d, role))
+		return fmt.Sprintf("let %s, the role of KURA_BACKUP_SCRATCH_URL, create them: %s; or set KURA_BACKUP_SCRATCH_URL to a role that may", role, roles.ScratchGrant(d, role))
 	}
 	return fmt.Sprintf("set KURA_BACKUP_SCRATCH_URL to a URL of this server whose role may create databases (%s uses %s's role %s when it is unset), or let %s: %s",
-		"backup verify", name, role, role, scratchGrant(d, role))
+		"backup verify", name, role, role, roles.ScratchGrant(d, role))
 }
 
 // explainScratch adds to a verify that could not make or fill its scratch
@@ -84,8 +61,8 @@ func checkRestoreRole(cfg Config, to string) error {
 	if d == sqldb.SQLite {
 		return nil
 	}
-	_, toAddr, toDB := serverOf(to)
-	_, appAddr, appDB := serverOf(cfg.URL())
+	_, toAddr, toDB := sqldb.Server(to)
+	_, appAddr, appDB := sqldb.Server(cfg.URL())
 	toRole, appRole, migRole := roleOf(to), roleOf(cfg.URL()), roleOf(cfg.MigrateDatabaseURL)
 	if toAddr != appAddr || toDB != appDB || toRole != appRole || toRole == migRole {
 		return nil

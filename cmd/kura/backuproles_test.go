@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/doctor"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/sqldb/roles"
 )
 
 // TestBackup_LeastPrivilege follows the documented commands after kura db
@@ -54,7 +56,7 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 				if r := checkBackups(ctx, doctorEnvFor(t, "", env...)); strings.Contains(r.Message, "cannot run") {
 					t.Errorf("doctor after kura db roles: %+v", r)
 				}
-				execAs(t, admin, "REVOKE ALL PRIVILEGES ON "+scratchPattern("kura_verify_")+".* FROM "+sqlString(mig)+"@'%'")
+				execAs(t, admin, "REVOKE ALL PRIVILEGES ON "+roles.ScratchPattern("kura_verify_")+".* FROM "+roles.Literal(mig)+"@'%'")
 			}
 			_, logs, err = runKura(t, env, "", "backup", "verify", m.Name)
 			if code := exitCode(err, io.Discard); code != 1 || !strings.Contains(err.Error(), "KURA_BACKUP_SCRATCH_URL") ||
@@ -64,13 +66,13 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 			if found, err := backup.Find(dir, m.Name); err != nil || (found.Verified != nil && !found.Verified.OK) {
 				t.Fatalf("a verify that could not run was recorded against the backup: %+v %v", found.Verified, err)
 			}
-			doctor := checkBackups(ctx, doctorEnvFor(t, "", env...))
-			if doctor.Status != statusFail || !strings.Contains(doctor.Message, "backup verify cannot run") ||
-				!strings.Contains(doctor.Fix, "KURA_BACKUP_SCRATCH_URL") {
-				t.Fatalf("doctor's backups check: %+v, want a failure naming the scratch database", doctor)
+			found := checkBackups(ctx, doctorEnvFor(t, "", env...))
+			if found.Status != doctor.Fail || !strings.Contains(found.Message, "backup verify cannot run") ||
+				!strings.Contains(found.Fix, "KURA_BACKUP_SCRATCH_URL") {
+				t.Fatalf("doctor's backups check: %+v, want a failure naming the scratch database", found)
 			}
 			if d == sqldb.Postgres { // the state SECURITY.md shows: a backup, none verified, no CREATEDB
-				wantSecurityExample(t, "backups", doctor, map[string]string{"kura_migrate": mig})
+				wantSecurityExample(t, "backups", found, map[string]string{"kura_migrate": mig})
 			}
 			// KURA_BACKUP_SCRATCH_URL, a role that may: verify works.
 			if _, logs, err := runKura(t, append(env, "KURA_BACKUP_SCRATCH_URL="+admin), "", "backup", "verify", m.Name); err != nil {
@@ -78,7 +80,7 @@ func TestBackup_LeastPrivilege(t *testing.T) {
 			}
 			// The right the fix names, given to the migration role: verify
 			// works as it, and doctor finds nothing against it.
-			grant, _, _ := strings.Cut(scratchGrant(d, mig), " (")
+			grant, _, _ := strings.Cut(roles.ScratchGrant(d, mig), " (")
 			execAs(t, admin, grant)
 			if _, logs, err := runKura(t, env, "", "backup", "verify", "--latest"); err != nil {
 				t.Fatalf("verify after %s: %v\n%s", grant, err, logs)
@@ -114,26 +116,5 @@ func execAs(t *testing.T, dbURL, stmt string) {
 	defer db.Close()
 	if _, err := db.Writer().Exec(stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
-	}
-}
-
-// TestGrantsMakeScratch reads MySQL's SHOW GRANTS as doctor does.
-func TestGrantsMakeScratch(t *testing.T) {
-	for _, c := range []struct {
-		grants []string
-		want   bool
-	}{
-		{[]string{"GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"}, true},
-		{[]string{"GRANT USAGE ON *.* TO `m`@`%`", "GRANT ALL PRIVILEGES ON `kura`.* TO `m`@`%`"}, false},
-		{[]string{"GRANT USAGE ON *.* TO `m`@`%`", "GRANT ALL PRIVILEGES ON `kura\\_verify\\_%`.* TO `m`@`%`"}, true},
-		{[]string{"GRANT CREATE, DROP ON `kura\\_verify\\_%`.* TO `m`@`%`"}, false},
-		{[]string{"GRANT CREATE, DROP, SELECT, INSERT, ALTER, LOCK TABLES ON `kura%`.* TO `m`@`%`"}, true},
-		{[]string{"GRANT CREATE, DROP, SELECT, INSERT, ALTER, LOCK TABLES ON `kura\\_verify\\_x`.* TO `m`@`%`"}, false},
-		{[]string{"GRANT CREATE, DROP ON *.* TO `m`@`%`", "GRANT SELECT, INSERT, ALTER, LOCK TABLES ON `%`.* TO `m`@`%`"}, true},
-		{[]string{"GRANT SELECT, INSERT, ALTER, LOCK TABLES, CREATE, DROP ON `kura`.`users` TO `m`@`%`"}, false},
-	} {
-		if got := grantsMakeScratch(c.grants); got != c.want {
-			t.Errorf("%q: %v, want %v", c.grants, got, c.want)
-		}
 	}
 }

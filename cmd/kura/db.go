@@ -3,18 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 
 	"golang.org/x/term"
 
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/sqldb/roles"
 )
 
 // The variables db roles --apply reads the roles' passwords from; a
@@ -100,11 +99,11 @@ func (c *dbRolesCommand) Run(ctx context.Context, args []string) error {
 	}
 	d, _ := sqldb.ParseDialect(cfg.URL())
 	if d == sqldb.SQLite {
-		_, err := fmt.Fprint(c.m.Stdout, sqliteRoles)
+		_, err := fmt.Fprint(c.m.Stdout, roles.SQLiteAdvice)
 		return err
 	}
-	r := roleSpec{migrate: c.migrate, app: c.app, host: c.host, schema: "public", database: urlDatabase(cfg.URL())}
-	if err := r.validate(); err != nil {
+	r := roles.Spec{Migrate: c.migrate, App: c.app, Host: c.host, Schema: "public", Database: sqldb.URLDatabase(cfg.URL())}
+	if err := r.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
 	if !c.apply {
@@ -114,33 +113,33 @@ func (c *dbRolesCommand) Run(ctx context.Context, args []string) error {
 }
 
 // print writes the statements with placeholders for the passwords.
-func (c *dbRolesCommand) print(d sqldb.Dialect, r roleSpec) error {
+func (c *dbRolesCommand) print(d sqldb.Dialect, r roles.Spec) error {
 	w := bufio.NewWriter(c.m.Stdout)
-	fmt.Fprintf(w, "-- kura db roles: %s, database %s. Run as a superuser; passwords are placeholders.\n", d, r.database)
-	for _, s := range rolesSQL(d, r, func(string) bool { return false }) {
-		if s.comment != "" {
-			fmt.Fprintf(w, "\n-- %s\n", s.comment)
+	fmt.Fprintf(w, "-- kura db roles: %s, database %s. Run as a superuser; passwords are placeholders.\n", d, r.Database)
+	for _, s := range roles.Statements(d, r, func(string) bool { return false }) {
+		if s.Comment != "" {
+			fmt.Fprintf(w, "\n-- %s\n", s.Comment)
 		}
-		fmt.Fprintf(w, "%s;\n", s.render(func(role string) string { return "'<" + c.passwordEnv(r, role) + ">'" }))
+		fmt.Fprintf(w, "%s;\n", s.Render(func(role string) string { return "'<" + c.passwordEnv(r, role) + ">'" }))
 	}
 	return w.Flush()
 }
 
 // passwordEnv returns the variable role's password comes from.
-func (c *dbRolesCommand) passwordEnv(r roleSpec, role string) string {
-	if role == r.migrate {
+func (c *dbRolesCommand) passwordEnv(r roles.Spec, role string) string {
+	if role == r.Migrate {
 		return migratePasswordEnv
 	}
 	return appPasswordEnv
 }
 
 // run reads the passwords and runs the statements, in order, on one
-// connection as DATABASE_URL. Neither the statements nor the passwords
-// are logged.
-func (c *dbRolesCommand) run(ctx context.Context, d sqldb.Dialect, r roleSpec) error {
+// connection as DATABASE_URL (roles.Apply). Neither the statements nor
+// the passwords are logged.
+func (c *dbRolesCommand) run(ctx context.Context, d sqldb.Dialect, r roles.Spec) error {
 	in := bufio.NewReader(c.m.Stdin)
 	pws := map[string]string{}
-	for _, role := range []string{r.migrate, r.app} {
+	for _, role := range []string{r.Migrate, r.App} {
 		pw, err := c.readRolePassword(in, c.passwordEnv(r, role), role)
 		if err != nil {
 			return err
@@ -157,45 +156,15 @@ func (c *dbRolesCommand) run(ctx context.Context, d sqldb.Dialect, r roleSpec) e
 		return err
 	}
 	defer conn.Close()
-	if err := c.checkDatabase(ctx, conn, d, r.database); err != nil {
+	if err := roles.Apply(ctx, conn, d, r, pws); err != nil {
+		var se *roles.StatementError
+		if errors.As(err, &se) {
+			return fmt.Errorf("db roles: %w", err)
+		}
 		return err
 	}
-	if d == sqldb.Postgres {
-		// Keep the statements, which carry passwords, out of the server's
-		// log; a role that may not change these settings leaves them be.
-		for _, q := range []string{"SET log_statement = 'none'", "SET log_min_error_statement = 'panic'", "SET log_min_duration_statement = -1"} {
-			conn.ExecContext(ctx, q)
-		}
-	}
-	exists := func(role string) bool {
-		var n int
-		err := conn.QueryRowContext(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", role).Scan(&n)
-		return err == nil && n > 0
-	}
-	for i, s := range rolesSQL(d, r, exists) {
-		if _, err := conn.ExecContext(ctx, s.render(func(role string) string { return sqlString(pws[role]) })); err != nil {
-			// The statement may hold a password: say which one it was.
-			return fmt.Errorf("db roles: statement %d of the printed SQL: %w", i+1, err)
-		}
-	}
-	_, err = fmt.Fprintf(c.m.Stdout, "made roles %s (migrations) and %s (the application) on %s database %s\n", r.migrate, r.app, d, r.database)
+	_, err = fmt.Fprintf(c.m.Stdout, "made roles %s (migrations) and %s (the application) on %s database %s\n", r.Migrate, r.App, d, r.Database)
 	return err
-}
-
-// checkDatabase makes sure the connection is on the database the SQL names.
-func (c *dbRolesCommand) checkDatabase(ctx context.Context, conn *sql.Conn, d sqldb.Dialect, want string) error {
-	q := "SELECT current_database()"
-	if d == sqldb.MySQL {
-		q = "SELECT COALESCE(DATABASE(), '')"
-	}
-	var got string
-	if err := conn.QueryRowContext(ctx, q).Scan(&got); err != nil {
-		return err
-	}
-	if got != want {
-		return fmt.Errorf("connected to database %q, not %q: name the database in DATABASE_URL", got, want)
-	}
-	return nil
 }
 
 // readRolePassword returns role's password from env, else from in: asked
@@ -203,7 +172,7 @@ func (c *dbRolesCommand) checkDatabase(ctx context.Context, conn *sql.Conn, d sq
 func (c *dbRolesCommand) readRolePassword(in *bufio.Reader, env, role string) (string, error) {
 	for _, kv := range c.m.environ() {
 		if v, ok := strings.CutPrefix(kv, env+"="); ok && v != "" {
-			return v, checkRolePassword(env, v)
+			return v, roles.CheckPassword(env, v)
 		}
 	}
 	if f, ok := c.m.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -213,7 +182,7 @@ func (c *dbRolesCommand) readRolePassword(in *bufio.Reader, env, role string) (s
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
-		return string(b), checkRolePassword(env, string(b))
+		return string(b), roles.CheckPassword(env, string(b))
 	}
 	line, err := in.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -223,15 +192,5 @@ func (c *dbRolesCommand) readRolePassword(in *bufio.Reader, env, role string) (s
 	if line == "" {
 		return "", usageError{fmt.Sprintf("no password for %s: set %s or give it on standard input", role, env)}
 	}
-	return line, checkRolePassword(env, line)
-}
-
-// urlDatabase returns the database a postgres:// or mysql:// URL names,
-// "" for none.
-func urlDatabase(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(u.Path, "/")
+	return line, roles.CheckPassword(env, line)
 }

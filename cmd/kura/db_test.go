@@ -16,6 +16,7 @@ import (
 
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/sqldb/roles"
 )
 
 // roleURLs applies kura db roles to the superuser's database adminURL
@@ -43,7 +44,7 @@ func roleURLs(t *testing.T, adminURL string) (migrateURL, appURL string) {
 }
 
 // dropRoles drops the test's roles and what they own or were granted.
-func dropRoles(t *testing.T, adminURL string, roles ...string) {
+func dropRoles(t *testing.T, adminURL string, names ...string) {
 	d, _ := sqldb.ParseDialect(adminURL)
 	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: adminURL})
 	if err != nil {
@@ -51,10 +52,10 @@ func dropRoles(t *testing.T, adminURL string, roles ...string) {
 		return
 	}
 	defer db.Close()
-	for _, r := range roles {
-		stmts := []string{"DROP OWNED BY " + pgIdent(r), "DROP ROLE IF EXISTS " + pgIdent(r)}
+	for _, r := range names {
+		stmts := []string{`DROP OWNED BY "` + r + `"`, `DROP ROLE IF EXISTS "` + r + `"`}
 		if d == sqldb.MySQL {
-			stmts = []string{"DROP USER IF EXISTS " + sqlString(r) + "@'%'"}
+			stmts = []string{"DROP USER IF EXISTS " + roles.Literal(r) + "@'%'"}
 		}
 		for _, s := range stmts {
 			if _, err := db.Writer().Exec(s); err != nil {
@@ -213,11 +214,6 @@ func TestDBRoles_Print(t *testing.T) {
 		_, _, err := runKura(t, []string{"DATABASE_URL=postgres://postgres@127.0.0.1/kura"}, "", append([]string{"db", "roles"}, args...)...)
 		if !isUsage(err) {
 			t.Errorf("db roles %v: %v, want a usage error", args, err)
-		}
-	}
-	for _, pw := range []string{`back\slash`, "new\nline"} {
-		if err := checkRolePassword("X", pw); err == nil {
-			t.Errorf("password %q accepted", pw)
 		}
 	}
 }

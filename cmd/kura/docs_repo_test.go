@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kura-dev/kura/doctor"
 	"github.com/kura-dev/kura/password"
 )
 
@@ -423,7 +424,7 @@ func TestDocs_OperationsAlerts(t *testing.T) {
 // against SECURITY.md's example of its line (the block after "$ kura
 // doctor"): "…" stands for any text, numbers and times for any, and each
 // key of names (a role in the example) for its value in r.
-func wantSecurityExample(t *testing.T, check string, r checkResult, names map[string]string) {
+func wantSecurityExample(t *testing.T, check string, r doctor.Result, names map[string]string) {
 	t.Helper()
 	sec := readDoc(t, "docs/SECURITY.md")
 	_, block, ok := strings.Cut(sec, "$ kura doctor\n")
@@ -472,5 +473,5 @@ func TestDocs_SecurityDoctorExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantSecurityExample(t, "database-tls", checkDatabaseTLS(ctx, &doctorEnv{cfg: cfg}), nil)
+	wantSecurityExample(t, "database-tls", checkDatabaseTLS(ctx, newDoctorEnv(cfg)), nil)
 }

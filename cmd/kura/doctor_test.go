@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura/doctor"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -18,7 +19,7 @@ import (
 // doctorEnvFor returns the doctor's view of a configuration given as
 // environment variables, with envFile (which may be "") as its .env file,
 // and the database opened when it exists.
-func doctorEnvFor(t *testing.T, envFile string, environ ...string) *doctorEnv {
+func doctorEnvFor(t *testing.T, envFile string, environ ...string) *doctor.Env {
 	t.Helper()
 	m := &Main{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Environ: environ}
 	cf := &configFlags{envFile: envFile}
@@ -26,18 +27,43 @@ func doctorEnvFor(t *testing.T, envFile string, environ ...string) *doctorEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.close)
+	t.Cleanup(func() { closeDoctorEnv(e) })
 	return e
 }
 
+// The checks of doctor.Checks, by name.
+var (
+	checkSecrets      = doctorCheck("secrets")
+	checkEnvFile      = doctorCheck("env-file")
+	checkDatabaseTLS  = doctorCheck("database-tls")
+	checkDatabaseRole = doctorCheck("database-role")
+	checkBackups      = doctorCheck("backups")
+	checkSQLiteFile   = doctorCheck("sqlite-file")
+	checkReplicas     = doctorCheck("read-replicas")
+	checkRedis        = doctorCheck("redis")
+	checkAdmin        = doctorCheck("admin")
+	checkSessions     = doctorCheck("sessions")
+	checkRateLimits   = doctorCheck("rate-limits")
+	checkMetrics      = doctorCheck("metrics")
+)
+
+// doctorCheck returns the function of the check of doctor.Checks named name.
+func doctorCheck(name string) func(context.Context, *doctor.Env) doctor.Result {
+	c, ok := doctor.Lookup(name)
+	if !ok {
+		panic("no doctor check " + name)
+	}
+	return c.Run
+}
+
 // wantStatus runs fn over e and checks its status.
-func wantStatus(t *testing.T, name string, fn func(context.Context, *doctorEnv) checkResult, e *doctorEnv, want string) {
+func wantStatus(t *testing.T, name string, fn func(context.Context, *doctor.Env) doctor.Result, e *doctor.Env, want doctor.Status) {
 	t.Helper()
 	r := fn(context.Background(), e)
 	if r.Status != want {
 		t.Errorf("%s: %s (%s; fix: %s), want %s", name, r.Status, r.Message, r.Fix, want)
 	}
-	if r.Status != statusOK && r.Fix == "" {
+	if r.Status != doctor.OK && r.Fix == "" {
 		t.Errorf("%s: %s without a fix: %s", name, r.Status, r.Message)
 	}
 }
@@ -73,61 +99,59 @@ func TestDoctor_Secrets(t *testing.T) {
 	if out, err := exec.Command("git", "-C", dir, "add", ".env").CombinedOutput(); err != nil {
 		t.Fatalf("git add: %v %s", err, out)
 	}
-	wantStatus(t, "password in a tracked .env", checkSecrets, doctorEnvFor(t, envFile), statusFail)
-	wantStatus(t, "password from the environment", checkSecrets, doctorEnvFor(t, "", url), statusOK)
-	wantStatus(t, "no secret", checkSecrets, doctorEnvFor(t, ""), statusOK)
+	wantStatus(t, "password in a tracked .env", checkSecrets, doctorEnvFor(t, envFile), doctor.Fail)
+	wantStatus(t, "password from the environment", checkSecrets, doctorEnvFor(t, "", url), doctor.OK)
+	wantStatus(t, "no secret", checkSecrets, doctorEnvFor(t, ""), doctor.OK)
 
 	untracked := filepath.Join(t.TempDir(), ".env")
 	writeFile(t, untracked, url+"\nKURA_METRICS_TOKEN=0123456789abcdef0123\n", 0o600)
-	wantStatus(t, "password in a .env outside git", checkSecrets, doctorEnvFor(t, untracked), statusOK)
+	wantStatus(t, "password in a .env outside git", checkSecrets, doctorEnvFor(t, untracked), doctor.OK)
 }
 
 func TestDoctor_EnvFile(t *testing.T) {
-	wantStatus(t, "no .env", checkEnvFile, doctorEnvFor(t, filepath.Join(t.TempDir(), ".env")), statusOK)
+	wantStatus(t, "no .env", checkEnvFile, doctorEnvFor(t, filepath.Join(t.TempDir(), ".env")), doctor.OK)
 
 	loose := filepath.Join(t.TempDir(), ".env")
 	writeFile(t, loose, "KURA_LOG_LEVEL=info\n", 0o644)
-	wantStatus(t, "mode 0644", checkEnvFile, doctorEnvFor(t, loose), statusFail)
+	wantStatus(t, "mode 0644", checkEnvFile, doctorEnvFor(t, loose), doctor.Fail)
 	writeFile(t, loose, "KURA_LOG_LEVEL=info\n", 0o600)
-	wantStatus(t, "mode 0600, no git", checkEnvFile, doctorEnvFor(t, loose), statusOK)
+	wantStatus(t, "mode 0600, no git", checkEnvFile, doctorEnvFor(t, loose), doctor.OK)
 
 	dir := gitRepo(t)
 	envFile := filepath.Join(dir, ".env")
 	writeFile(t, envFile, "KURA_LOG_LEVEL=info\n", 0o600)
-	wantStatus(t, "in a work tree, not ignored", checkEnvFile, doctorEnvFor(t, envFile), statusWarn)
+	wantStatus(t, "in a work tree, not ignored", checkEnvFile, doctorEnvFor(t, envFile), doctor.Warn)
 	writeFile(t, filepath.Join(dir, ".gitignore"), ".env\n", 0o644)
-	wantStatus(t, "ignored", checkEnvFile, doctorEnvFor(t, envFile), statusOK)
+	wantStatus(t, "ignored", checkEnvFile, doctorEnvFor(t, envFile), doctor.OK)
 	if out, err := exec.Command("git", "-C", dir, "add", "-f", ".env").CombinedOutput(); err != nil {
 		t.Fatalf("git add: %v %s", err, out)
 	}
-	wantStatus(t, "tracked", checkEnvFile, doctorEnvFor(t, envFile), statusFail)
+	wantStatus(t, "tracked", checkEnvFile, doctorEnvFor(t, envFile), doctor.Fail)
 }
 
 func TestDoctor_DatabaseTLS(t *testing.T) {
 	cases := []struct {
 		env  []string
-		want string
+		want doctor.Status
 	}{
-		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=disable"}, statusFail},
-		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=prefer"}, statusFail},
-		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=require"}, statusWarn},
-		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=verify-full"}, statusOK},
-		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura?sslmode=disable"}, statusOK},
-		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura", "KURA_DB_ALLOW_INSECURE=true"}, statusFail},
-		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura?tls=skip-verify"}, statusWarn},
-		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura?tls=true"}, statusOK},
-		{[]string{"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "x.db")}, statusOK},
+		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=disable"}, doctor.Fail},
+		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=prefer"}, doctor.Fail},
+		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=require"}, doctor.Warn},
+		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=verify-full"}, doctor.OK},
+		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura?sslmode=disable"}, doctor.OK},
+		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura", "KURA_DB_ALLOW_INSECURE=true"}, doctor.Fail},
+		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura?tls=skip-verify"}, doctor.Warn},
+		{[]string{"DATABASE_URL=mysql://app@db.example.com/kura?tls=true"}, doctor.OK},
+		{[]string{"DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "x.db")}, doctor.OK},
 		{[]string{"DATABASE_URL=postgres://app@db.example.com/kura?sslmode=verify-full",
-			"KURA_MIGRATE_DATABASE_URL=postgres://m@db.example.com/kura?sslmode=disable"}, statusFail},
+			"KURA_MIGRATE_DATABASE_URL=postgres://m@db.example.com/kura?sslmode=disable"}, doctor.Fail},
 	}
 	for _, c := range cases {
-		e := &doctorEnv{}
 		cfg, err := LoadConfig(c.env, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.cfg = cfg
-		wantStatus(t, strings.Join(c.env, " "), checkDatabaseTLS, e, c.want)
+		wantStatus(t, strings.Join(c.env, " "), checkDatabaseTLS, newDoctorEnv(cfg), c.want)
 	}
 }
 
@@ -143,7 +167,7 @@ func TestDoctor_DatabaseRole(t *testing.T) {
 			if _, logs, err := runKura(t, []string{"DATABASE_URL=" + migURL}, "", "migrate", "up"); err != nil {
 				t.Fatalf("migrate up: %v\n%s", err, logs)
 			}
-			wantStatus(t, "the superuser", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+admin), statusFail)
+			wantStatus(t, "the superuser", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+admin), doctor.Fail)
 			if eng.name == "postgres" { // SECURITY.md's example: kura migrated and serves as the superuser
 				owner := eng.url(t)
 				if _, logs, err := runKura(t, []string{"DATABASE_URL=" + owner}, "", "migrate", "up"); err != nil {
@@ -151,38 +175,39 @@ func TestDoctor_DatabaseRole(t *testing.T) {
 				}
 				wantSecurityExample(t, "database-role", checkDatabaseRole(context.Background(), doctorEnvFor(t, "", "DATABASE_URL="+owner)), nil)
 			}
-			wantStatus(t, "the migration role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+migURL), statusFail)
-			wantStatus(t, "the application role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+appURL), statusOK)
-			wantStatus(t, "an admin, on the application role", checkAdmin, doctorEnvFor(t, "", "DATABASE_URL="+appURL), statusWarn)
+			wantStatus(t, "the migration role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+migURL), doctor.Fail)
+			wantStatus(t, "the application role", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL="+appURL), doctor.OK)
+			wantStatus(t, "an admin, on the application role", checkAdmin, doctorEnvFor(t, "", "DATABASE_URL="+appURL), doctor.Warn)
 		})
 	}
-	wantStatus(t, "SQLite", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "k.db")), statusOK)
-	wantStatus(t, "unreachable", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL=postgres://app@127.0.0.1:1/kura"), statusFail)
+	wantStatus(t, "SQLite", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "k.db")), doctor.OK)
+	wantStatus(t, "unreachable", checkDatabaseRole, doctorEnvFor(t, "", "DATABASE_URL=postgres://app@127.0.0.1:1/kura"), doctor.Fail)
 }
 
 func TestDoctor_Backups(t *testing.T) {
 	cfg := defaultConfig()
-	e := &doctorEnv{cfg: cfg, backups: func(context.Context) (*backupStatus, error) { return nil, nil }}
-	wantStatus(t, "no backups yet", checkBackups, e, statusWarn)
-	status := func(s backupStatus) func(context.Context) (*backupStatus, error) {
-		return func(context.Context) (*backupStatus, error) { return &s, nil }
+	e := newDoctorEnv(cfg)
+	e.Backups = func(context.Context) (*doctor.BackupStatus, error) { return nil, nil }
+	wantStatus(t, "no backups yet", checkBackups, e, doctor.Warn)
+	status := func(s doctor.BackupStatus) func(context.Context) (*doctor.BackupStatus, error) {
+		return func(context.Context) (*doctor.BackupStatus, error) { return &s, nil }
 	}
 	now := time.Now()
-	e.backups = status(backupStatus{LastSuccess: now.Add(-72 * time.Hour), LastVerified: now.Add(-72 * time.Hour)})
-	wantStatus(t, "an old backup", checkBackups, e, statusFail)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-time.Hour), LastFailure: "pg_dump not found"})
-	wantStatus(t, "a failed last attempt", checkBackups, e, statusFail)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour)})
-	wantStatus(t, "an unverified backup", checkBackups, e, statusWarn)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10 * 24 * time.Hour)})
-	wantStatus(t, "a verify too long ago", checkBackups, e, statusWarn)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour)})
-	wantStatus(t, "a recent backup, one verified lately", checkBackups, e, statusOK)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour), FailedVerify: "kura-x"})
-	wantStatus(t, "the last backup failed its verify", checkBackups, e, statusFail)
-	e.backups = status(backupStatus{LastSuccess: now.Add(-time.Hour)})
-	e.scratch = func(context.Context) string { return "kura_migrate may not create databases" }
-	wantStatus(t, "a verify that cannot run", checkBackups, e, statusFail)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-72 * time.Hour), LastVerified: now.Add(-72 * time.Hour)})
+	wantStatus(t, "an old backup", checkBackups, e, doctor.Fail)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-time.Hour), LastFailure: "pg_dump not found"})
+	wantStatus(t, "a failed last attempt", checkBackups, e, doctor.Fail)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)})
+	wantStatus(t, "an unverified backup", checkBackups, e, doctor.Warn)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10 * 24 * time.Hour)})
+	wantStatus(t, "a verify too long ago", checkBackups, e, doctor.Warn)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour)})
+	wantStatus(t, "a recent backup, one verified lately", checkBackups, e, doctor.OK)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-24 * time.Hour), FailedVerify: "kura-x"})
+	wantStatus(t, "the last backup failed its verify", checkBackups, e, doctor.Fail)
+	e.Backups = status(doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)})
+	e.Scratch = func(context.Context) string { return "kura_migrate may not create databases" }
+	wantStatus(t, "a verify that cannot run", checkBackups, e, doctor.Fail)
 }
 
 // TestDoctor_BackupMessages: what the backups check says is what kura
@@ -192,21 +217,21 @@ func TestDoctor_BackupMessages(t *testing.T) {
 	now := time.Now()
 	for _, c := range []struct {
 		env    []string
-		st     backupStatus
-		status string
+		st     doctor.BackupStatus
+		status doctor.Status
 		want   []string
 	}{
-		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura"}, doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)}, doctor.Warn,
 			[]string{"no backup has passed a verify yet", "one in 7", "the 7th scheduled backup", "verify --latest now"}},
-		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura", "KURA_BACKUP_VERIFY_EVERY=3"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+		{[]string{"DATABASE_URL=postgres://app@127.0.0.1/kura", "KURA_BACKUP_VERIFY_EVERY=3"}, doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)}, doctor.Warn,
 			[]string{"one in 3", "the 3rd scheduled backup"}},
-		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)}, doctor.Warn,
 			[]string{"verify each one", "see the log"}},
-		{[]string{"DATABASE_URL=sqlite:/x/kura.db", "KURA_BACKUP_INTERVAL=0"}, backupStatus{LastSuccess: now.Add(-time.Hour)}, statusWarn,
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db", "KURA_BACKUP_INTERVAL=0"}, doctor.BackupStatus{LastSuccess: now.Add(-time.Hour)}, doctor.Warn,
 			[]string{"scheduled backups are off"}},
-		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10*24*time.Hour - time.Hour)}, statusWarn,
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, doctor.BackupStatus{LastSuccess: now.Add(-time.Hour), LastVerified: now.Add(-10*24*time.Hour - time.Hour)}, doctor.Warn,
 			[]string{"10 days ago (more than 8)", "the scheduled verify could not run"}},
-		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, backupStatus{LastSuccess: now.Add(-72 * time.Hour)}, statusFail,
+		{[]string{"DATABASE_URL=sqlite:/x/kura.db"}, doctor.BackupStatus{LastSuccess: now.Add(-72 * time.Hour)}, doctor.Fail,
 			[]string{"no successful backup in 48h"}},
 	} {
 		cfg, err := LoadConfig(c.env, "")
@@ -214,7 +239,9 @@ func TestDoctor_BackupMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := c.st
-		r := checkBackups(context.Background(), &doctorEnv{cfg: cfg, backups: func(context.Context) (*backupStatus, error) { return &st, nil }})
+		e := newDoctorEnv(cfg)
+		e.Backups = func(context.Context) (*doctor.BackupStatus, error) { return &st, nil }
+		r := checkBackups(context.Background(), e)
 		if r.Status != c.status {
 			t.Errorf("%v: %s, want %s: %s", c.env, r.Status, c.status, r.Message)
 		}
@@ -240,23 +267,23 @@ func sqliteKura(t *testing.T) ([]string, string) {
 
 func TestDoctor_SQLiteFile(t *testing.T) {
 	env, path := sqliteKura(t)
-	wantStatus(t, "as kura made it", checkSQLiteFile, doctorEnvFor(t, "", env...), statusOK)
+	wantStatus(t, "as kura made it", checkSQLiteFile, doctorEnvFor(t, "", env...), doctor.OK)
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, "file 0644", checkSQLiteFile, doctorEnvFor(t, "", env...), statusFail)
+	wantStatus(t, "file 0644", checkSQLiteFile, doctorEnvFor(t, "", env...), doctor.Fail)
 	os.Chmod(path, 0o600)
 	if err := os.Chmod(filepath.Dir(path), 0o777); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, "folder 0777", checkSQLiteFile, doctorEnvFor(t, "", env...), statusFail)
-	wantStatus(t, "not SQLite", checkSQLiteFile, &doctorEnv{cfg: Config{DatabaseURL: "postgres://h/db"}}, statusOK)
+	wantStatus(t, "folder 0777", checkSQLiteFile, doctorEnvFor(t, "", env...), doctor.Fail)
+	wantStatus(t, "not SQLite", checkSQLiteFile, newDoctorEnv(Config{DatabaseURL: "postgres://h/db"}), doctor.OK)
 
 	// 0755: others may list and enter, not replace; the fix is the mode
 	// --fix sets.
 	os.Chmod(filepath.Dir(path), 0o755)
 	r := checkSQLiteFile(context.Background(), doctorEnvFor(t, "", env...))
-	if r.Status != statusFail || !strings.Contains(r.Message, "others may list its files") || strings.Contains(r.Message, "replace") ||
+	if r.Status != doctor.Fail || !strings.Contains(r.Message, "others may list its files") || strings.Contains(r.Message, "replace") ||
 		!strings.Contains(r.Fix, "750") || !strings.Contains(r.Fix, "kura doctor --fix") {
 		t.Errorf("folder 0755: %+v", r)
 	}
@@ -269,12 +296,12 @@ func TestDoctor_SQLiteFile(t *testing.T) {
 	// makes it; an open folder is found before.
 	missing := filepath.Join(t.TempDir(), "new", "kura.db")
 	r = checkSQLiteFile(context.Background(), doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+missing))
-	if r.Status != statusWarn || !strings.Contains(r.Fix, "kura migrate up") || !strings.Contains(r.Fix, "its folder 0750") {
+	if r.Status != doctor.Warn || !strings.Contains(r.Fix, "kura migrate up") || !strings.Contains(r.Fix, "its folder 0750") {
 		t.Errorf("no file, no folder: %+v", r)
 	}
 	os.MkdirAll(filepath.Dir(missing), 0o700)
 	os.Chmod(filepath.Dir(missing), 0o755)
-	wantStatus(t, "no file yet, an open folder", checkSQLiteFile, doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+missing), statusFail)
+	wantStatus(t, "no file yet, an open folder", checkSQLiteFile, doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+missing), doctor.Fail)
 }
 
 // TestDoctor_Fix: kura doctor --fix sets the modes of the SQLite folder,
@@ -298,13 +325,13 @@ func TestDoctor_Fix(t *testing.T) {
 	}
 	out.Reset()
 	err := m.Run(context.Background(), []string{"doctor", "--env-file", envFile, "--json", "--fix"})
-	var results []checkResult
+	var results []doctor.Result
 	if jerr := json.Unmarshal([]byte(out.String()), &results); jerr != nil {
 		t.Fatalf("doctor --fix --json: %v\n%s", jerr, out.String())
 	}
 	fixed := map[string]string{}
 	for _, r := range results {
-		if r.Status == statusFail {
+		if r.Status == doctor.Fail {
 			t.Errorf("after --fix: %+v", r)
 		}
 		fixed[r.Check] = r.Fixed
@@ -324,61 +351,62 @@ func TestDoctor_Fix(t *testing.T) {
 }
 
 func TestDoctor_Redis(t *testing.T) {
-	cases := map[string]string{
-		"":                                    statusOK,
-		"redis://127.0.0.1:6379/0":            statusOK,
-		"unix:///run/redis.sock":              statusOK,
-		"redis://cache.example.com:6379/0":    statusFail,
-		"redis://:pw@cache.example.com:6379":  statusFail,
-		"rediss://cache.example.com:6379":     statusFail,
-		"rediss://:pw@cache.example.com:6379": statusOK,
+	cases := map[string]doctor.Status{
+		"":                                    doctor.OK,
+		"redis://127.0.0.1:6379/0":            doctor.OK,
+		"unix:///run/redis.sock":              doctor.OK,
+		"redis://cache.example.com:6379/0":    doctor.Fail,
+		"redis://:pw@cache.example.com:6379":  doctor.Fail,
+		"rediss://cache.example.com:6379":     doctor.Fail,
+		"rediss://:pw@cache.example.com:6379": doctor.OK,
 	}
 	for u, want := range cases {
-		wantStatus(t, "REDIS_URL="+u, checkRedis, &doctorEnv{cfg: Config{RedisURL: u}}, want)
+		wantStatus(t, "REDIS_URL="+u, checkRedis, newDoctorEnv(Config{RedisURL: u}), want)
 	}
 }
 
 func TestDoctor_Admin(t *testing.T) {
 	env, _ := sqliteKura(t)
-	wantStatus(t, "no admin", checkAdmin, doctorEnvFor(t, "", env...), statusWarn)
+	wantStatus(t, "no admin", checkAdmin, doctorEnvFor(t, "", env...), doctor.Warn)
 	if _, logs, err := runKura(t, env, "a long admin password\n", "users", "create", "--email", "root@example.com", "--username", "root", "--admin"); err != nil {
 		t.Fatalf("users create: %v\n%s", err, logs)
 	}
-	wantStatus(t, "an admin", checkAdmin, doctorEnvFor(t, "", env...), statusOK)
+	wantStatus(t, "an admin", checkAdmin, doctorEnvFor(t, "", env...), doctor.OK)
 }
 
 func TestDoctor_Sessions(t *testing.T) {
 	good := doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "k.db"))
-	wantStatus(t, "defaults", checkSessions, good, statusOK)
+	wantStatus(t, "defaults", checkSessions, good, doctor.OK)
 	weak := *good
-	weak.hash = hashParams{memoryKiB: 4096, time: 1, threads: 1}
-	wantStatus(t, "a weak hash", checkSessions, &weak, statusFail)
+	weak.Hash = doctor.HashParams{MemoryKiB: 4096, Time: 1, Threads: 1}
+	wantStatus(t, "a weak hash", checkSessions, &weak, doctor.Fail)
 	long := doctorEnvFor(t, "", "DATABASE_URL=sqlite:"+filepath.Join(t.TempDir(), "k.db"), "KURA_SESSION_TTL=2160h")
-	wantStatus(t, "90-day sessions", checkSessions, long, statusWarn)
+	wantStatus(t, "90-day sessions", checkSessions, long, doctor.Warn)
 }
 
 func TestDoctor_RateLimits(t *testing.T) {
-	wantStatus(t, "none", checkRateLimits, &doctorEnv{}, statusWarn)
+	wantStatus(t, "none", checkRateLimits, &doctor.Env{}, doctor.Warn)
 	sqlite := "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "k.db")
-	wantStatus(t, "the defaults", checkRateLimits, doctorEnvFor(t, "", sqlite), statusOK)
-	wantStatus(t, "KURA_RATE_LIMIT=false", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_RATE_LIMIT=false"), statusWarn)
-	wantStatus(t, "KURA_LOGIN_RATE=off", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=off"), statusWarn)
-	wantStatus(t, "KURA_LOGIN_RATE=5/1m", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=5/1m"), statusOK)
+	wantStatus(t, "the defaults", checkRateLimits, doctorEnvFor(t, "", sqlite), doctor.OK)
+	wantStatus(t, "KURA_RATE_LIMIT=false", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_RATE_LIMIT=false"), doctor.Warn)
+	wantStatus(t, "KURA_LOGIN_RATE=off", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=off"), doctor.Warn)
+	wantStatus(t, "KURA_LOGIN_RATE=5/1m", checkRateLimits, doctorEnvFor(t, "", sqlite, "KURA_LOGIN_RATE=5/1m"), doctor.OK)
 }
 
 func TestDoctor_Metrics(t *testing.T) {
 	cases := []struct {
-		addr, token, want string
+		addr, token string
+		want        doctor.Status
 	}{
-		{"0.0.0.0:9464", "", statusFail},
-		{":9464", "", statusFail},
-		{"10.0.0.5:9464", "", statusFail},
-		{"0.0.0.0:9464", "0123456789abcdef0123", statusOK},
-		{"127.0.0.1:9464", "", statusOK},
-		{"", "", statusOK},
+		{"0.0.0.0:9464", "", doctor.Fail},
+		{":9464", "", doctor.Fail},
+		{"10.0.0.5:9464", "", doctor.Fail},
+		{"0.0.0.0:9464", "0123456789abcdef0123", doctor.OK},
+		{"127.0.0.1:9464", "", doctor.OK},
+		{"", "", doctor.OK},
 	}
 	for _, c := range cases {
-		wantStatus(t, c.addr, checkMetrics, &doctorEnv{cfg: Config{MetricsAddr: c.addr, MetricsToken: c.token}}, c.want)
+		wantStatus(t, c.addr, checkMetrics, newDoctorEnv(Config{MetricsAddr: c.addr, MetricsToken: c.token}), c.want)
 	}
 }
 
@@ -387,8 +415,8 @@ func TestDoctor_Metrics(t *testing.T) {
 func TestDoctor_Command(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "data", "kura.db")
 	out, _, err := runKura(t, []string{"DATABASE_URL=sqlite:" + missing}, "", "doctor", "--json")
-	var results []checkResult
-	if jerr := json.Unmarshal([]byte(out), &results); jerr != nil || len(results) != len(doctorChecks) {
+	var results []doctor.Result
+	if jerr := json.Unmarshal([]byte(out), &results); jerr != nil || len(results) != len(doctor.Checks) {
 		t.Fatalf("doctor --json: %v, %d results\n%s", jerr, len(results), out)
 	}
 	if code := exitCode(err, io.Discard); code != 0 {
@@ -398,7 +426,7 @@ func TestDoctor_Command(t *testing.T) {
 		t.Errorf("doctor made the SQLite folder or file: %v", err)
 	}
 	for _, r := range results {
-		if r.Check == "backups" && (r.Status != statusWarn || r.Message != "no backup taken yet") {
+		if r.Check == "backups" && (r.Status != doctor.Warn || r.Message != "no backup taken yet") {
 			t.Errorf("backups: %+v", r)
 		}
 	}
@@ -440,13 +468,14 @@ func TestDoctor_Replicas(t *testing.T) {
 	}
 	down := "postgres://postgres@127.0.0.1:" + testenv.FreePort(t) + "/postgres?sslmode=disable"
 	cases := []struct {
-		name, replicas, want string
+		name, replicas string
+		want           doctor.Status
 	}{
-		{"none", "", statusOK},
-		{"standby", set.ReplicaURL(), statusOK},
-		{"down", down, statusWarn},
-		{"primary", set.PrimaryURL() + "&application_name=x", statusFail},
-		{"no TLS", "postgres://app@replica.example.com/kura?sslmode=disable", statusFail},
+		{"none", "", doctor.OK},
+		{"standby", set.ReplicaURL(), doctor.OK},
+		{"down", down, doctor.Warn},
+		{"primary", set.PrimaryURL() + "&application_name=x", doctor.Fail},
+		{"no TLS", "postgres://app@replica.example.com/kura?sslmode=disable", doctor.Fail},
 	}
 	for _, c := range cases {
 		e := doctorEnvFor(t, "", primary, "DATABASE_REPLICA_URLS="+c.replicas, "KURA_DB_CONNECT_TIMEOUT=0")
