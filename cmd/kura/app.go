@@ -14,13 +14,14 @@ import (
 
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 // schemas are the sets of migrations kura applies, in order: its own
-// tables, then the job queue's.
-var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+// tables, then the job queue's, then the mail outbox's.
+var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, mail.Schema}
 
 // schemaPolicy says what a command does about pending migrations once the
 // database is open.
@@ -61,6 +62,9 @@ type app struct {
 	notify func(state string) error // tells systemd (NOTIFY_SOCKET): Main.sdNotify
 
 	readOnly atomic.Bool // serve and worker: the read-only mode applied (see startInstance)
+
+	mailer    *mail.Mailer    // serve and worker with mail configured: see newMailer
+	templates *mail.Templates // with the mailer
 }
 
 // ready tells systemd, under Type=notify, that the process serves.

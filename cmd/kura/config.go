@@ -143,6 +143,15 @@ type Config struct {
 	BackupVerifyEvery int
 	BackupScratchURL  string
 
+	// Mail (KURA_SMTP_URL, KURA_MAIL_*): the SMTP server (mail.SMTPConfig's
+	// URL; never printed), the sender, the transport ("smtp", "log", or ""
+	// for smtp when KURA_SMTP_URL is set and no mail otherwise) and the
+	// folder of templates replacing kura's. See mailConfig in mail.go.
+	SMTPURL       string
+	MailFrom      string
+	MailTransport string
+	MailTemplates string
+
 	// MetricsAddr (KURA_METRICS_ADDR) is the address of the listener of
 	// GET /metrics, apart from the API; "" turns it off.
 	MetricsAddr string
@@ -344,6 +353,7 @@ func (c *Config) validate() []fieldError {
 		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateMail()...)
 	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
 	}
@@ -375,6 +385,7 @@ func (c *Config) validateURLs() []fieldError {
 		{"KURA_MIGRATE_DATABASE_URL", c.MigrateDatabaseURL, sqldb.CheckURL},
 		{"KURA_BACKUP_SCRATCH_URL", c.BackupScratchURL, sqldb.CheckURL},
 		{"REDIS_URL", c.RedisURL, credurl.Check},
+		{"KURA_SMTP_URL", c.SMTPURL, credurl.Check},
 	} {
 		if err := u.check(u.url); err != nil {
 			errs = append(errs, fieldError{u.name, err.Error()})

@@ -38,7 +38,7 @@ has no shell), then checks again; it changes nothing else.
 
 The exit status is 0 when nothing failed, 2 when a check failed, and with
 --strict 1 when a check only warned.`,
-	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup,
+	env: envLog | envDB | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup | envMail,
 }
 
 func (c *doctorCommand) flags() *flag.FlagSet {

@@ -36,6 +36,7 @@ const (
 	envBackup   // the backup folder, schedule and retention
 	envStart    // how serve and worker start: the wait for the database
 	envDrain    // how serve stops behind a load balancer
+	envMail     // the mail server, sender and templates
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -101,6 +102,10 @@ var variables = []variable{
 	{"KURA_BACKUP_KEEP", envBackup, "backups kept whatever their age", func(c *Config) any { return &c.BackupKeep }, ""},
 	{"KURA_BACKUP_VERIFY_EVERY", envBackup, "scheduled backups verify one in N", func(c *Config) any { return &c.BackupVerifyEvery }, "1 on SQLite; 7 on PostgreSQL and MySQL"},
 	{"KURA_BACKUP_SCRATCH_URL", envBackup, "server URL whose role may create the scratch database a verify restores into (never printed)", func(c *Config) any { return &c.BackupScratchURL }, ""},
+	{"KURA_SMTP_URL", envMail, "the mail server: smtp://[user:password@]host[:port] (STARTTLS required off loopback) or smtps://… (never printed)", func(c *Config) any { return &c.SMTPURL }, ""},
+	{"KURA_MAIL_FROM", envMail, "the sender of kura's mail, such as \"Example <no-reply@example.com>\"", func(c *Config) any { return &c.MailFrom }, ""},
+	{"KURA_MAIL_TRANSPORT", envMail, "smtp, or log to print each message instead of sending it (development); empty: smtp with KURA_SMTP_URL, else no mail", func(c *Config) any { return &c.MailTransport }, ""},
+	{"KURA_MAIL_TEMPLATES", envMail, "a folder of templates (NAME.txt, NAME.html) replacing kura's messages", func(c *Config) any { return &c.MailTemplates }, ""},
 	{"KURA_METRICS_ADDR", envMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
 	{"KURA_METRICS_TOKEN", envMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
 	{"KURA_LOG_LEVEL", envLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},

@@ -37,7 +37,7 @@ pending migrations first. On the signal it answers 503 "draining" on
 the delay short), then stops accepting, drains in-flight requests, stops the
 job workers (running jobs finish, or are handed back to run again) and closes
 the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup | envMail,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {
@@ -92,7 +92,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Stats:          svc.stats,
 		Notifications:  sqldb.NewNotificationService(a.db),
 		Checks:         svc.checks,
-		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote()}, a.replicaNotes()...),
+		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
 		Limiter:        limiter,
 		RateLimits:     a.cfg.rateLimits(),

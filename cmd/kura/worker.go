@@ -25,7 +25,7 @@ var workerDoc = doc{
 let running jobs finish, or hand them back to run again, within
 KURA_SHUTDOWN_TIMEOUT. KURA_WORKERS=0, which makes serve only enqueue, means
 the default here.`,
-	env: envLog | envDB | envStart | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup,
+	env: envLog | envDB | envStart | envMigrate | envMigrator | envJobs | envShutdown | envMetrics | envBackup | envMail,
 }
 
 func (c *workerCommand) flags() *flag.FlagSet {
@@ -86,6 +86,9 @@ func (expireIdempotencyKeysArgs) Kind() string { return "idempotency_keys.delete
 // enqueues and manages them.
 func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 	cfg := a.cfg.Jobs(concurrency, a.log)
+	if err := a.newMailer(); err != nil {
+		return nil, err
+	}
 	if concurrency > 0 {
 		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
 		if m.Notifier != nil {
@@ -94,6 +97,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 		sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
 		ws := jobs.NewWorkers()
 		notify.AddWorker(ws, n, a.log)
+		a.addMailWorker(ws)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
 			n, err := sessions.DeleteExpiredSessions(ctx)
 			if n > 0 {
@@ -122,13 +126,16 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			cfg.Periodic = append(cfg.Periodic, a.addMaintainJob(ws))
 		}
 	}
-	if a.metrics == nil {
-		return jobs.New(a.db, cfg)
+	if a.metrics != nil {
+		cfg.OnAttempt = a.metrics.ObserveJob
 	}
-	cfg.OnAttempt = a.metrics.ObserveJob
 	jc, err := jobs.New(a.db, cfg)
-	if err == nil {
+	if err != nil {
+		return nil, err
+	}
+	if a.metrics != nil {
 		a.metrics.AddJobs(jc)
 	}
-	return jc, err
+	a.mailUseJobs(jc)
+	return jc, nil
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"io/fs"
+	"os"
+
+	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/mail"
+)
+
+// The transports KURA_MAIL_TRANSPORT names.
+const (
+	mailSMTP = "smtp"
+	mailLog  = "log"
+)
+
+// mailNoteOff is /health's "mail" note without mail configured.
+const mailNoteOff = "off"
+
+// mailTransport returns the transport the configuration chooses, "" for
+// no mail.
+func (c *Config) mailTransport() string {
+	if c.MailTransport == "" && c.SMTPURL != "" {
+		return mailSMTP
+	}
+	return c.MailTransport
+}
+
+// validateMail checks the mail settings, naming each variable; it refuses
+// an SMTP URL that would send in clear off loopback before anything starts.
+// The URL is never quoted.
+func (c *Config) validateMail() []fieldError {
+	var errs []fieldError
+	switch t := c.mailTransport(); t {
+	case "":
+		return nil
+	case mailSMTP:
+		if c.SMTPURL == "" {
+			errs = append(errs, fieldError{"KURA_SMTP_URL", "empty: KURA_MAIL_TRANSPORT=smtp needs the server, such as smtp://user:password@mail.example.com:587"})
+		} else if _, err := mail.NewSMTP(mail.SMTPConfig{URL: c.SMTPURL}); err != nil {
+			errs = append(errs, fieldError{"KURA_SMTP_URL", err.Error()})
+		}
+	case mailLog:
+	default:
+		errs = append(errs, fieldError{"KURA_MAIL_TRANSPORT", "must be smtp, log or empty"})
+	}
+	if err := (mail.Config{From: c.MailFrom, Transport: mail.Log{}}).Validate(); err != nil {
+		errs = append(errs, fieldError{"KURA_MAIL_FROM", "must be the sender's address, such as \"Example <no-reply@example.com>\""})
+	}
+	return errs
+}
+
+// newMailer makes the process's mailer and loads the templates, refusing
+// a template that does not parse; without mail configured it does nothing.
+func (a *app) newMailer() error {
+	var tr mail.Transport
+	switch a.cfg.mailTransport() {
+	case "":
+		return nil
+	case mailLog:
+		tr = mail.Log{Logger: a.log}
+		a.log.Warn("mail is printed to the log, not sent (KURA_MAIL_TRANSPORT=log): its links hold tokens; never use it in production")
+	default:
+		s, err := mail.NewSMTP(mail.SMTPConfig{URL: a.cfg.SMTPURL})
+		if err != nil {
+			return err
+		}
+		tr = s
+		a.log.Info("mail sent through SMTP", "server", s.String())
+	}
+	var overlay fs.FS
+	if a.cfg.MailTemplates != "" {
+		overlay = os.DirFS(a.cfg.MailTemplates)
+	}
+	t, err := mail.LoadTemplates(overlay)
+	if err != nil {
+		return err
+	}
+	m, err := mail.New(a.db, mail.Config{From: a.cfg.MailFrom, Transport: tr, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	a.mailer, a.templates = m, t
+	return nil
+}
+
+// addMailWorker registers the delivery worker with ws, when mail is on.
+func (a *app) addMailWorker(ws *jobs.Workers) {
+	if a.mailer != nil {
+		a.mailer.Workers(ws)
+	}
+}
+
+// mailUseJobs gives the mailer its job client and the metrics its counts.
+func (a *app) mailUseJobs(jc *jobs.Client) {
+	if a.mailer == nil {
+		return
+	}
+	a.mailer.SetJobs(jc)
+	if a.metrics != nil {
+		a.metrics.AddMail(a.mailer)
+	}
+}
+
+// mailNote is /health's "mail" note: off, ok, failing (a message failed
+// for good in the last day) or unknown. It never makes /health 503.
+func (a *app) mailNote() httpapi.HealthNote {
+	return httpapi.HealthNote{Name: "mail", Note: func(ctx context.Context) string {
+		if a.mailer == nil {
+			return mailNoteOff
+		}
+		return a.mailer.Health(ctx)
+	}}
+}
