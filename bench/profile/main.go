@@ -95,10 +95,7 @@ func main() {
 			return err
 		})
 	}))
-	ids := make([]int64, *n)
-	for i := range ids {
-		ids[i] = 1 + rand.Int64N(int64(*users))
-	}
+	ids := randomIDs(ctx, db, *n)
 	row("merge patch of the profile (UpdateUser)", times(*n, func(i int) error {
 		_, err := s.UpdateUser(ctx, ids[i], kura.UserUpdate{Profile: fmt.Appendf(nil, `{"bio":"patched %d","prefs":{"n":%d}}`, i, i)})
 		return err
@@ -109,10 +106,7 @@ func main() {
 		return err
 	}))
 	reads := *n * 10
-	rids := make([]int64, reads)
-	for i := range rids {
-		rids[i] = 1 + rand.Int64N(int64(*users))
-	}
+	rids := randomIDs(ctx, db, reads)
 	for round := range 2 {
 		row(fmt.Sprintf("FindUserByID (the service, profile read; round %d)", round+1), times(reads, func(i int) error {
 			_, err := s.FindUserByID(ctx, rids[i])
@@ -203,4 +197,26 @@ func seed(ctx context.Context, db *sqldb.DB, n int) error {
 	stmt := map[sqldb.Dialect]string{sqldb.SQLite: "ANALYZE", sqldb.Postgres: "VACUUM ANALYZE users", sqldb.MySQL: "ANALYZE TABLE users"}[db.Dialect()]
 	_, err := db.Writer().ExecContext(ctx, stmt)
 	return err
+}
+
+// randomIDs returns n ids of existing users, picked at random: MariaDB's
+// AUTO_INCREMENT leaves gaps after a bulk INSERT ... SELECT.
+func randomIDs(ctx context.Context, db *sqldb.DB, n int) []int64 {
+	var lo, hi int64
+	err := db.Read(ctx, func(q sqldb.Querier) error {
+		return q.QueryRowContext(ctx, "SELECT MIN(id), MAX(id) FROM users").Scan(&lo, &hi)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		err := db.Read(ctx, func(q sqldb.Querier) error {
+			return q.QueryRowContext(ctx, "SELECT id FROM users WHERE id >= ? ORDER BY id LIMIT 1", lo+rand.Int64N(hi-lo+1)).Scan(&ids[i])
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	return ids
 }
