@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // engine is one database engine the suite runs on: a fresh empty database
@@ -56,7 +58,7 @@ func mustOpen(t *testing.T, url string, n int) *sqldb.DB {
 		t.Fatal(err)
 	}
 	if n > 0 {
-		if err := sqldb.NewUserService(db).SeedUsers(ctx, n, nil); err != nil {
+		if err := accounts.NewUserService(db).SeedUsers(ctx, n, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +74,7 @@ var awkwardBytes = []byte("\x00'\"\\\xff\xfe\n\r\x1a%_;-- 0123456789abcdefg")
 func keepAnswer(t *testing.T, db *sqldb.DB) *kura.StoredResponse {
 	t.Helper()
 	ctx := context.Background()
-	s := sqldb.NewIdempotencyStore(db)
+	s := store.NewIdempotencyStore(db)
 	c, err := s.ClaimIdempotencyKey(ctx, "user:1", "k", awkwardBytes, time.Minute)
 	if err != nil || !c.Owned {
 		t.Fatalf("claim: %+v, %v", c, err)
@@ -155,7 +157,7 @@ func TestCreateVerifyRestore(t *testing.T) {
 		if n := countUsers(t, restored.Reader()); n != 50 {
 			t.Fatalf("restored %d users, want 50", n)
 		}
-		if c, err := sqldb.NewIdempotencyStore(restored).ClaimIdempotencyKey(ctx, "user:1", "k", awkwardBytes, time.Minute); err != nil ||
+		if c, err := store.NewIdempotencyStore(restored).ClaimIdempotencyKey(ctx, "user:1", "k", awkwardBytes, time.Minute); err != nil ||
 			c.Response == nil || !bytes.Equal(c.Response.Body, kept.Body) || c.Response.Header["Location"] != kept.Header["Location"] {
 			t.Fatalf("the restored copy's idempotency key: %+v, %v; want the kept answer", c, err)
 		}

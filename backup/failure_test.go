@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
@@ -26,7 +27,7 @@ func TestCreate_WhileWriting(t *testing.T) {
 		ctx := context.Background()
 		url := e.url(t)
 		db := mustOpen(t, url, 2000)
-		users := sqldb.NewUserService(db)
+		users := accounts.NewUserService(db)
 		var written, failed atomic.Int64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup

@@ -3,7 +3,7 @@
 // verified and resumable step:
 //
 //	rep, err := datamove.Move(ctx, from, to, datamove.Options{
-//		Sets: []*sqldb.Migrations{sqldb.Schema, jobs.Schema, notes.Schema},
+//		Sets: []*sqldb.Migrations{store.Schema, jobs.Schema, notes.Schema},
 //	})
 //
 // The target gets its schema from the migration sets, never from the

@@ -15,6 +15,7 @@ import (
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
@@ -87,7 +88,7 @@ DROP TABLE samples;
 `)},
 }}
 
-var sets = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, sampleSet}
+var sets = []*sqldb.Migrations{store.Schema, jobs.Schema, sampleSet}
 
 // dbURL returns the URL of a fresh, empty database of the engine whose
 // name says it is this package's.

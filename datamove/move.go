@@ -44,7 +44,7 @@ type Freezer interface {
 // Options configure a move.
 type Options struct {
 	// Sets are the migration sets whose tables move, in the order they are
-	// applied: sqldb.Schema, jobs.Schema, then an application's own.
+	// applied: store.Schema, jobs.Schema, then an application's own.
 	// Required. The target gets its schema from them.
 	Sets []*sqldb.Migrations
 
@@ -155,7 +155,7 @@ func Move(ctx context.Context, from, to *sqldb.DB, opts Options) (Report, error)
 		opts.Writers = DefaultWriters
 	}
 	if len(opts.Sets) == 0 {
-		return Report{}, errors.New("data move: no migration sets given (kura's own are sqldb.Schema, jobs.Schema)")
+		return Report{}, errors.New("data move: no migration sets given (kura's own are store.Schema, jobs.Schema)")
 	}
 	m := &mover{opts: opts, fromDB: from, log: opts.Logger, checkpoints: map[string]checkpoint{}, passes: map[string]*passState{}}
 	if m.log == nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/datamove"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -90,7 +91,7 @@ func TestMove_Directions(t *testing.T) {
 			if rep.TargetID == "" || rep.TargetID == rep.SourceID {
 				t.Errorf("target identity %q, source %q", rep.TargetID, rep.SourceID)
 			}
-			u, err := sqldb.NewUserService(to).CreateUser(ctx, kura.NewUser{Email: "after@example.com", Username: "after", Password: "a long enough password"})
+			u, err := accounts.NewUserService(to).CreateUser(ctx, kura.NewUser{Email: "after@example.com", Username: "after", Password: "a long enough password"})
 			if err != nil {
 				t.Fatalf("create a user after the move: %v", err)
 			}

@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // ExampleServer_HandleAuth mounts an application's route on kura's server:
@@ -28,13 +30,13 @@ func ExampleServer_HandleAuth() {
 		return
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema); err != nil {
 		fmt.Println(err)
 		return
 	}
 	srv := httpapi.NewServer(httpapi.Config{
-		Users:    sqldb.NewUserService(db),
-		Sessions: sqldb.NewSessionService(db, 0),
+		Users:    accounts.NewUserService(db),
+		Sessions: accounts.NewSessionService(db, 0),
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	srv.HandleAuth("POST /api/greetings", func(w http.ResponseWriter, r *http.Request) error {
@@ -63,7 +65,7 @@ func ExampleServer_HandleAuth() {
 		return fmt.Sprint(w.Code, " ", strings.TrimSpace(w.Body.String()))
 	}
 	do("POST", "/api/users", "", `{"email":"ann@example.com","username":"ann","password":"a long passphrase"}`)
-	sess, _ := sqldb.NewSessionService(db, 0).Login(ctx, "ann", "a long passphrase")
+	sess, _ := accounts.NewSessionService(db, 0).Login(ctx, "ann", "a long passphrase")
 
 	fmt.Println(do("POST", "/api/greetings", "", `{"name":"bob"}`))
 	fmt.Println(do("POST", "/api/greetings", sess.Token, `{"name":""}`))

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // idemInstance is one server on a database shared with others, as an
@@ -48,9 +50,9 @@ func newIdemInstance(t testing.TB, url string, app *idemApp, edit ...func(*httpa
 	inst := &idemInstance{db: db, logs: &syncBuffer{}}
 	cfg := httpapi.Config{
 		Addr:        "127.0.0.1:0",
-		Users:       sqldb.NewUserService(db),
-		Sessions:    sqldb.NewSessionService(db, 0),
-		Idempotency: sqldb.NewIdempotencyStore(db),
+		Users:       accounts.NewUserService(db),
+		Sessions:    accounts.NewSessionService(db, 0),
+		Idempotency: store.NewIdempotencyStore(db),
 		Logger:      slog.New(slog.NewJSONHandler(inst.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, f := range edit {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -37,8 +38,8 @@ func newDBEnv(t *testing.T, cfg sqldb.Config) (*env, *sqldb.DB) {
 	e := &env{t: t, logs: &syncBuffer{}}
 	e.srv = httpapi.NewServer(httpapi.Config{
 		Addr:     "127.0.0.1:0",
-		Users:    sqldb.NewUserService(db),
-		Sessions: sqldb.NewSessionService(db, 0),
+		Users:    accounts.NewUserService(db),
+		Sessions: accounts.NewSessionService(db, 0),
 		Checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", db)},
 		Logger:   slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

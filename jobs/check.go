@@ -12,7 +12,7 @@ import (
 // ErrNoSchema is the error New wraps when the database lacks the job
 // queue's tables: Schema was not applied, or not its latest version.
 var ErrNoSchema = errors.New("the database has no job queue schema: apply jobs.Schema first, " +
-	"as in db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, app.Schema)")
+	"as in db.MigrateUp(ctx, store.Schema, jobs.Schema, app.Schema)")
 
 // schemaTable is the table of Schema's latest version (kura_job_clients,
 // version 2; the queue's own tables come with version 1): a database that

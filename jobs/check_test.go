@@ -10,6 +10,7 @@ import (
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestNew_ErrNoSchema(t *testing.T) {
@@ -23,7 +24,7 @@ func TestNew_ErrNoSchema(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			// kura's schema, not the job queue's: the mistake.
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			_, err = jobs.New(db, jobs.Config{})
@@ -33,7 +34,7 @@ func TestNew_ErrNoSchema(t *testing.T) {
 			}
 			t.Log(err)
 			// Applied, New takes the database, and a job can be enqueued.
-			if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema, jobs.Schema); err != nil {
 				t.Fatal(err)
 			}
 			c, err := jobs.New(db, jobs.Config{})

@@ -23,7 +23,7 @@
 //		return err
 //	}
 //	defer db.Close()
-//	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, app.Schema); err != nil {
+//	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, app.Schema); err != nil {
 //		return err
 //	}
 //

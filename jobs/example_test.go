@@ -11,6 +11,7 @@ import (
 
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // GreetArgs is an example job: greet someone.
@@ -33,7 +34,7 @@ func openExampleDB(ctx context.Context) (db *sqldb.DB, remove func(), err error)
 	quiet := slog.New(slog.DiscardHandler)
 	db, err = sqldb.Open(ctx, sqldb.Config{URL: filepath.Join(dir, "app.db"), Logger: quiet})
 	if err == nil {
-		err = db.MigrateUp(ctx, sqldb.Schema, jobs.Schema)
+		err = db.MigrateUp(ctx, store.Schema, jobs.Schema)
 	}
 	if err != nil {
 		if db != nil {

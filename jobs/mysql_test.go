@@ -15,6 +15,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // The MySQL queue's own tests: what the shared suite (jobs_test.go) cannot
@@ -42,7 +43,7 @@ func mysqlURL(t *testing.T) string {
 	t.Helper()
 	url := testenv.MySQLDatabase(t)
 	db := openMySQL(t, url)
-	if err := db.MigrateUp(context.Background(), sqldb.Schema, Schema); err != nil {
+	if err := db.MigrateUp(context.Background(), store.Schema, Schema); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return url

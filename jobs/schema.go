@@ -22,7 +22,7 @@ import (
 var migrationsFS embed.FS
 
 // Schema is the job queue's schema, a set of migrations of its own applied
-// with the application's: db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, ...).
+// with the application's: db.MigrateUp(ctx, store.Schema, jobs.Schema, ...).
 // Its history is the table jobs_schema_migrations.
 //
 // On PostgreSQL and SQLite its version 1 runs River's own migrator, pinned

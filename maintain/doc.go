@@ -3,7 +3,7 @@
 // tables are read from the database's schema, never listed here.
 //
 //	r, err := maintain.Run(ctx, db, maintain.Options{
-//		Statements: append(sqldb.Statements(db.Dialect()), jobs.Statements(db.Dialect())...),
+//		Statements: append(store.Statements(db.Dialect()), jobs.Statements(db.Dialect())...),
 //		Budget:     &maintain.BudgetInput{Instances: 3, PoolSize: 5, MaxOverflow: 10, WorkerConns: jobs.WorkerConns(db.Dialect())},
 //	})
 //	r.WriteText(os.Stdout) // or r.WriteJSON

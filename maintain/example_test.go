@@ -9,6 +9,7 @@ import (
 
 	"github.com/kura-dev/kura/maintain"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // ExampleRun maintains an application's SQLite database: its own table
@@ -24,7 +25,7 @@ func ExampleRun() {
 		return
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -33,7 +34,7 @@ func ExampleRun() {
 	db.Writer().ExecContext(ctx, `CREATE INDEX tags_user_idx ON tags (user_id)`)
 
 	r, err := maintain.Run(ctx, db, maintain.Options{
-		Statements: append(sqldb.Statements(db.Dialect()), sqldb.Statement{Name: "tags.by_user", Query: "SELECT name FROM tags WHERE user_id = ?"}),
+		Statements: append(store.Statements(db.Dialect()), sqldb.Statement{Name: "tags.by_user", Query: "SELECT name FROM tags WHERE user_id = ?"}),
 		Budget:     &maintain.BudgetInput{Instances: 1, PoolSize: 5, MaxOverflow: 10},
 	})
 	if err != nil {

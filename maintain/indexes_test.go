@@ -38,7 +38,7 @@ func TestUnusedIndexes_SQLiteByPlans(t *testing.T) {
 	// kura's own indexes: every one serves a statement or a constraint.
 	for _, n := range names {
 		if strings.HasPrefix(n, "users_") || strings.HasPrefix(n, "sessions_") || strings.HasPrefix(n, "notifications_") || strings.HasPrefix(n, "idempotency_keys_") {
-			t.Errorf("kura's index %s reported unused: a statement of sqldb.Statements should use it", n)
+			t.Errorf("kura's index %s reported unused: a statement of store.Statements should use it", n)
 		}
 	}
 	if len(ix.Unexplained) > 0 {

@@ -75,9 +75,10 @@ type Options struct {
 	FragmentMin   int64
 
 	// Statements are the hot statements whose plans the SQLite
-	// unused-index report checks (sqldb.Statements, jobs.Statements and an
-	// application's own). Nil means sqldb.Statements alone. Other engines
-	// count real index use and ignore them.
+	// unused-index report checks (kura's store.Statements, jobs.Statements
+	// and an application's own). Nil means none: every table is then
+	// reported as read by no statement (Indexes.Uncovered), its indexes not
+	// judged. Other engines count real index use and ignore them.
 	Statements []sqldb.Statement
 
 	// Budget, if set, adds the connection budget of that deployment to the
@@ -112,9 +113,6 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.FragmentMin == 0 {
 		o.FragmentMin = DefaultFragmentMin
-	}
-	if o.Statements == nil {
-		o.Statements = sqldb.Statements(sqldb.SQLite)
 	}
 	if o.Progress == nil {
 		o.Progress = func(int, int, string) {}

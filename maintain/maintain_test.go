@@ -16,6 +16,7 @@ import (
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/maintain"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // exec runs statements on the writer, failing the test on an error.
@@ -314,7 +315,7 @@ func TestOptions_Validate(t *testing.T) {
 
 // jobsStatements are kura's and the job queue's statements on d.
 func jobsStatements(d sqldb.Dialect) []sqldb.Statement {
-	return append(sqldb.Statements(d), jobs.Statements(d)...)
+	return append(store.Statements(d), jobs.Statements(d)...)
 }
 
 func TestRun_PostgresSkipsTablesItMayNotVacuum(t *testing.T) {

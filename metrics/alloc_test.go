@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
-	"github.com/kura-dev/kura/sqldb"
 )
 
 var (
@@ -39,7 +39,7 @@ func TestObserve_NoAllocations(t *testing.T) {
 // allocation.
 func TestObserve_RequestPathAllocations(t *testing.T) {
 	perRequest := func(onRequest func(httpapi.RequestInfo)) float64 {
-		srv := httpapi.NewServer(httpapi.Config{Users: (*sqldb.UserService)(nil), Sessions: (*sqldb.SessionService)(nil),
+		srv := httpapi.NewServer(httpapi.Config{Users: (*accounts.UserService)(nil), Sessions: (*accounts.SessionService)(nil),
 			Logger: slog.New(slog.DiscardHandler), OnRequest: onRequest})
 		h := srv.Handler()
 		req := httptest.NewRequest("GET", "/health/live", nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
@@ -82,8 +83,8 @@ func newStack(t *testing.T) *stack {
 	m.AddBackups(func(ctx context.Context) (backup.Status, error) { return backup.ReadStatus(ctx, s.db) })
 
 	s.srv = httpapi.NewServer(httpapi.Config{
-		Users:     sqldb.NewUserService(s.db),
-		Sessions:  sqldb.NewSessionService(s.db, time.Hour),
+		Users:     accounts.NewUserService(s.db),
+		Sessions:  accounts.NewSessionService(s.db, time.Hour),
 		OnRequest: m.ObserveRequest,
 		Logger:    log,
 	})

@@ -17,11 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/metrics"
-	"github.com/kura-dev/kura/sqldb"
 )
 
 // TestMetrics_Scrape puts kura's packages through known traffic on a real
@@ -204,7 +204,7 @@ func TestRequireToken(t *testing.T) {
 	}
 	// httpapi's own 401 (no token on a route that needs one) is the shape
 	// to match; it touches no service.
-	api := httpapi.NewServer(httpapi.Config{Users: (*sqldb.UserService)(nil), Sessions: (*sqldb.SessionService)(nil),
+	api := httpapi.NewServer(httpapi.Config{Users: (*accounts.UserService)(nil), Sessions: (*accounts.SessionService)(nil),
 		Logger: slog.New(slog.DiscardHandler)})
 	ref := httptest.NewRecorder()
 	api.Handler().ServeHTTP(ref, httptest.NewRequest("GET", "/api/users/me", nil))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
@@ -37,7 +38,7 @@ func BenchmarkRegister(b *testing.B) {
 				name = "with-enqueue"
 			}
 			b.Run(string(d)+"/"+name, func(b *testing.B) {
-				users := sqldb.NewUserService(db)
+				users := accounts.NewUserService(db)
 				if withJob {
 					users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 						return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))

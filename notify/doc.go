@@ -14,14 +14,14 @@
 // the notification in the transaction of the change that causes it; for
 // the welcome notification that is the user's creation:
 //
-//	notifications := sqldb.NewNotificationService(db)
+//	notifications := store.NewNotificationService(db)
 //	ws := jobs.NewWorkers()
 //	notify.AddWorker(ws, notify.Store{Notifications: notifications, Logger: logger}, logger)
 //	c, err := jobs.New(db, jobs.Config{Workers: ws, Logger: logger})
 //	if err != nil {
 //		return err
 //	}
-//	users := sqldb.NewUserService(db)
+//	users := accounts.NewUserService(db)
 //	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 //		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 //	}

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // delivered passes each notification on to next, then tells the example.
@@ -45,12 +47,12 @@ func Example() {
 		return
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema); err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	notifications := sqldb.NewNotificationService(db)
+	notifications := store.NewNotificationService(db)
 	done := make(chan string, 1)
 	ws := jobs.NewWorkers()
 	notify.AddWorker(ws, delivered{notify.Store{Notifications: notifications, Logger: quiet}, done}, quiet)
@@ -69,7 +71,7 @@ func Example() {
 		c.Stop(stopCtx)
 	}()
 
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 	}

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
@@ -22,10 +24,10 @@ func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 // setup wires what kura serve wires: users whose creation enqueues the
 // welcome notification, and a started worker delivering with n (nil: the
 // built-in Store).
-func setup(t *testing.T, db *sqldb.DB, n kura.Notifier) (*sqldb.UserService, *sqldb.NotificationService, *jobs.Client) {
+func setup(t *testing.T, db *sqldb.DB, n kura.Notifier) (*accounts.UserService, *store.NotificationService, *jobs.Client) {
 	t.Helper()
 	log := dbtest.Logger(t, slog.LevelError)
-	store := sqldb.NewNotificationService(db)
+	store := store.NewNotificationService(db)
 	if n == nil {
 		n = notify.Store{Notifications: store, Logger: log}
 	}
@@ -46,7 +48,7 @@ func setup(t *testing.T, db *sqldb.DB, n kura.Notifier) (*sqldb.UserService, *sq
 		defer cancel()
 		c.Stop(ctx)
 	})
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	users.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, c, tx, notify.Welcome(u))
 	}
@@ -161,7 +163,7 @@ func (f *flaky) Notify(ctx context.Context, n *kura.Notification) error {
 func TestDeliveryRetriedAndIdempotent(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		store := sqldb.NewNotificationService(db)
+		store := store.NewNotificationService(db)
 		f := &flaky{next: notify.Store{Notifications: store, Logger: dbtest.Logger(t, slog.LevelError)}}
 		f.fails.Store(2)
 		users, _, c := setup(t, db, f)

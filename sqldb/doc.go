@@ -1,10 +1,13 @@
-// Package sqldb is kura's database layer for SQLite, PostgreSQL and
-// MySQL/MariaDB through database/sql: Open (pools, TLS policy, secrets kept
-// out of errors), versioned migrations in sets, a small toolkit for writing
-// a query once for every engine, and kura's own services (users, sessions,
-// notifications, stats) built with that toolkit. An application uses the
-// same toolkit for its own tables; examples/notes is one, and
-// docs/BUILDING.md walks through it.
+// Package sqldb is the engine toolkit of kura and of any application built
+// on it, for SQLite, PostgreSQL and MySQL/MariaDB through database/sql:
+// Open (pools, TLS policy, secrets kept out of errors), versioned
+// migrations in sets, a small toolkit for writing a query once for every
+// engine, the classification of outages, pool stats, read replicas, and
+// the operational primitives several packages share (instances, identity,
+// the read-only switch). kura's own stores are package store, built with
+// this toolkit; an application uses the same toolkit for its own tables:
+// examples/notes is one, and docs/BUILDING.md walks through it. Nothing
+// here knows kura's users or passwords.
 //
 // # Getting started
 //
@@ -14,12 +17,12 @@
 //	}
 //	defer db.Close()
 //	// kura's tables, then the job queue's, then the app's own.
-//	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, app.Schema); err != nil {
+//	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, app.Schema); err != nil {
 //		return err
 //	}
-//	users := sqldb.NewUserService(db)                 // kura.UserService
-//	sessions := sqldb.NewSessionService(db, 0)        // kura.SessionService, 7-day sessions
-//	notifications := sqldb.NewNotificationService(db) // kura.NotificationService
+//	users := accounts.NewUserService(db)              // kura.UserService over store.Users
+//	sessions := accounts.NewSessionService(db, 0)     // kura.SessionService, 7-day sessions
+//	notifications := store.NewNotificationService(db) // kura.NotificationService
 //
 // An empty URL opens ./data/kura.db (the folder is created). "postgres://..."
 // and "mysql://..." pick the server engines; see Config for every form.
@@ -30,7 +33,7 @@
 // (sqlite/, postgres/, mysql/), usually embedded, plus optional versions
 // written in Go. A set that finds nothing for the engine is an error that
 // names the set, the folder it looked in and what its FS holds instead. Each set records its versions in a table of its own, so
-// an application's version 1 never meets kura's: Schema is kura's set,
+// an application's version 1 never meets kura's: store.Schema is kura's set,
 // jobs.Schema the job queue's, and an application declares its own and
 // passes it last to MigrateUp. MigrateDown undoes one step of the last set
 // that has one; MigrationStatus lists every set. On PostgreSQL each set is
@@ -158,37 +161,13 @@
 // is refused by Open (and Config.Validate, CheckURL) before any parsing
 // or connection, with ErrMalformedURL, which says how to escape it.
 //
-// # Schema and queries
+// # Queries of one row on the hot path
 //
-// Migrations are embedded goose SQL files in migrations/<dialect>/, applied
-// by MigrateUp under a PostgreSQL advisory lock so that instances starting
-// together migrate once. Email and username are unique case-insensitively
-// on every engine (unique indexes on lower() on PostgreSQL, COLLATE NOCASE
-// on SQLite, a _ci collation on MySQL); a violation becomes ECONFLICT naming
-// the field. updated_at is maintained by the database (a trigger on
-// PostgreSQL and SQLite, which also guarantee it moves forward on every
-// update; ON UPDATE CURRENT_TIMESTAMP(6) on MySQL, which moves it when a
-// value changes).
-//
-// Listing is newest first by id: ids are assigned in insertion order, so
-// the primary key alone serves ORDER BY id DESC and the keyset condition
-// id < cursor, and a deep keyset page costs what the first does; rows
-// inserted between page reads land before the cursor and are neither
-// skipped nor repeated. Login looks a user up by the unique email or
-// username index; Authenticate reads a session and its user in one join by
-// the unique token hash. A user's notifications are listed the same way,
-// by the index on (user_id, id); a notification whose idempotency key is
-// stored already is skipped, not an error. Queries are written once with ?
-// placeholders and rebound to $n on PostgreSQL; the only per-engine
-// differences are RETURNING (PostgreSQL, SQLite) versus LastInsertId
-// (MySQL), ON CONFLICT DO NOTHING versus ON DUPLICATE KEY UPDATE id = id
-// (MySQL), and lower() on PostgreSQL lookups.
-//
-// Service methods own their transactions; passwords are hashed with package
-// password before a connection is taken, so no connection is held during
-// the deliberately slow hashing. UserService.OnCreate runs caller code in
-// the transaction that creates a user, so that what it writes (a
-// notification, a job) exists if and only if the user does.
+// ReadRow reads one row from the reader pool as the hot reads need it:
+// within the pool's gate, prepared once per connection on SQLite and
+// MySQL, and through pgx itself on PostgreSQL; ReadRowStale does the same
+// on a read replica that fits. kura's user by id and session by token are
+// such reads (package store).
 //
 // Read-only mode is a switch every instance of a database sees without
 // Redis: EnterReadOnly sets it in the one-row table kura_read_only and

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // bookmarks is an application's own set of migrations. A real app embeds
@@ -65,11 +67,11 @@ func Example() {
 	}
 	defer db.Close()
 	// kura's tables first, then the app's: each set keeps its own history.
-	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, bookmarks); err != nil {
 		fmt.Println(err)
 		return
 	}
-	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
+	u, err := accounts.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -113,11 +115,11 @@ func ExampleDB_MigrationStatus() {
 		return
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, bookmarks); err != nil {
 		fmt.Println(err)
 		return
 	}
-	list, _ := db.MigrationStatus(ctx, sqldb.Schema, bookmarks)
+	list, _ := db.MigrationStatus(ctx, store.Schema, bookmarks)
 	for _, s := range list {
 		fmt.Println(s.Set, s.Version, s.Name, s.Applied)
 	}
@@ -146,11 +148,11 @@ func ExampleDB_Upsert() {
 		return
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema, bookmarks); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, bookmarks); err != nil {
 		fmt.Println(err)
 		return
 	}
-	u, err := sqldb.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
+	u, err := accounts.NewUserService(db).CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "a long passphrase"})
 	if err != nil {
 		fmt.Println(err)
 		return

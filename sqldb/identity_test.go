@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // TestDB_Identity: a database has no identity before kura's migration 7,
@@ -24,21 +25,21 @@ func TestDB_Identity(t *testing.T) {
 			if _, err := db.Identity(ctx); !errors.Is(err, sqldb.ErrNoIdentity) {
 				t.Fatalf("fresh database: %v; want ErrNoIdentity", err)
 			}
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			first, err := db.Identity(ctx)
 			if err != nil || !hex32.MatchString(first) {
 				t.Fatalf("identity %q, %v; want 32 hex digits", first, err)
 			}
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			if again, _ := db.Identity(ctx); again != first {
 				t.Fatalf("a second migration changed the identity: %s, then %s", first, again)
 			}
 			// Down past the later migrations, which keep it, then one step more.
-			list, err := db.MigrationStatus(ctx, sqldb.Schema)
+			list, err := db.MigrationStatus(ctx, store.Schema)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,20 +47,20 @@ func TestDB_Identity(t *testing.T) {
 				if m.Version <= 7 {
 					continue
 				}
-				if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
+				if err := db.MigrateDown(ctx, store.Schema); err != nil {
 					t.Fatal(err)
 				}
 				if id, err := db.Identity(ctx); id != first {
 					t.Fatalf("after undoing migration %d: %q, %v; want the identity kept", m.Version, id, err)
 				}
 			}
-			if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateDown(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.Identity(ctx); !errors.Is(err, sqldb.ErrNoIdentity) {
 				t.Fatalf("after a step down: %v; want ErrNoIdentity", err)
 			}
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			next, err := db.Identity(ctx)

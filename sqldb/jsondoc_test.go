@@ -10,6 +10,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // docs is an application's table with a document column, as the
@@ -36,7 +37,7 @@ var docCity = sqldb.JSONField{Column: "doc", Path: []string{"city"}, Generated: 
 
 func forEachEngineDocs(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		if err := db.MigrateUp(context.Background(), sqldb.Schema, docs); err != nil {
+		if err := db.MigrateUp(context.Background(), store.Schema, docs); err != nil {
 			t.Fatal(err)
 		}
 		fn(t, db)

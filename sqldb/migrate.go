@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,7 +16,7 @@ import (
 )
 
 // Migrations is one set of versioned schema changes with a history of its
-// own: kura's tables (Schema), the job queue's (jobs.Schema) and an
+// own: kura's tables (store.Schema), the job queue's (jobs.Schema) and an
 // application's own are each a set. A set records which of its versions are
 // applied in its own table, so two sets never disturb each other's
 // versions: an application's version 1 is not kura's version 1. Sets are
@@ -63,22 +62,6 @@ type GoMigration struct {
 	UpTx, DownTx func(ctx context.Context, tx *sql.Tx) error
 	UpDB, DownDB func(ctx context.Context, db *sql.DB) error
 }
-
-// schemaFS holds kura's own schema per engine: users, sessions and
-// notifications.
-//
-//go:embed migrations
-var schemaFS embed.FS
-
-// Schema is kura's own schema: the users, sessions and notifications
-// tables the services of this package use. Its history is goose's default
-// table, goose_db_version.
-//
-// Its version 3 made the job queue's tables before they became a set of
-// their own (jobs.Schema); it stays as a step that does nothing, so that a
-// database made before keeps a history goose can walk both ways.
-var Schema = &Migrations{Name: "kura", Table: "goose_db_version", FS: SubFS(schemaFS, "migrations"),
-	Go: func(Dialect) []GoMigration { return []GoMigration{{Version: 3, Name: "00003_jobs_moved.go"}} }}
 
 // SubFS returns the subtree of fsys at dir, for a Migrations.FS made from
 // an embed.FS that holds the engines' directories under dir. It panics if
@@ -244,7 +227,7 @@ func (s *migrationSet) sourceName(src *goose.Source) string {
 // providers returns the providers of sets, which must not be empty.
 func (db *DB) providers(sets []*Migrations) ([]*migrationSet, error) {
 	if len(sets) == 0 {
-		return nil, errors.New("no migrations given (kura's own are sqldb.Schema)")
+		return nil, errors.New("no migrations given (kura's own are store.Schema)")
 	}
 	out := make([]*migrationSet, 0, len(sets))
 	seen := map[string]bool{}
@@ -277,7 +260,7 @@ func (db *DB) roomForLock() (restore func()) {
 }
 
 // MigrateUp applies every pending migration of each set, the sets in the
-// order given (kura's Schema first, then jobs.Schema, then an
+// order given (kura's store.Schema first, then jobs.Schema, then an
 // application's), and logs one line per migration applied. On PostgreSQL
 // each set is applied under an advisory lock, so instances that start
 // together apply it once.

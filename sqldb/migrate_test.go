@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestDB_Migrations(t *testing.T) {
@@ -15,7 +16,7 @@ func TestDB_Migrations(t *testing.T) {
 			db := MustOpenConfig(t, sqldb.Config{URL: MustTestURL(t, d)}, false)
 			applied := func() (n int) {
 				t.Helper()
-				st, err := db.MigrationStatus(ctx, sqldb.Schema)
+				st, err := db.MigrationStatus(ctx, store.Schema)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -35,28 +36,28 @@ func TestDB_Migrations(t *testing.T) {
 			if n := applied(); n != 0 {
 				t.Fatalf("fresh database has %d migrations applied", n)
 			}
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			all := applied()
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil { // idempotent
+			if err := db.MigrateUp(ctx, store.Schema); err != nil { // idempotent
 				t.Fatal(err)
 			}
-			if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateDown(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			if n := applied(); n != all-1 {
 				t.Fatalf("after one step down %d applied; want %d", n, all-1)
 			}
 			for range all - 1 {
-				if err := db.MigrateDown(ctx, sqldb.Schema); err != nil {
+				if err := db.MigrateDown(ctx, store.Schema); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if n := applied(); n != 0 {
 				t.Fatalf("after all steps down %d applied", n)
 			}
-			if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+			if err := db.MigrateUp(ctx, store.Schema); err != nil {
 				t.Fatal(err)
 			}
 			MustCreateUser(t, db, "nia@example.com", "nia") // the schema works after the round trip
@@ -72,7 +73,7 @@ func TestDB_MigrateUp_Concurrent(t *testing.T) {
 	b := MustOpenConfig(t, sqldb.Config{URL: url}, false)
 	errs := make(chan error, 2)
 	for _, db := range []*sqldb.DB{a, b} {
-		go func() { errs <- db.MigrateUp(context.Background(), sqldb.Schema) }()
+		go func() { errs <- db.MigrateUp(context.Background(), store.Schema) }()
 	}
 	for range 2 {
 		if err := <-errs; err != nil {
@@ -102,7 +103,7 @@ func TestDB_MigrationStatus_ChangesNothing(t *testing.T) {
 				return n
 			}
 			before := tables()
-			st, err := db.MigrationStatus(ctx, sqldb.Schema)
+			st, err := db.MigrationStatus(ctx, store.Schema)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestParseDialect(t *testing.T) {
@@ -232,7 +234,7 @@ func TestOpen_NoPasswordInErrorsOrLogs(t *testing.T) {
 				// The server accepted the login (trust authentication):
 				// exercise the other paths that report errors instead.
 				defer db.Close()
-				err = errors.Join(db.Ping(context.Background()), db.MigrateUp(context.Background(), sqldb.Schema))
+				err = errors.Join(db.Ping(context.Background()), db.MigrateUp(context.Background(), store.Schema))
 			}
 			if err == nil {
 				t.Skip("nothing failed: the server accepts any password")
@@ -273,18 +275,18 @@ func TestDB_PoolTimeout(t *testing.T) {
 					defer c.Close()
 				}
 			}
-			_, err = sqldb.NewUserService(db).FindUserByID(ctx, u.ID)
+			_, err = accounts.NewUserService(db).FindUserByID(ctx, u.ID)
 			wantCode(t, err, kura.EUNAVAILABLE)
 			if kura.ErrorMessage(err) != "The database is busy; try again shortly." {
 				t.Fatalf("message = %q", kura.ErrorMessage(err))
 			}
-			err = sqldb.NewUserService(db).DeleteUser(ctx, u.ID)
+			err = accounts.NewUserService(db).DeleteUser(ctx, u.ID)
 			wantCode(t, err, kura.EUNAVAILABLE)
 
 			// A caller whose own context ends gets its context error instead.
 			cctx, cancel := context.WithCancel(ctx)
 			cancel()
-			_, err = sqldb.NewUserService(db).FindUserByID(cctx, u.ID)
+			_, err = accounts.NewUserService(db).FindUserByID(cctx, u.ID)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("canceled caller: %v", err)
 			}
@@ -323,7 +325,7 @@ func TestDB_Ping(t *testing.T) {
 func TestOpen_SQLiteFileMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nested", "dir", "kura.db")
 	db := MustOpenConfig(t, sqldb.Config{URL: "sqlite:" + path}, true)
-	if _, err := sqldb.NewUserService(db).CreateUser(context.Background(), kura.NewUser{Email: "m@example.com", Username: "mode", Password: "long enough"}); err != nil {
+	if _, err := accounts.NewUserService(db).CreateUser(context.Background(), kura.NewUser{Email: "m@example.com", Username: "mode", Password: "long enough"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{path, path + "-wal"} {

@@ -13,8 +13,10 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // outageOps are service calls of every kind: a read, a list, a write, a
@@ -23,7 +25,7 @@ func outageOps(db *sqldb.DB, u *kura.User) []struct {
 	name string
 	call func(ctx context.Context) error
 } {
-	users, sessions := sqldb.NewUserService(db), sqldb.NewSessionService(db, 0)
+	users, sessions := accounts.NewUserService(db), accounts.NewSessionService(db, 0)
 	n := 0
 	return []struct {
 		name string
@@ -44,7 +46,7 @@ func outageOps(db *sqldb.DB, u *kura.User) []struct {
 			})
 		}},
 		{"Login", func(ctx context.Context) error { _, err := sessions.Login(ctx, u.Email, "password-1"); return err }},
-		{"Stats", func(ctx context.Context) error { _, err := sqldb.NewStatsService(db).Stats(ctx); return err }},
+		{"Stats", func(ctx context.Context) error { _, err := store.NewStatsService(db).Stats(ctx); return err }},
 	}
 }
 
@@ -220,7 +222,7 @@ func TestUnavailable_ServerGone(t *testing.T) {
 			p.Refuse()
 			err := <-errc
 			wantCode(t, err, kura.EUNAVAILABLE)
-			users := sqldb.NewUserService(db)
+			users := accounts.NewUserService(db)
 			_, err = users.ListUsers(ctx, kura.ListOptions{})
 			wantCode(t, err, kura.EUNAVAILABLE)
 
@@ -255,7 +257,7 @@ func TestUnavailable_SQLiteBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "grace"
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	_, err = users.UpdateUser(ctx, u.ID, kura.UserUpdate{Username: &name})
 	wantCode(t, err, kura.EUNAVAILABLE)
 	if _, err := other.ExecContext(ctx, "ROLLBACK"); err != nil {

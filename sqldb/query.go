@@ -10,7 +10,7 @@ import (
 )
 
 // This file is the toolkit for writing queries once for every engine,
-// used by this package's services and by an application's own.
+// used by kura's stores (package store) and by an application's own.
 
 // Querier is what *sql.DB, *sql.Conn and *sql.Tx have in common: what a
 // query helper needs to run on any of them. The Querier that Read hands
@@ -223,9 +223,6 @@ type NewestFirst[T any] struct {
 func List[T any](ctx context.Context, db *DB, opt kura.ListOptions, l NewestFirst[T]) (*kura.Page[T], error) {
 	return listNewestFirst(ctx, db, opt, l)
 }
-
-// conflictFields are the fields of kura's users that are unique.
-var conflictFields = []string{"username", "email"}
 
 // WithWriter runs fn with a connection of the writer pool (on SQLite the
 // one writer connection), outside any transaction, taken within

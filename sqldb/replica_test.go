@@ -14,6 +14,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
@@ -62,7 +63,7 @@ func TestReplicas(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenConfig(t, sqldb.Config{URL: set.PrimaryURL(), ReplicaURLs: []string{set.ReplicaURL()}}, true)
 	replicaInUse(t, db)
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	replicaHasUser(t, set, 0) // the schema, at least
 
 	t.Run("OwnWritesVisible", func(t *testing.T) {
@@ -198,7 +199,7 @@ func TestReplicas_WaitForOwnWrite(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenConfig(t, sqldb.Config{URL: set.PrimaryURL(), ReplicaURLs: []string{set.ReplicaURL()}}, true)
 	replicaInUse(t, db)
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	u := MustCreateUser(t, db, "wait@example.com", "wait")
 	as := kura.NewContextWithUser(ctx, u)
 	before, stale := replicaReads(db), 0
@@ -233,7 +234,7 @@ func TestOpen_QueryExecModeExec(t *testing.T) {
 	}
 	db := MustOpenConfig(t, sqldb.Config{URL: u + sep + "default_query_exec_mode=exec"}, true)
 	created := MustCreateUser(t, db, "exec@example.com", "exec")
-	got, err := sqldb.NewUserService(db).FindUserByID(context.Background(), created.ID)
+	got, err := accounts.NewUserService(db).FindUserByID(context.Background(), created.ID)
 	if err != nil || got.Username != "exec" {
 		t.Fatalf("FindUserByID = %+v, %v", got, err)
 	}

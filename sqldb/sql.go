@@ -170,7 +170,7 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	err := db.ReadStale(ctx, func(q Querier) error {
 		if opt.Page > 0 {
 			p.Page, p.PerPage = opt.Page, opt.PerPage
-			if err := q.QueryRowContext(ctx, l.query(listCount), args...).Scan(&p.Total); err != nil {
+			if err := q.QueryRowContext(ctx, l.Query(ListCount), args...).Scan(&p.Total); err != nil {
 				return err
 			}
 			offset := int64(opt.Page-1) * int64(opt.PerPage)
@@ -179,14 +179,14 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 				return nil
 			}
 			var err error
-			p.Items, err = QueryAll(ctx, db, q, l.Scan, l.query(listOffset), append(args, opt.PerPage, offset)...)
+			p.Items, err = QueryAll(ctx, db, q, l.Scan, l.Query(ListOffset), append(args, opt.PerPage, offset)...)
 			return err
 		}
-		mode := listFirst
+		mode := ListFirst
 		if after > 0 {
-			mode, args = listAfter, append(args, after)
+			mode, args = ListAfter, append(args, after)
 		}
-		items, err := QueryAll(ctx, db, q, l.Scan, l.query(mode), append(args, opt.Limit+1)...)
+		items, err := QueryAll(ctx, db, q, l.Scan, l.Query(mode), append(args, opt.Limit+1)...)
 		if err != nil {
 			return err
 		}
@@ -203,25 +203,27 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	return p, nil
 }
 
-// listMode is one of the queries of a NewestFirst list.
-type listMode int
+// ListQuery names one of the queries List runs for a NewestFirst list.
+type ListQuery int
 
+// The queries of a NewestFirst list (see NewestFirst.Query).
 const (
-	listFirst  listMode = iota // the first keyset page: ... ORDER BY id DESC LIMIT ?
-	listAfter                  // a later keyset page: ... AND id < ? ORDER BY id DESC LIMIT ?
-	listCount                  // the count of an offset page: SELECT COUNT(*) ...
-	listOffset                 // an offset page: ... ORDER BY id DESC LIMIT ? OFFSET ?
+	ListFirst  ListQuery = iota // the first keyset page: ... ORDER BY id DESC LIMIT ?
+	ListAfter                   // a later keyset page: ... AND id < ? ORDER BY id DESC LIMIT ?
+	ListCount                   // the count of an offset page: SELECT COUNT(*) ...
+	ListOffset                  // an offset page: ... ORDER BY id DESC LIMIT ? OFFSET ?
 )
 
-// query returns the text of the list's query in mode, with Where's
-// placeholders first, then the cursor's (listAfter), then the limit and
-// offset.
-func (l NewestFirst[T]) query(mode listMode) string {
+// Query returns the text of one of the list's queries as List runs it
+// (before Rebind), with Where's placeholders first, then the cursor's
+// (ListAfter), then the limit and offset: what a store lists among its
+// Statements, so that the plan checked is the plan served.
+func (l NewestFirst[T]) Query(mode ListQuery) string {
 	var conds []string
 	if l.Where != "" {
 		conds = append(conds, l.Where)
 	}
-	if mode == listAfter {
+	if mode == ListAfter {
 		conds = append(conds, "id < ?")
 	}
 	from := " FROM " + l.Table
@@ -229,24 +231,12 @@ func (l NewestFirst[T]) query(mode listMode) string {
 		from += " WHERE " + strings.Join(conds, " AND ")
 	}
 	switch mode {
-	case listCount:
+	case ListCount:
 		return "SELECT COUNT(*)" + from
-	case listOffset:
+	case ListOffset:
 		return "SELECT " + l.Columns + from + " ORDER BY id DESC LIMIT ? OFFSET ?"
 	}
 	return "SELECT " + l.Columns + from + " ORDER BY id DESC LIMIT ?"
-}
-
-// userCols are the columns scanned by scanUser, in order (ts: see rebind).
-// The profile comes with the row: reading the user reads no other table.
-const userCols = "id, email, username, role, ts(created_at), ts(updated_at), profile"
-
-func scanUser(r Scanner) (*kura.User, error) {
-	var u kura.User
-	if err := r.Scan(&u.ID, &u.Email, &u.Username, &u.Role, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, (*JSON)(&u.Profile)); err != nil {
-		return nil, err
-	}
-	return &u, nil
 }
 
 // notFound maps sql.ErrNoRows to a kura.ENOTFOUND error.
@@ -256,10 +246,6 @@ func notFound(err error, what string) error {
 	}
 	return err
 }
-
-// conflict turns a unique violation on users.email or users.username into a
-// kura.ECONFLICT error naming the field; other errors pass through.
-func conflict(err error) error { return Conflict(err, conflictFields...) }
 
 // uniqueViolation reports whether err is a unique violation and returns the
 // name of the index (PostgreSQL, MySQL) or of the columns (SQLite).

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // engines are the dialects every store test runs against.
@@ -56,7 +58,7 @@ func MustOpenConfig(tb testing.TB, cfg sqldb.Config, migrate bool) *sqldb.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	if migrate {
-		if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+		if err := db.MigrateUp(ctx, store.Schema); err != nil {
 			tb.Fatalf("migrate: %v", err)
 		}
 	}
@@ -66,7 +68,7 @@ func MustOpenConfig(tb testing.TB, cfg sqldb.Config, migrate bool) *sqldb.DB {
 // MustCreateUser creates a user with the password "password-1".
 func MustCreateUser(tb testing.TB, db *sqldb.DB, email, username string) *kura.User {
 	tb.Helper()
-	u, err := sqldb.NewUserService(db).CreateUser(context.Background(),
+	u, err := accounts.NewUserService(db).CreateUser(context.Background(),
 		kura.NewUser{Email: email, Username: username, Password: "password-1"})
 	if err != nil {
 		tb.Fatalf("create user %s: %v", username, err)

@@ -51,6 +51,33 @@ func (db *DB) closeStmts() {
 	})
 }
 
+// ReadRow runs a query of one row (written with ? and ts(col), see
+// Rebind) on the reader pool, always current, and scans the row into
+// dest (a timestamp selected as ts(col) into Time). It is the hot path's
+// read: within the pool's gate like every call, prepared once per
+// connection on SQLite and MySQL, and on PostgreSQL through pgx itself,
+// skipping database/sql's conversion of every value. Unlike Read's
+// Querier it does not convert time arguments: pass a time through TimeArg.
+// Errors: sql.ErrNoRows for no row, EUNAVAILABLE (see Unavailable).
+func (db *DB) ReadRow(ctx context.Context, query string, args []any, dest ...any) error {
+	return db.queryRow(ctx, db.reader, query, args, dest...)
+}
+
+// ReadRowStale is ReadRow for a read that may be slightly stale (see
+// ReadStale): on a read replica that fits, if there are any, else on the
+// reader pool. Without replicas it costs what ReadRow does.
+func (db *DB) ReadRowStale(ctx context.Context, query string, args []any, dest ...any) error {
+	if db.replicas == nil {
+		return db.queryRow(ctx, db.reader, query, args, dest...)
+	}
+	return db.staleRead(ctx, func(pool *sql.DB) error { return db.queryRow(ctx, pool, query, args, dest...) })
+}
+
+// HasReplicas reports whether the DB reads from read replicas
+// (Config.ReplicaURLs): a store that reads stale only for some callers
+// asks it first, so that without replicas it pays for nothing more.
+func (db *DB) HasReplicas() bool { return db.replicas != nil }
+
 // queryRow runs a query of one row (written with ? and ts(), see Rebind)
 // on pool within its gate, prepared per connection where that pays (see
 // above), and scans the row into dest. It returns sql.ErrNoRows for no

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // things is an application's set of migrations, as an app writes one: a
@@ -36,7 +37,7 @@ DROP TABLE things;
 // has kura's schema and things.
 func forEachEngineThings(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		if err := db.MigrateUp(context.Background(), sqldb.Schema, things); err != nil {
+		if err := db.MigrateUp(context.Background(), store.Schema, things); err != nil {
 			t.Fatal(err)
 		}
 		fn(t, db)
@@ -288,7 +289,7 @@ func TestMigrateUp_NoMigrationsNamesTheFolder(t *testing.T) {
 				if tc.sub != "" {
 					set.FS = sqldb.SubFS(tc.fs, tc.sub)
 				}
-				err := db.MigrateUp(context.Background(), sqldb.Schema, set)
+				err := db.MigrateUp(context.Background(), store.Schema, set)
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("MigrateUp: %v; want an error containing %s", err, tc.want)
 				}

@@ -23,9 +23,12 @@ type Tx struct {
 	caller *string // whose reads must see this write once committed (see replica.go)
 }
 
-// readYourWrites makes the user id the caller whose reads must see this
-// transaction's writes (a new user, whose reads follow their registration).
-func (tx *Tx) readYourWrites(id int64) {
+// ReadYourWrites makes the user with this id the caller whose reads must
+// see this transaction's writes once it commits, for a write made before
+// they are signed in: a new user, whose reads follow their registration.
+// Without read replicas it does nothing. (A signed-in caller's writes are
+// followed without asking: see Config.ReplicaURLs.)
+func (tx *Tx) ReadYourWrites(id int64) {
 	if tx.caller != nil && tx.db.replicas != nil {
 		*tx.caller = userCaller(id)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -84,7 +85,7 @@ func TestDB_InTx(t *testing.T) {
 // none may see "database is locked" (SQLITE_BUSY).
 func TestSQLite_ConcurrentWriters(t *testing.T) {
 	db := MustOpenDB(t, sqldb.SQLite)
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)

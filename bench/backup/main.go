@@ -27,9 +27,11 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func main() {
@@ -47,11 +49,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema); err != nil {
 		log.Fatal(err)
 	}
 	lo, hi := seed(ctx, db, *users)
-	svc := sqldb.NewUserService(db)
+	svc := accounts.NewUserService(db)
 	write := func(ctx context.Context) error {
 		id := lo + rand.Int64N(hi-lo+1)
 		name := fmt.Sprintf("b%x", rand.Uint64())
@@ -135,7 +137,7 @@ func seed(ctx context.Context, db *sqldb.DB, n int) (lo, hi int64) {
 	}
 	if have < n {
 		fmt.Fprintf(os.Stderr, "seeding %d users\n", n-have)
-		if err := sqldb.NewUserService(db).SeedUsers(ctx, n-have, nil); err != nil {
+		if err := accounts.NewUserService(db).SeedUsers(ctx, n-have, nil); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func main() {
@@ -66,7 +67,7 @@ func seed(ctx context.Context, url string, users int) error {
 	if db.Dialect() != sqldb.SQLite {
 		return fmt.Errorf("the benchmark's source is a SQLite file")
 	}
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema); err != nil {
 		return err
 	}
 	var have int

@@ -28,7 +28,9 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func main() {
@@ -42,13 +44,13 @@ func main() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema); err != nil {
 		log.Fatal(err)
 	}
 	if err := seed(ctx, db, *users); err != nil {
 		log.Fatal(err)
 	}
-	s := sqldb.NewUserService(db)
+	s := accounts.NewUserService(db)
 	d := db.Dialect()
 	town := sqldb.JSONField{Column: "profile", Path: []string{"town"}}
 	fmt.Printf("## %s, %d users\n\n", d, *users)

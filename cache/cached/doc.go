@@ -50,6 +50,6 @@
 // The session decorator takes the cached UserService, not the store's, so
 // that a session's user is always as fresh as the user cache. Unless
 // STATS_CACHE_TTL is zero, the figures go through a cache of their own:
-// cached.NewStatsService(sqldb.NewStatsService(db), statsCache). Example_users
+// cached.NewStatsService(store.NewStatsService(db), statsCache). Example_users
 // shows the user decorator at work on an in-memory store.
 package cached

@@ -16,6 +16,7 @@ import (
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // partitionBound is what docs/SECURITY.md promises for an instance cut off
@@ -33,7 +34,7 @@ type instance struct {
 
 func newInstance(t *testing.T, db *sqldb.DB, redisURL, prefix string) *instance {
 	t.Helper()
-	in := &instance{inv: cached.NewInvalidations(db, cached.InvalidationsConfig{Logger: dbtest.Logger(t, 0)}), down: make(chan bool, 64)}
+	in := &instance{inv: cached.NewInvalidations(store.NewCacheInvalidations(db), cached.InvalidationsConfig{Logger: dbtest.Logger(t, 0)}), down: make(chan bool, 64)}
 	c, err := cache.New[string](cache.Config{RedisURL: redisURL, Prefix: prefix, Strict: true, Fallback: in.inv}, nil)
 	if err != nil {
 		t.Fatal(err)

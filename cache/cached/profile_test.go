@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/internal/dbtest"
@@ -22,9 +23,9 @@ func TestUserService_ProfileAndETag(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		cfg := cache.Config{RedisURL: testenv.RedisURL(t), Prefix: "kuratest:" + testenv.RandomSuffix() + ":user:"}
-		store := sqldb.NewUserService(db)
-		a := cached.NewUserService(store, MustNewCacheUp[kura.User](t, cfg), nil)
-		b := cached.NewUserService(store, MustNewCacheUp[kura.User](t, cfg), nil)
+		users := accounts.NewUserService(db)
+		a := cached.NewUserService(users, MustNewCacheUp[kura.User](t, cfg), nil)
+		b := cached.NewUserService(users, MustNewCacheUp[kura.User](t, cfg), nil)
 		u, err := a.CreateUser(ctx, kura.NewUser{Email: "ann@example.com", Username: "ann", Password: "password-1"})
 		if err != nil {
 			t.Fatal(err)

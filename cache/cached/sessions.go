@@ -93,7 +93,7 @@ func (s *SessionService) Logout(ctx context.Context, token string) error {
 }
 
 // EndSessions forgets the sessions with the given digests on every
-// instance; it fits sqldb.UserService.OnSessionsEnded. The store has
+// instance; it fits store.Users.OnSessionsEnded. The store has
 // already ended them, so an incomplete invalidation (Redis down) is logged,
 // not returned: see deleteAfterWrite.
 func (s *SessionService) EndSessions(ctx context.Context, digests []string) {

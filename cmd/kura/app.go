@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/backup"
+	"github.com/kura-dev/kura/store"
 
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/jobs"
@@ -21,7 +22,7 @@ import (
 
 // schemas are the sets of migrations kura applies, in order: its own
 // tables, then the job queue's, then the mail outbox's.
-var schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, mail.Schema}
+var schemas = []*sqldb.Migrations{store.Schema, jobs.Schema, mail.Schema}
 
 // schemaPolicy says what a command does about pending migrations once the
 // database is open.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 const backupAbout = `Take, list, verify, restore and prune backups of the database, online:
@@ -109,7 +110,7 @@ func withRunLog(ctx context.Context, cfg Config, log *slog.Logger, fn func(db *s
 		return
 	}
 	defer db.Close()
-	list, err := db.MigrationStatus(ctx, sqldb.Schema)
+	list, err := db.MigrationStatus(ctx, store.Schema)
 	if err != nil {
 		log.Warn("backup: the run log was not updated", "err", err)
 		return

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/bare"
 	"github.com/kura-dev/kura/internal/testenv"
@@ -18,6 +19,7 @@ import (
 	"github.com/kura-dev/kura/metrics"
 	"github.com/kura-dev/kura/ratelimit"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // BenchmarkGetUser measures GET /api/users/{id} with random ids in one
@@ -46,7 +48,7 @@ func BenchmarkGetUser(b *testing.B) {
 				b.Fatal(err)
 			}
 			kura := httpapi.NewServer(httpapi.Config{
-				Users: sqldb.NewUserService(db), Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
+				Users: accounts.NewUserService(db), Sessions: accounts.NewSessionService(db, 0), Logger: logger,
 				OnRequest: m.ObserveRequest, Limiter: ratelimit.None{},
 			}).Handler()
 			for _, h := range []struct {
@@ -96,10 +98,10 @@ func benchDB(b *testing.B, url string, users int) (*sqldb.DB, *slog.Logger) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema); err != nil {
 		b.Fatal(err)
 	}
-	if err := sqldb.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
+	if err := accounts.NewUserService(db).SeedUsers(ctx, users, nil); err != nil {
 		b.Fatal(err)
 	}
 	return db, logger

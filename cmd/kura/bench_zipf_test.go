@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/testenv"
-	"github.com/kura-dev/kura/sqldb"
 )
 
 // BenchmarkGetUserZipf reads users on PostgreSQL with Zipf-distributed ids
@@ -37,8 +37,8 @@ func BenchmarkGetUserZipf(b *testing.B) {
 	}
 	defer c.Close()
 	kuraHandler := httpapi.NewServer(httpapi.Config{
-		Users:    cached.NewUserService(sqldb.NewUserService(db), c, logger),
-		Sessions: sqldb.NewSessionService(db, 0), Logger: logger,
+		Users:    cached.NewUserService(accounts.NewUserService(db), c, logger),
+		Sessions: accounts.NewSessionService(db, 0), Logger: logger,
 	}).Handler()
 
 	for _, h := range []struct {

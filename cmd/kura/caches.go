@@ -6,6 +6,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
+	"github.com/kura-dev/kura/store"
 )
 
 // strictCaches returns the caches of users and of sessions, where a stale
@@ -25,7 +26,7 @@ func (a *app) strictCaches() (users *cache.Cache[kura.User], sessions *cache.Cac
 	ttl := a.cfg.CacheTTL.D()
 	var inv *cached.Invalidations
 	if a.cfg.RedisURL != "" {
-		inv = cached.NewInvalidations(readOnlyStore{a.db, a}, cached.InvalidationsConfig{Retention: max(2*ttl, 2*time.Minute), Logger: a.log})
+		inv = cached.NewInvalidations(readOnlyStore{store.NewCacheInvalidations(a.db), a}, cached.InvalidationsConfig{Retention: max(2*ttl, 2*time.Minute), Logger: a.log})
 	}
 	config := func(kind string) cache.Config {
 		cfg := a.cfg.Cache(ttl, kind)

@@ -24,6 +24,7 @@ import (
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // TestMain lets a test run this test binary as a real kura process: with
@@ -120,7 +121,7 @@ func startChild(t *testing.T, env ...string) *child {
 
 // jobsOf opens the database of a test's kura processes, for the test to
 // inspect their jobs and notifications.
-func jobsOf(t *testing.T, dbURL string) (*jobs.Client, *sqldb.NotificationService) {
+func jobsOf(t *testing.T, dbURL string) (*jobs.Client, *store.NotificationService) {
 	t.Helper()
 	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL})
 	if err != nil {
@@ -131,7 +132,7 @@ func jobsOf(t *testing.T, dbURL string) (*jobs.Client, *sqldb.NotificationServic
 	if err != nil {
 		t.Fatal(err)
 	}
-	return jc, sqldb.NewNotificationService(db)
+	return jc, store.NewNotificationService(db)
 }
 
 // deliveries returns the welcome delivery jobs.

@@ -14,6 +14,7 @@ import (
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/maintain"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // maintainCommand maintains the database while it serves and reports
@@ -109,7 +110,7 @@ func (c *maintainCommand) Run(ctx context.Context, args []string) error {
 // and the job queue's for the SQLite report of unused indexes.
 func (a *app) maintainOptions() maintain.Options {
 	d := a.db.Dialect()
-	return maintain.Options{Statements: append(sqldb.Statements(d), jobs.Statements(d)...)}
+	return maintain.Options{Statements: append(store.Statements(d), jobs.Statements(d)...)}
 }
 
 // progress returns a Progress function that draws a bar on w when w is a

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/cache/cached"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // serveCommand runs the API, and KURA_WORKERS job workers, until ctx is
@@ -90,7 +92,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Users:          svc.users,
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
-		Notifications:  sqldb.NewNotificationService(a.db),
+		Notifications:  store.NewNotificationService(a.db),
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -100,7 +102,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Logger:         a.log,
 		CORSOrigins:    a.cfg.corsOrigins(),
 		Index:          index(),
-		Idempotency:    sqldb.NewIdempotencyStore(a.db),
+		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(srv)
 	if err := a.listenMetrics(); err != nil {
@@ -152,7 +154,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 			c()
 		}
 	}
-	sqlUsers := sqldb.NewUserService(a.db)
+	sqlUsers := accounts.NewUserService(a.db)
 	// Registering enqueues the welcome notification in the user's
 	// transaction: it is delivered if and only if the user exists.
 	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
@@ -160,8 +162,8 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	}
 	s = services{
 		users:    sqlUsers,
-		sessions: sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D()),
-		stats:    sqldb.NewStatsService(a.db),
+		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
 	}
 	if a.cfg.StatsCacheTTL > 0 {

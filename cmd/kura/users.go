@@ -15,8 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
-	"github.com/kura-dev/kura/sqldb"
 )
 
 // passwordEnv names the variable users create reads a password from when
@@ -84,7 +84,7 @@ func (c *usersCreateCommand) Run(ctx context.Context, args []string) error {
 	if err := a.refuseReadOnly(ctx, "kura users create"); err != nil {
 		return err
 	}
-	u, err := sqldb.NewUserService(a.db).CreateUser(ctx, kura.NewUser{Email: c.email, Username: c.username, Password: pw, Role: role})
+	u, err := accounts.NewUserService(a.db).CreateUser(ctx, kura.NewUser{Email: c.email, Username: c.username, Password: pw, Role: role})
 	if err != nil {
 		return userFacing(err)
 	}
@@ -147,7 +147,7 @@ var usersSeedDoc = doc{
 benchmarks and demos. Their emails are seed-RUN-I@example.com and their
 usernames sRUN_I (RUN is random, so a second run adds more), and they all
 share one password that anyone who reads kura's source knows
-(` + sqldb.SeedPassword + `): never seed a database that people use.
+(` + accounts.SeedPassword + `): never seed a database that people use.
 
 Before it writes anything it says on standard error how many users it adds
 to which database (engine, server address and database, or the SQLite
@@ -184,7 +184,7 @@ func (c *usersSeedCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.m.Stderr, "kura: users seed: adding %d users (seed-…@example.com, all with the password %q from kura's source) to %s\n",
-		c.count, sqldb.SeedPassword, target.Where())
+		c.count, accounts.SeedPassword, target.Where())
 	a, err := c.m.openConfig(ctx, cfg, schemaMigrate)
 	if err != nil {
 		return err
@@ -195,7 +195,7 @@ func (c *usersSeedCommand) Run(ctx context.Context, args []string) error {
 	}
 	start := time.Now()
 	bars := newProgressBars(c.m.Stderr)
-	err = sqldb.NewUserService(a.db).SeedUsers(ctx, c.count, func(done int) { bars.update("seeding users", "users", int64(done), int64(c.count)) })
+	err = accounts.NewUserService(a.db).SeedUsers(ctx, c.count, func(done int) { bars.update("seeding users", "users", int64(done), int64(c.count)) })
 	bars.finish()
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)

@@ -8,7 +8,7 @@ import (
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
-	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // workerCommand works background jobs without serving the API, until
@@ -90,11 +90,11 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 		return nil, err
 	}
 	if concurrency > 0 {
-		var n kura.Notifier = notify.Store{Notifications: sqldb.NewNotificationService(a.db), Logger: a.log}
+		var n kura.Notifier = notify.Store{Notifications: store.NewNotificationService(a.db), Logger: a.log}
 		if m.Notifier != nil {
 			n = m.Notifier(n)
 		}
-		sessions := sqldb.NewSessionService(a.db, a.cfg.SessionTTL.D())
+		sessions := store.NewSessions(a.db, a.cfg.SessionTTL.D())
 		ws := jobs.NewWorkers()
 		notify.AddWorker(ws, n, a.log)
 		a.addMailWorker(ws)
@@ -105,7 +105,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 			}
 			return err
 		}))
-		keys := sqldb.NewIdempotencyStore(a.db)
+		keys := store.NewIdempotencyStore(a.db)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireIdempotencyKeysArgs](func(ctx context.Context, _ *jobs.Job[expireIdempotencyKeysArgs]) error {
 			n, err := keys.DeleteExpiredIdempotencyKeys(ctx)
 			if n > 0 {

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // Config is the app's configuration. The zero Config serves on
@@ -51,12 +53,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, sqldb.Schema, jobs.Schema, Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, Schema); err != nil {
 		return err
 	}
 
-	users := sqldb.NewUserService(db)
-	notifications := sqldb.NewNotificationService(db)
+	users := accounts.NewUserService(db)
+	notifications := store.NewNotificationService(db)
 	// Workers are registered before jobs.New, which takes them as they
 	// are; the share worker reads notes through the store, which enqueues
 	// through the client, so it gets the store once both exist.
@@ -67,8 +69,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	store := NewStore(db, jc)
-	shared.Notes = store
+	noteStore := NewStore(db, jc)
+	shared.Notes = noteStore
 
 	noteCache, err := cache.New[Note](cache.Config{TTL: cfg.CacheTTL, RedisURL: cfg.RedisURL, Prefix: "notes:note:"}, nil)
 	if err != nil {
@@ -83,13 +85,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	srv := httpapi.NewServer(httpapi.Config{
 		Addr:          cfg.Addr,
 		Users:         users,
-		Sessions:      sqldb.NewSessionService(db, 0),
+		Sessions:      accounts.NewSessionService(db, 0),
 		Notifications: notifications,
 		Checks:        checks,
 		Logger:        log,
 		OnRequest:     cfg.OnRequest,
 	})
-	Routes(srv, NewCached(store, noteCache, log))
+	Routes(srv, NewCached(noteStore, noteCache, log))
 
 	// The workers get a context the signal does not cancel: they stop
 	// after the HTTP server has drained.

@@ -6,11 +6,12 @@ import (
 	"github.com/kura-dev/kura/datamove"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // Sets are every migration set of the app, in the order they are applied:
 // kura's, the job queue's, then the app's own.
-var Sets = []*sqldb.Migrations{sqldb.Schema, jobs.Schema, Schema}
+var Sets = []*sqldb.Migrations{store.Schema, jobs.Schema, Schema}
 
 // Move moves the app's data, kura's tables and the notes alike, from one
 // database to another of any engine, verified and resumable, as kura data

@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/examples/notes"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
@@ -38,7 +40,7 @@ func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, jobs: jc, store: notes.NewStore(db, jc)}
-	users := sqldb.NewUserService(db)
+	users := accounts.NewUserService(db)
 	var mk = func(name string) *kura.User {
 		u, err := users.CreateUser(ctx, kura.NewUser{Email: name + "@example.com", Username: name, Password: "a long passphrase"})
 		if err != nil {
@@ -301,7 +303,7 @@ func TestStore_ShareNote(t *testing.T) {
 func TestSchema_SetsKeepTheirOwnVersions(t *testing.T) {
 	dbtest.ForEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		sets := []*sqldb.Migrations{sqldb.Schema, jobs.Schema, notes.Schema}
+		sets := []*sqldb.Migrations{store.Schema, jobs.Schema, notes.Schema}
 		if err := db.MigrateUp(ctx, sets...); err != nil {
 			t.Fatal(err)
 		}

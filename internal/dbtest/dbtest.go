@@ -12,11 +12,12 @@ import (
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // Schemas are the sets of migrations Open applies: kura's and the job
 // queue's.
-var Schemas = []*sqldb.Migrations{sqldb.Schema, jobs.Schema}
+var Schemas = []*sqldb.Migrations{store.Schema, jobs.Schema}
 
 // Engines are the engines every store suite runs on.
 var Engines = []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres, sqldb.MySQL}

@@ -1,4 +1,4 @@
-package sqldb
+package store
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 var _ kura.IdempotencyStore = (*IdempotencyStore)(nil)
@@ -19,11 +20,11 @@ var _ kura.IdempotencyStore = (*IdempotencyStore)(nil)
 // IdempotencyStore is the kura.IdempotencyStore of a database: the table
 // idempotency_keys, shared by every instance on the database.
 type IdempotencyStore struct {
-	db *DB
+	db *sqldb.DB
 }
 
 // NewIdempotencyStore returns the idempotency store of db.
-func NewIdempotencyStore(db *DB) *IdempotencyStore {
+func NewIdempotencyStore(db *sqldb.DB) *IdempotencyStore {
 	return &IdempotencyStore{db: db}
 }
 
@@ -39,10 +40,10 @@ const maxClaimRounds = 5
 // kura connects with; INSERT IGNORE counts only rows inserted. The other
 // errors IGNORE would turn into warnings cannot occur: no foreign key, and
 // every value's length is bounded before.
-func idemInsert(d Dialect) string {
+func idemInsert(d sqldb.Dialect) string {
 	const cols = ` INTO idempotency_keys (scope, idem_key, fingerprint, claim, status, created_at, claimed_at)
 		VALUES (?, ?, ?, ?, 0, ?, ?)`
-	if d == MySQL {
+	if d == sqldb.MySQL {
 		return `INSERT IGNORE` + cols
 	}
 	return `INSERT` + cols + ` ON CONFLICT (scope, idem_key) DO NOTHING`
@@ -73,9 +74,9 @@ func (s *IdempotencyStore) ClaimIdempotencyKey(ctx context.Context, scope, key s
 // whether the row changed under it, so that another round must look.
 func (s *IdempotencyStore) claimRound(ctx context.Context, c *kura.IdempotencyClaim, fp []byte, lease time.Duration) (again bool, err error) {
 	db := s.db
-	now := db.now()
-	err = db.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, idemInsert(db.dialect), c.Scope, c.Key, fp, c.Token, now, now)
+	now := db.Timestamp()
+	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, idemInsert(db.Dialect()), c.Scope, c.Key, fp, c.Token, now, now)
 		if err != nil {
 			return err
 		}
@@ -86,7 +87,7 @@ func (s *IdempotencyStore) claimRound(ctx context.Context, c *kura.IdempotencyCl
 	if err != nil || c.Owned {
 		return false, err
 	}
-	err = db.InTx(ctx, func(tx *Tx) error {
+	err = db.InTx(ctx, func(tx *sqldb.Tx) error {
 		again, err = s.decide(ctx, tx, c, fp, lease, now)
 		return err
 	})
@@ -96,10 +97,10 @@ func (s *IdempotencyStore) claimRound(ctx context.Context, c *kura.IdempotencyCl
 // decide reads the row of c's key on tx and fills c from it: a mismatch,
 // a stored response, nothing (in progress), or, for a row past its time,
 // a claim of its own.
-func (s *IdempotencyStore) decide(ctx context.Context, tx *Tx, c *kura.IdempotencyClaim, fp []byte, lease time.Duration, now time.Time) (bool, error) {
+func (s *IdempotencyStore) decide(ctx context.Context, tx *sqldb.Tx, c *kura.IdempotencyClaim, fp []byte, lease time.Duration, now time.Time) (bool, error) {
 	var row idemRow
 	err := tx.QueryRowContext(ctx, qIdemRow, c.Scope, c.Key).Scan(
-		&row.fingerprint, &row.claim, &row.status, &row.headers, &row.body, timeCol{&row.created}, timeCol{&row.claimed})
+		&row.fingerprint, &row.claim, &row.status, &row.headers, &row.body, sqldb.Time(&row.created), sqldb.Time(&row.claimed))
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, nil // released since the insert
 	} else if err != nil {
@@ -123,7 +124,7 @@ func (s *IdempotencyStore) decide(ctx context.Context, tx *Tx, c *kura.Idempoten
 
 // guarded runs an update that makes c's claim the row's, if the row is
 // still as read: then c is Owned; otherwise another round must look.
-func (s *IdempotencyStore) guarded(ctx context.Context, tx *Tx, c *kura.IdempotencyClaim, q string, args ...any) (bool, error) {
+func (s *IdempotencyStore) guarded(ctx context.Context, tx *sqldb.Tx, c *kura.IdempotencyClaim, q string, args ...any) (bool, error) {
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return false, err
@@ -189,8 +190,8 @@ func (s *IdempotencyStore) ReleaseIdempotencyKey(ctx context.Context, c *kura.Id
 // DeleteExpiredIdempotencyKeys implements kura.IdempotencyStore.
 func (s *IdempotencyStore) DeleteExpiredIdempotencyKeys(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, qIdemExpired, s.db.now().Add(-kura.IdempotencyTTL))
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, qIdemExpired, s.db.Timestamp().Add(-kura.IdempotencyTTL))
 		if err == nil {
 			n, err = res.RowsAffected()
 		}
@@ -203,7 +204,7 @@ func (s *IdempotencyStore) DeleteExpiredIdempotencyKeys(ctx context.Context) (in
 }
 
 func (s *IdempotencyStore) exec(ctx context.Context, what, q string, args ...any) error {
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	})

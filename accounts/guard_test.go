@@ -1,4 +1,4 @@
-package sqldb_test
+package accounts_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -49,7 +50,7 @@ func (g *guardLog) take() []string {
 // that a guard's refusal is returned without a check.
 func TestSessionService_PasswordGuard(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewSessionService(db, time.Hour)
+		s := accounts.NewSessionService(db, time.Hour)
 		g := &guardLog{}
 		ctx := kura.WithPasswordGuard(context.Background(), g.guard)
 		u := MustCreateUser(t, db, "ann@bücher.de", "Ann_K")
@@ -113,7 +114,7 @@ func TestSessionService_PasswordGuard(t *testing.T) {
 // the fields are validated, and that a refusal changes nothing.
 func TestUserService_PasswordGuard(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		g := &guardLog{}
 		ctx := kura.WithPasswordGuard(context.Background(), g.guard)
 		u := MustCreateUser(t, db, "bea@example.com", "bea")
@@ -141,7 +142,7 @@ func TestUserService_PasswordGuard(t *testing.T) {
 			t.Fatalf("update with the guard refusing: %v; want the guard's error", err)
 		}
 		g.refuse = false
-		if _, err := sqldb.NewSessionService(db, time.Hour).Login(ctx, "bea", "password-1"); err != nil {
+		if _, err := accounts.NewSessionService(db, time.Hour).Login(ctx, "bea", "password-1"); err != nil {
 			t.Fatalf("the password changed though the guard refused: %v", err)
 		}
 		if got := g.take(); !slices.Equal(got, []string{account[0], account[0]}) {

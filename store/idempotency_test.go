@@ -1,4 +1,4 @@
-package sqldb_test
+package store_test
 
 import (
 	"bytes"
@@ -11,11 +11,12 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 const testLease = time.Minute
 
-func mustClaim(tb testing.TB, s *sqldb.IdempotencyStore, scope, key string, fp []byte) *kura.IdempotencyClaim {
+func mustClaim(tb testing.TB, s *store.IdempotencyStore, scope, key string, fp []byte) *kura.IdempotencyClaim {
 	tb.Helper()
 	c, err := s.ClaimIdempotencyKey(context.Background(), scope, key, fp, testLease)
 	if err != nil {
@@ -33,7 +34,7 @@ func TestIdempotencyStore(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		clk := newClock(db)
-		s := sqldb.NewIdempotencyStore(db)
+		s := store.NewIdempotencyStore(db)
 		fp, other := fingerprint(`{"a":1}`), fingerprint(`{"a":2}`)
 		longKey := strings.Repeat("k", kura.MaxIdempotencyKey)
 

@@ -1,4 +1,4 @@
-package sqldb_test
+package accounts_test
 
 import (
 	"context"
@@ -12,15 +12,17 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/password"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestUserService_CreateUser(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		ctx := context.Background()
 
 		t.Run("OK", func(t *testing.T) {
@@ -86,8 +88,8 @@ func TestUserService_CreateUser(t *testing.T) {
 
 func TestUserService_OnCreate(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
-		notifications := sqldb.NewNotificationService(db)
+		s := accounts.NewUserService(db)
+		notifications := store.NewNotificationService(db)
 		ctx := context.Background()
 		// welcome inserts a notification of u in tx.
 		welcome := func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
@@ -153,14 +155,14 @@ func TestUserService_OnCreate(t *testing.T) {
 
 func TestUserService_FindUserByID(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		_, err := sqldb.NewUserService(db).FindUserByID(context.Background(), 424242)
+		_, err := accounts.NewUserService(db).FindUserByID(context.Background(), 424242)
 		wantCode(t, err, kura.ENOTFOUND)
 	})
 }
 
 func TestUserService_FindPublicUser(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		u := MustCreateUser(t, db, "pia@example.com", "pia")
 		got, err := s.FindPublicUser(context.Background(), u.ID)
 		if err != nil {
@@ -176,7 +178,7 @@ func TestUserService_FindPublicUser(t *testing.T) {
 
 func TestUserService_UpdateUser(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		ctx := context.Background()
 
 		t.Run("OK", func(t *testing.T) {
@@ -208,7 +210,7 @@ func TestUserService_UpdateUser(t *testing.T) {
 
 		t.Run("PasswordEndsSessions", func(t *testing.T) {
 			u := MustCreateUser(t, db, "frank@example.com", "frank")
-			sessions := sqldb.NewSessionService(db, 0)
+			sessions := accounts.NewSessionService(db, 0)
 			sess, err := sessions.Login(ctx, "frank", "password-1")
 			if err != nil {
 				t.Fatal(err)
@@ -221,7 +223,7 @@ func TestUserService_UpdateUser(t *testing.T) {
 			if _, err := sessions.Login(ctx, "fred", "password-1"); err != nil {
 				t.Fatal(err)
 			}
-			users := sqldb.NewUserService(db)
+			users := accounts.NewUserService(db)
 			var ended []string
 			users.OnSessionsEnded = func(_ context.Context, d []string) { ended = append(ended, d...) }
 			if _, err := users.UpdateUser(ctx, other.ID, kura.UserUpdate{Username: ptr("freddy")}); err != nil {
@@ -252,7 +254,7 @@ func TestUserService_UpdateUser(t *testing.T) {
 
 		t.Run("PasswordKeepsOneSession", func(t *testing.T) {
 			u := MustCreateUser(t, db, "kate@example.com", "kate")
-			sessions := sqldb.NewSessionService(db, 0)
+			sessions := accounts.NewSessionService(db, 0)
 			var tokens []string
 			for range 3 {
 				sess, err := sessions.Login(ctx, "kate", "password-1")
@@ -261,7 +263,7 @@ func TestUserService_UpdateUser(t *testing.T) {
 				}
 				tokens = append(tokens, sess.Token)
 			}
-			users := sqldb.NewUserService(db)
+			users := accounts.NewUserService(db)
 			var ended []string
 			users.OnSessionsEnded = func(_ context.Context, d []string) { ended = append(ended, d...) }
 			keep, _ := kura.TokenDigest(tokens[0])
@@ -335,8 +337,8 @@ func TestUserService_UpdateUser(t *testing.T) {
 
 func TestUserService_DeleteUser(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
-		sessions := sqldb.NewSessionService(db, 0)
+		s := accounts.NewUserService(db)
+		sessions := accounts.NewSessionService(db, 0)
 		ctx := context.Background()
 		u := MustCreateUser(t, db, "judy@example.com", "judy")
 		sess, err := sessions.Login(ctx, "judy@example.com", "password-1")
@@ -360,7 +362,7 @@ func TestUserService_DeleteUser(t *testing.T) {
 
 func TestUserService_ListUsers(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		ctx := context.Background()
 		if err := s.SeedUsers(ctx, 7, nil); err != nil {
 			t.Fatal(err)
@@ -432,7 +434,7 @@ func TestUserService_ListUsers(t *testing.T) {
 
 func TestUserService_SeedUsers(t *testing.T) {
 	db := MustOpenDB(t, sqldb.SQLite)
-	s := sqldb.NewUserService(db)
+	s := accounts.NewUserService(db)
 	var calls []int
 	for range 2 { // twice: the run prefix keeps them unique
 		calls = nil
@@ -447,7 +449,7 @@ func TestUserService_SeedUsers(t *testing.T) {
 	if err != nil || list.Total != 2406 {
 		t.Fatalf("total = %v, %v; want 2406", list, err)
 	}
-	if _, err := sqldb.NewSessionService(db, 0).Login(context.Background(), list.Items[0].Username, sqldb.SeedPassword); err != nil {
+	if _, err := accounts.NewSessionService(db, 0).Login(context.Background(), list.Items[0].Username, accounts.SeedPassword); err != nil {
 		t.Fatalf("login as a seeded user: %v", err)
 	}
 }

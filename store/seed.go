@@ -1,4 +1,4 @@
-package sqldb
+package store
 
 import (
 	"context"
@@ -7,27 +7,21 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kura-dev/kura/password"
+	"github.com/kura-dev/kura/sqldb"
 )
-
-// SeedPassword is the password of every user made by SeedUsers.
-const SeedPassword = "kura-seed-password"
 
 // seedBatch is the number of rows per INSERT statement (3 parameters each,
 // well under every engine's limit on bound parameters).
 const seedBatch = 500
 
 // SeedUsers inserts n users quickly, for benchmarks and demos: multi-row
-// INSERTs of seedBatch rows, each in its own transaction, all with one
-// precomputed hash of SeedPassword. Emails and usernames carry a random run
+// INSERTs of seedBatch rows, each in its own transaction, all with the one
+// password hash given (accounts.UserService.SeedUsers hashes
+// accounts.SeedPassword). Emails and usernames carry a random run
 // prefix ("seed-<run>-<i>@example.com", "s<run>_<i>"), so calling it twice
 // adds n more users without clashing. progress, if not nil, is called after
 // each batch with the number of users inserted so far.
-func (s *UserService) SeedUsers(ctx context.Context, n int, progress func(done int)) error {
-	hash, err := password.HashContext(ctx, SeedPassword)
-	if err != nil {
-		return fmt.Errorf("seed users: %w", err)
-	}
+func (s *Users) SeedUsers(ctx context.Context, n int, hash string, progress func(done int)) error {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		return fmt.Errorf("seed users: %w", err)
@@ -41,7 +35,7 @@ func (s *UserService) SeedUsers(ctx context.Context, n int, progress func(done i
 		for i := done; i < done+size; i++ {
 			args = append(args, fmt.Sprintf("seed-%s-%d@example.com", run, i), fmt.Sprintf("s%s_%d", run, i), hash)
 		}
-		err := s.db.InTx(ctx, func(tx *Tx) error {
+		err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 			_, err := tx.ExecContext(ctx, q, args...)
 			return err
 		})

@@ -1,4 +1,4 @@
-package sqldb_test
+package store_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 // countNotifications returns the number of rows in notifications.
@@ -24,7 +25,7 @@ func countNotifications(tb testing.TB, db *sqldb.DB) (n int) {
 
 // mustCreateNotification stores a new notification of the user and fails
 // the test unless it was stored.
-func mustCreateNotification(tb testing.TB, s *sqldb.NotificationService, userID int64, key string) *kura.Notification {
+func mustCreateNotification(tb testing.TB, s *store.NotificationService, userID int64, key string) *kura.Notification {
 	tb.Helper()
 	n := &kura.Notification{UserID: userID, Kind: "test", Key: key, Message: "Message " + key}
 	created, err := s.CreateNotification(context.Background(), n)
@@ -36,7 +37,7 @@ func mustCreateNotification(tb testing.TB, s *sqldb.NotificationService, userID 
 
 func TestNotificationService_CreateNotification(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewNotificationService(db)
+		s := store.NewNotificationService(db)
 		ctx := context.Background()
 		u := MustCreateUser(t, db, "kim@example.com", "kim")
 
@@ -148,7 +149,7 @@ func TestNotificationService_CreateNotification(t *testing.T) {
 
 func TestNotificationService_ListNotifications(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewNotificationService(db)
+		s := store.NewNotificationService(db)
 		ctx := context.Background()
 		lee := MustCreateUser(t, db, "lee@example.com", "lee")
 		mia := MustCreateUser(t, db, "mia@example.com", "mia")
@@ -251,14 +252,14 @@ func TestNotificationService_ListNotifications(t *testing.T) {
 
 func TestNotificationService_UserDeleteCascades(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewNotificationService(db)
+		s := store.NewNotificationService(db)
 		ctx := context.Background()
 		ned := MustCreateUser(t, db, "ned@example.com", "ned")
 		ola := MustCreateUser(t, db, "ola@example.com", "ola")
 		mustCreateNotification(t, s, ned.ID, "ned-1")
 		mustCreateNotification(t, s, ned.ID, "ned-2")
 		mustCreateNotification(t, s, ola.ID, "ola-1")
-		if err := sqldb.NewUserService(db).DeleteUser(ctx, ned.ID); err != nil {
+		if err := store.NewUsers(db).DeleteUser(ctx, ned.ID); err != nil {
 			t.Fatal(err)
 		}
 		if n := countNotifications(t, db); n != 1 {

@@ -1,4 +1,4 @@
-package sqldb_test
+package accounts_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 func TestSessionService_Login(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		clk := newClock(db)
-		s := sqldb.NewSessionService(db, time.Hour)
+		s := accounts.NewSessionService(db, time.Hour)
 		ctx := context.Background()
 		u := MustCreateUser(t, db, "kim@example.com", "KimK")
 
@@ -53,7 +54,7 @@ func TestSessionService_Login(t *testing.T) {
 func TestSessionService_Authenticate(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		clk := newClock(db)
-		s := sqldb.NewSessionService(db, time.Hour)
+		s := accounts.NewSessionService(db, time.Hour)
 		ctx := context.Background()
 		u := MustCreateUser(t, db, "lee@example.com", "lee")
 		sess, err := s.Login(ctx, "lee", "password-1")
@@ -98,7 +99,7 @@ func TestSessionService_Authenticate(t *testing.T) {
 
 func TestSessionService_Logout(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		s := sqldb.NewSessionService(db, 0)
+		s := accounts.NewSessionService(db, 0)
 		ctx := context.Background()
 		MustCreateUser(t, db, "max@example.com", "max")
 		a, err := s.Login(ctx, "max", "password-1")
@@ -130,8 +131,8 @@ func TestSessionService_Logout(t *testing.T) {
 func TestSessionService_LoginStoredEmailNowRefused(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		s := sqldb.NewSessionService(db, time.Hour)
-		users := sqldb.NewUserService(db)
+		s := accounts.NewSessionService(db, time.Hour)
+		users := accounts.NewUserService(db)
 		for i, stored := range []string{"an\u200bn@example.com", "\uff42ob@example.com", "p\u0430ypal@example.com", "cy\u00add@example.com"} {
 			u := MustCreateUser(t, db, fmt.Sprintf("legacy%d@example.com", i), fmt.Sprintf("legacy%d", i))
 			// As an older kura stored it, before the rule.

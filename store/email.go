@@ -1,4 +1,4 @@
-package sqldb
+package store
 
 import (
 	"errors"
@@ -8,19 +8,24 @@ import (
 	"github.com/kura-dev/kura/emailaddr"
 )
 
-// checkEmail puts *email, when email is not nil, in emailaddr's canonical
+// CheckEmail puts *email, when email is not nil, in emailaddr's canonical
 // form (NFC, lower-cased, the domain mapped by IDNA), then runs validate,
-// the input's own validation, and adds emailaddr's refusal (mixed scripts,
-// a domain IDNA refuses) to its EINVALID error's fields, or makes one. It
-// is here, in the store every path writes through (the API, kura users
-// create, an application), because the domain package stays
-// standard-library only.
-func checkEmail(email *string, validate func() error) error {
+// the input's own validation (nil for none), and adds emailaddr's refusal
+// (mixed scripts, a domain IDNA refuses) to its EINVALID error's fields,
+// or makes one. The store applies it to every email it writes, so that
+// every path (the API, kura users create, an application) stores the one
+// form; package accounts calls it with the input's validation before it
+// hashes a password. It is here rather than in the domain package, which
+// stays standard-library only.
+func CheckEmail(email *string, validate func() error) error {
 	var msg string
 	if email != nil {
 		*email, msg = emailaddr.Canonical(*email)
 	}
-	err := validate()
+	var err error
+	if validate != nil {
+		err = validate()
+	}
 	if msg == "" {
 		return err
 	}
@@ -44,10 +49,11 @@ func canonicalLogin(login string) string {
 	return email
 }
 
-// loginForm is the one form of a login that every spelling the store
+// LoginForm is the one form of a login that every spelling the store
 // matches shares: an email's canonical form, a username lower-cased (the
-// engines compare usernames case-insensitively, and a username is ASCII).
-func loginForm(login string) string {
+// engines compare usernames case-insensitively, and a username is ASCII):
+// what kura.UnknownAccount takes for a login that matches no one.
+func LoginForm(login string) string {
 	if strings.Contains(login, "@") {
 		return canonicalLogin(login)
 	}

@@ -1,16 +1,9 @@
-package sqldb
+package store
 
-import "github.com/kura-dev/kura"
-
-// Statement is one of the statements a store runs on its hot paths, by
-// name, in the text it runs: written once for every engine (? and ts(col),
-// see Rebind). Tools that look at query plans take a list of them, such as
-// the unused-index report of package maintain, which EXPLAINs each on
-// SQLite; an application adds its own store's.
-type Statement struct {
-	Name  string // such as "users.by_id"
-	Query string
-}
+import (
+	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
+)
 
 // The text of the services' statements. Each is used where it runs and
 // listed in Statements, so a plan checked is the plan served.
@@ -52,19 +45,19 @@ const (
 // loginQuery returns the query of a login by col ("email" or
 // "username"): case-insensitive by the column's collation on SQLite and
 // MySQL, and by the unique index on lower(col) on PostgreSQL.
-func loginQuery(d Dialect, col string) string {
+func loginQuery(d sqldb.Dialect, col string) string {
 	cond := col + " = ?"
-	if d == Postgres {
+	if d == sqldb.Postgres {
 		cond = "lower(" + col + ") = lower(?)"
 	}
-	return "SELECT id, email, username, role, ts(created_at), ts(updated_at), password_hash FROM users WHERE " + cond
+	return "SELECT " + userBaseCols + ", password_hash FROM users WHERE " + cond
 }
 
 // endSessionsQuery returns the statement that ends the sessions matching
 // cond and returns their digests: DELETE ... RETURNING, or on MySQL a
 // locking read the DELETE follows.
-func endSessionsQuery(d Dialect, cond string) string {
-	if d == MySQL {
+func endSessionsQuery(d sqldb.Dialect, cond string) string {
+	if d == sqldb.MySQL {
 		return "SELECT token_hash FROM sessions WHERE " + cond + " FOR UPDATE"
 	}
 	return "DELETE FROM sessions WHERE " + cond + " RETURNING token_hash"
@@ -72,10 +65,10 @@ func endSessionsQuery(d Dialect, cond string) string {
 
 // The lists of the services (see List).
 var (
-	usersNewestFirst = NewestFirst[*kura.User]{
+	usersNewestFirst = sqldb.NewestFirst[*kura.User]{
 		Columns: userCols, Table: "users", Scan: scanUser, ID: func(u *kura.User) int64 { return u.ID },
 	}
-	notificationsNewestFirst = NewestFirst[*kura.Notification]{
+	notificationsNewestFirst = sqldb.NewestFirst[*kura.Notification]{
 		Columns: notificationCols, Table: "notifications", Where: "user_id = ?",
 		Scan: scanNotification, ID: func(n *kura.Notification) int64 { return n.ID },
 	}
@@ -84,35 +77,35 @@ var (
 // Statements returns the statements kura's services (users, sessions,
 // notifications, stats, idempotency keys) run on the dialect's hot paths,
 // each as it runs. Inserts are left out: they read no index a plan could choose.
-func Statements(d Dialect) []Statement {
-	return []Statement{
-		{"users.by_id", qUserByID},
-		{"users.public_by_id", qPublicUserByID},
-		{"users.password_by_id", qPasswordByID},
-		{"users.delete", qDeleteUser},
-		{"users.list", usersNewestFirst.query(listFirst)},
-		{"users.list_after", usersNewestFirst.query(listAfter)},
-		{"users.list_count", usersNewestFirst.query(listCount)},
-		{"users.list_page", usersNewestFirst.query(listOffset)},
-		{"users.list_by_city", usersByCity(d).query(listFirst)},
-		{"users.list_by_city_after", usersByCity(d).query(listAfter)},
-		{"users.list_by_city_count", usersByCity(d).query(listCount)},
-		{"sessions.login_by_email", loginQuery(d, "email")},
-		{"sessions.login_by_username", loginQuery(d, "username")},
-		{"sessions.authenticate", qAuthenticate},
-		{"sessions.logout", qLogout},
-		{"sessions.delete_expired", qDeleteExpiredSessions},
-		{"sessions.end_others", endSessionsQuery(d, "user_id = ? AND token_hash <> ?")},
-		{"notifications.by_key", qNotificationByKey},
-		{"notifications.list", notificationsNewestFirst.query(listFirst)},
-		{"notifications.list_after", notificationsNewestFirst.query(listAfter)},
-		{"notifications.list_count", notificationsNewestFirst.query(listCount)},
-		{"stats.users", qStatsUsers},
-		{"stats.sessions", qStatsSessions},
-		{"idempotency_keys.by_key", qIdemRow},
-		{"idempotency_keys.take_over", qIdemTakeOver},
-		{"idempotency_keys.complete", qIdemComplete},
-		{"idempotency_keys.release", qIdemRelease},
-		{"idempotency_keys.delete_expired", qIdemExpired},
+func Statements(d sqldb.Dialect) []sqldb.Statement {
+	return []sqldb.Statement{
+		{Name: "users.by_id", Query: qUserByID},
+		{Name: "users.public_by_id", Query: qPublicUserByID},
+		{Name: "users.password_by_id", Query: qPasswordByID},
+		{Name: "users.delete", Query: qDeleteUser},
+		{Name: "users.list", Query: usersNewestFirst.Query(sqldb.ListFirst)},
+		{Name: "users.list_after", Query: usersNewestFirst.Query(sqldb.ListAfter)},
+		{Name: "users.list_count", Query: usersNewestFirst.Query(sqldb.ListCount)},
+		{Name: "users.list_page", Query: usersNewestFirst.Query(sqldb.ListOffset)},
+		{Name: "users.list_by_city", Query: usersByCity(d).Query(sqldb.ListFirst)},
+		{Name: "users.list_by_city_after", Query: usersByCity(d).Query(sqldb.ListAfter)},
+		{Name: "users.list_by_city_count", Query: usersByCity(d).Query(sqldb.ListCount)},
+		{Name: "sessions.login_by_email", Query: loginQuery(d, "email")},
+		{Name: "sessions.login_by_username", Query: loginQuery(d, "username")},
+		{Name: "sessions.authenticate", Query: qAuthenticate},
+		{Name: "sessions.logout", Query: qLogout},
+		{Name: "sessions.delete_expired", Query: qDeleteExpiredSessions},
+		{Name: "sessions.end_others", Query: endSessionsQuery(d, "user_id = ? AND token_hash <> ?")},
+		{Name: "notifications.by_key", Query: qNotificationByKey},
+		{Name: "notifications.list", Query: notificationsNewestFirst.Query(sqldb.ListFirst)},
+		{Name: "notifications.list_after", Query: notificationsNewestFirst.Query(sqldb.ListAfter)},
+		{Name: "notifications.list_count", Query: notificationsNewestFirst.Query(sqldb.ListCount)},
+		{Name: "stats.users", Query: qStatsUsers},
+		{Name: "stats.sessions", Query: qStatsSessions},
+		{Name: "idempotency_keys.by_key", Query: qIdemRow},
+		{Name: "idempotency_keys.take_over", Query: qIdemTakeOver},
+		{Name: "idempotency_keys.complete", Query: qIdemComplete},
+		{Name: "idempotency_keys.release", Query: qIdemRelease},
+		{Name: "idempotency_keys.delete_expired", Query: qIdemExpired},
 	}
 }

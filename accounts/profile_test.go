@@ -1,18 +1,21 @@
-package sqldb_test
+package accounts_test
 
 import (
 	"context"
 	"fmt"
-	"os"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/accounts"
+	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
-func patchProfile(ctx context.Context, s *sqldb.UserService, id int64, patch string, p kura.Precondition) (*kura.User, error) {
+func patchProfile(ctx context.Context, s *accounts.UserService, id int64, patch string, p kura.Precondition) (*kura.User, error) {
 	return s.UpdateUser(ctx, id, kura.UserUpdate{Profile: []byte(patch), If: p})
 }
 
@@ -25,13 +28,34 @@ func canon(t *testing.T, b []byte) string {
 	return string(c)
 }
 
+// openTwice opens two handles on one fresh database of the dialect,
+// migrated by store.Schema through the first: two instances of a server.
+func openTwice(t *testing.T, d sqldb.Dialect) (*sqldb.DB, *sqldb.DB) {
+	t.Helper()
+	ctx := context.Background()
+	url := dbtest.URL(t, d)
+	var dbs [2]*sqldb.DB
+	for i := range dbs {
+		db, err := sqldb.Open(ctx, sqldb.Config{URL: url, Logger: dbtest.Logger(t, slog.LevelWarn)})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	if err := dbs[0].MigrateUp(ctx, store.Schema); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return dbs[0], dbs[1]
+}
+
 // TestUserProfile_MergePatch patches a profile as RFC 7396 says, refuses
 // bad patches and documents without changing anything, and loses no
 // concurrent patch.
 func TestUserProfile_MergePatch(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		s := sqldb.NewUserService(db)
+		s := accounts.NewUserService(db)
 		u := MustCreateUser(t, db, "ann@example.com", "ann")
 		if canon(t, u.Profile) != "{}" {
 			t.Fatalf("new user's profile = %s; want {}", u.Profile)
@@ -112,14 +136,12 @@ func TestUserProfile_MergePatch(t *testing.T) {
 // a stale tag changes nothing, the current one works, from a second
 // handle on the same database too (the tag comes from the row).
 func TestUserETag_IfMatch(t *testing.T) {
-	for _, d := range engines {
+	for _, d := range dbtest.Engines {
 		t.Run(string(d), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			url := MustTestURL(t, d)
-			db1 := MustOpenConfig(t, sqldb.Config{URL: url}, true)
-			db2 := MustOpenConfig(t, sqldb.Config{URL: url}, false)
-			s1, s2 := sqldb.NewUserService(db1), sqldb.NewUserService(db2)
+			db1, db2 := openTwice(t, d)
+			s1, s2 := accounts.NewUserService(db1), accounts.NewUserService(db2)
 			u := MustCreateUser(t, db1, "bob@example.com", "bob")
 			other, _ := s2.FindUserByID(ctx, u.ID)
 			if other.ETag() != u.ETag() {
@@ -156,99 +178,5 @@ func TestUserETag_IfMatch(t *testing.T) {
 			}
 			wantCode(t, s1.DeleteUserIf(ctx, u.ID, kura.Precondition{Tags: []string{u3.ETag()}}), kura.ENOTFOUND)
 		})
-	}
-}
-
-// TestUserList_FilterByProfileCity filters the user list by the indexed
-// profile field, pages it, refuses other fields naming the allowed one,
-// and reads each engine's plan: the index users_profile_city is used.
-func TestUserList_FilterByProfileCity(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
-		s := sqldb.NewUserService(db)
-		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-			for i := range 2000 {
-				_, err := tx.ExecContext(ctx, "INSERT INTO users (email, username, password_hash, profile) VALUES (?, ?, 'x', ?)",
-					fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("u%d", i), fmt.Sprintf(`{"city":"city%d","n":%d}`, i%100, i))
-				if err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		analyze(t, db, "users")
-		filter := kura.Filter{Field: "profile.city", Value: "city7"}
-		var seen []int64
-		opt := kura.ListOptions{Limit: 8, Filter: filter}
-		for {
-			p, err := s.ListUsers(ctx, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, u := range p.Items {
-				if !strings.Contains(string(u.Profile), `"city7"`) {
-					t.Fatalf("filtered list holds %s", u.Profile)
-				}
-				seen = append(seen, u.ID)
-			}
-			if p.NextCursor == "" {
-				break
-			}
-			opt.Cursor = p.NextCursor
-		}
-		if len(seen) != 20 || seen[0] <= seen[19] {
-			t.Fatalf("filtered keyset pages: %v", seen)
-		}
-		p, err := s.ListUsers(ctx, kura.ListOptions{Page: 2, PerPage: 15, Filter: filter})
-		if err != nil || p.Total != 20 || len(p.Items) != 5 {
-			t.Fatalf("filtered offset page: %+v, %v", p, err)
-		}
-		_, err = s.ListUsers(ctx, kura.ListOptions{Filter: kura.Filter{Field: "profile.bio", Value: "x"}})
-		wantCode(t, err, kura.EBADREQUEST)
-		if msg := kura.ErrorFields(err)["profile.bio"]; !strings.Contains(msg, "profile.city") {
-			t.Fatalf("unknown filter: fields %v; want profile.bio naming profile.city", kura.ErrorFields(err))
-		}
-
-		for _, st := range sqldb.Statements(db.Dialect()) {
-			if !strings.HasPrefix(st.Name, "users.list_by_city") {
-				continue
-			}
-			args := []any{"city7", int64(1 << 40), 21}
-			switch st.Name {
-			case "users.list_by_city":
-				args = []any{"city7", 21}
-			case "users.list_by_city_count":
-				args = args[:1]
-			}
-			plan, err := db.Explain(ctx, st.Query, args...)
-			if err != nil {
-				t.Fatalf("%s: %v", st.Name, err)
-			}
-			t.Logf("%s on %s:\n%s", st.Name, db.Dialect(), plan)
-			if !strings.Contains(plan, "users_profile_city") {
-				t.Errorf("%s does not use users_profile_city:\n%s", st.Name, plan)
-			}
-		}
-	})
-}
-
-// TestUserProfile_MigrationIsThePattern holds migration 00010's index
-// statements to what sqldb.JSONField.IndexDDL writes for the field the
-// list filters by.
-func TestUserProfile_MigrationIsThePattern(t *testing.T) {
-	f := sqldb.JSONField{Column: "profile", Path: []string{"city"}, Generated: "profile_city", MaxLen: kura.MaxProfileCity}
-	for _, d := range engines {
-		b, err := os.ReadFile("migrations/" + string(d) + "/00010_user_profile.sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, stmt := range f.IndexDDL(d, "users", "users_profile_city") {
-			if !strings.Contains(string(b), stmt+";") {
-				t.Errorf("%s's migration lacks %s", d, stmt)
-			}
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package sqldb_test
+package store_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/sqldb"
+	"github.com/kura-dev/kura/store"
 )
 
 func TestStatsService_Stats(t *testing.T) {
@@ -13,14 +14,14 @@ func TestStatsService_Stats(t *testing.T) {
 		ctx := context.Background()
 		clk := &clock{t: time.Now().UTC()} // users get the database's clock: now
 		db.Now = clk.Now
-		MustCreateUser(t, db, "old@example.com", "old") // created by the database clock: now
-		sessions := sqldb.NewSessionService(db, time.Hour)
+		u := MustCreateUser(t, db, "old@example.com", "old") // created by the database clock: now
+		sessions := store.NewSessions(db, time.Hour)
 		for range 2 {
-			if _, err := sessions.Login(ctx, "old", "password-1"); err != nil {
+			if _, err := sessions.StartSession(ctx, u); err != nil {
 				t.Fatal(err)
 			}
 		}
-		st, err := sqldb.NewStatsService(db).Stats(ctx)
+		st, err := store.NewStatsService(db).Stats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,21 +29,21 @@ func TestStatsService_Stats(t *testing.T) {
 			t.Fatalf("stats now = %+v", st)
 		}
 		clk.Add(2 * time.Hour) // the sessions expire; the user is 2 hours old
-		if st, err = sqldb.NewStatsService(db).Stats(ctx); err != nil {
+		if st, err = store.NewStatsService(db).Stats(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if st.Users != 1 || st.NewUsers24h != 1 || st.ActiveSessions != 0 {
 			t.Fatalf("stats 2h later = %+v", st)
 		}
 		clk.Add(3 * 24 * time.Hour)
-		if st, err = sqldb.NewStatsService(db).Stats(ctx); err != nil {
+		if st, err = store.NewStatsService(db).Stats(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if st.Users != 1 || st.NewUsers24h != 0 || st.NewUsers7d != 1 {
 			t.Fatalf("stats 3 days later = %+v", st)
 		}
 		clk.Add(7 * 24 * time.Hour)
-		if st, err = sqldb.NewStatsService(db).Stats(ctx); err != nil {
+		if st, err = store.NewStatsService(db).Stats(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if st.Users != 1 || st.NewUsers7d != 0 {

@@ -1,4 +1,4 @@
-package sqldb
+package store
 
 import (
 	"context"
@@ -8,27 +8,28 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 var _ kura.NotificationService = (*NotificationService)(nil)
 
 // NotificationService is the kura.NotificationService of a database.
 type NotificationService struct {
-	db *DB
+	db *sqldb.DB
 }
 
 // NewNotificationService returns the notification service of db.
-func NewNotificationService(db *DB) *NotificationService {
+func NewNotificationService(db *sqldb.DB) *NotificationService {
 	return &NotificationService{db: db}
 }
 
 // notificationCols are the columns scanned by scanNotification, in order
-// (ts: see rebind).
+// (ts: see sqldb.Rebind).
 const notificationCols = "id, user_id, kind, idempotency_key, message, ts(created_at)"
 
-func scanNotification(r Scanner) (*kura.Notification, error) {
+func scanNotification(r sqldb.Scanner) (*kura.Notification, error) {
 	var n kura.Notification
-	if err := r.Scan(&n.ID, &n.UserID, &n.Kind, &n.Key, &n.Message, timeCol{&n.CreatedAt}); err != nil {
+	if err := r.Scan(&n.ID, &n.UserID, &n.Kind, &n.Key, &n.Message, sqldb.Time(&n.CreatedAt)); err != nil {
 		return nil, err
 	}
 	return &n, nil
@@ -48,10 +49,10 @@ func (s *NotificationService) CreateNotification(ctx context.Context, n *kura.No
 	var id int64
 	var at time.Time
 	var created bool
-	err := s.db.InTx(ctx, func(tx *Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		id, at, created, err = s.insertNotification(ctx, tx, n)
-		if foreignKeyViolation(err) {
+		if sqldb.IsForeignKeyViolation(err) {
 			return kura.Errorf(kura.ENOTFOUND, "User not found.")
 		}
 		return err
@@ -73,11 +74,11 @@ func (s *NotificationService) CreateNotification(ctx context.Context, n *kura.No
 // row, never that of an existing one (0 when nothing was inserted). The
 // existing row is read by its key, on MySQL with a locking read, which sees
 // the latest committed row whatever the transaction read before.
-func (s *NotificationService) insertNotification(ctx context.Context, tx *Tx, n *kura.Notification) (id int64, at time.Time, created bool, err error) {
+func (s *NotificationService) insertNotification(ctx context.Context, tx *sqldb.Tx, n *kura.Notification) (id int64, at time.Time, created bool, err error) {
 	q := "INSERT INTO notifications (user_id, kind, idempotency_key, message) VALUES (?, ?, ?, ?)"
 	args := []any{n.UserID, n.Kind, n.Key, n.Message}
 	existing := qNotificationByKey
-	if s.db.dialect == MySQL {
+	if s.db.Dialect() == sqldb.MySQL {
 		res, err := tx.ExecContext(ctx, q+" ON DUPLICATE KEY UPDATE id = id", args...)
 		if err != nil {
 			return 0, time.Time{}, false, err
@@ -86,15 +87,15 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *Tx, n 
 		if err != nil {
 			return 0, time.Time{}, false, err
 		}
-		err = tx.QueryRowContext(ctx, existing+" FOR UPDATE", n.Key).Scan(&id, timeCol{&at})
+		err = tx.QueryRowContext(ctx, existing+" FOR UPDATE", n.Key).Scan(&id, sqldb.Time(&at))
 		return id, at, err == nil && id == inserted, err
 	}
 	err = tx.QueryRowContext(ctx, q+" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, ts(created_at)", args...).
-		Scan(&id, timeCol{&at})
+		Scan(&id, sqldb.Time(&at))
 	if !errors.Is(err, sql.ErrNoRows) {
 		return id, at, err == nil, err
 	}
-	err = tx.QueryRowContext(ctx, existing, n.Key).Scan(&id, timeCol{&at})
+	err = tx.QueryRowContext(ctx, existing, n.Key).Scan(&id, sqldb.Time(&at))
 	return id, at, false, err
 }
 
@@ -109,7 +110,7 @@ func (s *NotificationService) insertNotification(ctx context.Context, tx *Tx, n 
 func (s *NotificationService) ListNotifications(ctx context.Context, userID int64, opt kura.ListOptions) (*kura.NotificationList, error) {
 	l := notificationsNewestFirst
 	l.Args = []any{userID}
-	p, err := List(ctx, s.db, opt, l)
+	p, err := sqldb.List(ctx, s.db, opt, l)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
