@@ -176,7 +176,12 @@ func TestUserETag_IfMatch(t *testing.T) {
 			if err := s1.DeleteUserIf(ctx, u.ID, kura.Precondition{Tags: []string{u3.ETag()}}); err != nil {
 				t.Fatal(err)
 			}
+			// Gone: not found whatever the precondition (httpapi answers 404).
 			wantCode(t, s1.DeleteUserIf(ctx, u.ID, kura.Precondition{Tags: []string{u3.ETag()}}), kura.ENOTFOUND)
+			_, err = patchProfile(ctx, s1, u.ID, `{"city":"y"}`, kura.Precondition{Tags: []string{u3.ETag()}})
+			wantCode(t, err, kura.ENOTFOUND)
+			_, err = s1.UpdateUser(ctx, u.ID, kura.UserUpdate{If: kura.Precondition{Tags: []string{u3.ETag()}}})
+			wantCode(t, err, kura.ENOTFOUND)
 		})
 	}
 }

@@ -15,10 +15,18 @@ var errBadIfMatch = &kura.Error{Code: kura.EBADREQUEST,
 	Fields:  map[string]string{"If-Match": "is not * or a list of quoted entity tags"}}
 
 // ifMatch parses the request's If-Match headers (RFC 9110, 13.1.1) into
-// the precondition of a write. No header, or *, is no condition (the
-// write needs the user to exist anyway: 404 otherwise). A weak tag
-// (W/"...") is kept as it is and so never matches: If-Match compares
-// strongly. Errors: EBADREQUEST for anything else.
+// the precondition of a write. No header, or *, is no condition: * is
+// true whenever the user exists, and a PATCH or DELETE of a user that
+// does not exist answers 404 whatever its If-Match, * or tags. That is
+// RFC 9110, 13.2.1: "A server MUST ignore all received preconditions if
+// its response to the same request without those conditions, prior to
+// processing the request content, would have been a status code other
+// than a 2xx (Successful) or 412 (Precondition Failed)", and without
+// them the answer is 404. (13.1.1's "*" being false with no current
+// representation, so 412, is what a PUT that would create the resource
+// meets; these routes create nothing.) A weak tag (W/"...") is kept as
+// it is and so never matches: If-Match compares strongly.
+// Errors: EBADREQUEST for anything else.
 func ifMatch(r *http.Request) (kura.Precondition, error) {
 	values := r.Header.Values("If-Match")
 	if len(values) == 0 {

@@ -71,6 +71,22 @@ func TestUsers_ETag(t *testing.T) {
 	mustStatus(t, e.doIf("DELETE", path, "", annTok, cur, "application/json"), http.StatusNoContent)
 }
 
+// TestUsers_IfMatchMissingUser holds PATCH and DELETE of a user that does
+// not exist to 404 whatever their If-Match, * included: RFC 9110, 13.2.1,
+// has a server ignore the preconditions of a request whose answer without
+// them would be neither 2xx nor 412 (see ifMatch).
+func TestUsers_IfMatchMissingUser(t *testing.T) {
+	e := newEnv(t)
+	_, adminTok := e.mustUser("root", true)
+	annID, _ := e.mustUser("ann", false)
+	path := fmt.Sprintf("/api/users/%d", annID+1000)
+	for _, cond := range []string{"*", `"0123456789abcdef"`, ""} {
+		w := e.doIf("PATCH", path, `{"profile":{"city":"Oslo"}}`, adminTok, cond, "application/merge-patch+json")
+		mustError(t, w, http.StatusNotFound, "not_found")
+		mustError(t, e.doIf("DELETE", path, "", adminTok, cond, "application/json"), http.StatusNotFound, "not_found")
+	}
+}
+
 func TestListUsers_ProfileFilter(t *testing.T) {
 	e := newEnv(t)
 	_, annTok := e.mustUser("ann", false)
