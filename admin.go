@@ -89,9 +89,11 @@ type AdminService interface {
 	// ENOTFOUND, ECONFLICT (ErrLastAdmin), EUNAVAILABLE.
 	ChangeAccount(ctx context.Context, by Actor, id int64, c AccountChange) (*User, error)
 
-	// DeleteAccount deletes a user, their sessions with them.
-	// Errors: ENOTFOUND, ECONFLICT (ErrLastAdmin), EUNAVAILABLE.
-	DeleteAccount(ctx context.Context, by Actor, id int64) error
+	// DeleteAccount deletes a user, their sessions with them, if the user
+	// still matches p (checked with the row locked; the zero p is no
+	// condition). Errors: ENOTFOUND, EPRECONDITION, ECONFLICT
+	// (ErrLastAdmin), EUNAVAILABLE.
+	DeleteAccount(ctx context.Context, by Actor, id int64, p Precondition) error
 
 	// EndSessions ends every session of a user and returns how many it
 	// ended. Errors: ENOTFOUND, EUNAVAILABLE.

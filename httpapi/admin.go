@@ -11,8 +11,8 @@ import (
 var (
 	errAdminOnly   = kura.Errorf(kura.EFORBIDDEN, "Only an admin may do this.")
 	errAdminFields = kura.Errorf(kura.EFORBIDDEN, "Only an admin may change a role or disable an account.")
-	errMixedFields = &kura.Error{Code: kura.EINVALID, Message: "Change role or disabled on their own, not with email, username or password.",
-		Fields: map[string]string{"role": "cannot be combined with email, username or password"}}
+	errMixedFields = &kura.Error{Code: kura.EINVALID, Message: "Change role or disabled on their own, not with email, username, password or profile.",
+		Fields: map[string]string{"role": "cannot be combined with email, username, password or profile"}}
 )
 
 // handleChangeAccount serves a PATCH /api/users/{id} that sets role or
@@ -25,7 +25,7 @@ func (s *Server) handleChangeAccount(w http.ResponseWriter, r *http.Request, vie
 		s.writeError(w, r, errAdminFields)
 		return
 	}
-	if in.Email != nil || in.Username != nil || in.Password != nil || in.CurrentPassword != nil {
+	if in.Email != nil || in.Username != nil || in.Password != nil || in.CurrentPassword != nil || in.Profile != nil {
 		s.writeError(w, r, errMixedFields)
 		return
 	}

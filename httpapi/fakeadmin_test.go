@@ -66,9 +66,15 @@ func (f *fakeStore) record(by kura.Actor, action string, target int64, detail ma
 		Action: action, TargetID: target, Detail: string(d)})
 }
 
-func (f *fakeStore) DeleteAccount(ctx context.Context, by kura.Actor, id int64) error {
+func (f *fakeStore) DeleteAccount(ctx context.Context, by kura.Actor, id int64, p kura.Precondition) error {
 	f.mu.Lock()
 	u, ok := f.users[id]
+	if ok {
+		if err := p.Check(&u.User); err != nil {
+			f.mu.Unlock()
+			return err
+		}
+	}
 	if ok && f.lastAdmin(id) {
 		f.mu.Unlock()
 		return kura.ErrLastAdmin()

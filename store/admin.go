@@ -74,13 +74,25 @@ func (s *Users) applyChange(ctx context.Context, tx *sqldb.Tx, by kura.Actor, cu
 }
 
 // DeleteAccount deletes a user as an admin or the operator, their
-// sessions with them (ON DELETE CASCADE), and audits it. Deleting the last
-// active admin is refused (kura.ErrLastAdmin).
-// Errors: ENOTFOUND, ECONFLICT, EUNAVAILABLE.
-func (s *Users) DeleteAccount(ctx context.Context, by kura.Actor, id int64) error {
+// sessions with them (ON DELETE CASCADE), if the user still matches p
+// (checked with its row locked), and audits it. Deleting the last active
+// admin is refused (kura.ErrLastAdmin).
+// Errors: ENOTFOUND, EPRECONDITION, ECONFLICT, EUNAVAILABLE.
+func (s *Users) DeleteAccount(ctx context.Context, by kura.Actor, id int64, p kura.Precondition) error {
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		cur, err := s.deleteUser(ctx, tx, id)
+		cur, err := s.targetOf(ctx, tx, id, true)
 		if err != nil {
+			return err
+		}
+		if p.Set() {
+			if cur, err = s.lockUser(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := p.Check(cur); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, qDeleteUser, id); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, by, kura.AuditDelete, id, map[string]any{"username": cur.Username, "role": cur.Role})

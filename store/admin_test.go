@@ -139,7 +139,7 @@ func TestUsers_LastAdmin(t *testing.T) {
 		}
 		_, err = users.ChangeAccount(ctx, by, a.ID, kura.AccountChange{Disabled: flag(true)})
 		wantCode(t, err, kura.ECONFLICT)
-		wantCode(t, users.DeleteAccount(ctx, by, a.ID), kura.ECONFLICT)
+		wantCode(t, users.DeleteAccount(ctx, by, a.ID, kura.Precondition{}), kura.ECONFLICT)
 		wantCode(t, users.DeleteUser(ctx, a.ID), kura.ECONFLICT)
 		if got, _ := users.FindUserByID(ctx, a.ID); got.Role != kura.RoleAdmin || got.Disabled {
 			t.Fatalf("refused changes changed the admin: %+v", got)
@@ -154,7 +154,7 @@ func TestUsers_LastAdmin(t *testing.T) {
 		if _, err := users.ChangeAccount(ctx, by, b.ID, kura.AccountChange{Disabled: flag(false)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := users.DeleteAccount(ctx, by, a.ID); err != nil {
+		if err := users.DeleteAccount(ctx, by, a.ID, kura.Precondition{}); err != nil {
 			t.Fatalf("delete one of two admins: %v", err)
 		}
 		if e := mustAudit(t, users)[0]; e.Action != kura.AuditDelete || e.TargetID != a.ID || e.Detail != `{"role":"admin","username":"alpha"}` {
@@ -182,7 +182,9 @@ func TestUsers_LastAdminConcurrent(t *testing.T) {
 				_, err := users.ChangeAccount(ctx, kura.OperatorActor("t"), id, kura.AccountChange{Disabled: flag(true)})
 				return err
 			},
-			func(id int64) error { return users.DeleteAccount(ctx, kura.OperatorActor("t"), id) },
+			func(id int64) error {
+				return users.DeleteAccount(ctx, kura.OperatorActor("t"), id, kura.Precondition{})
+			},
 		}
 		for round := range 6 {
 			a := mustAdmin(t, db, fmt.Sprintf("a%d", round))

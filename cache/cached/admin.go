@@ -42,8 +42,8 @@ func (s *AdminService) ChangeAccount(ctx context.Context, by kura.Actor, id int6
 }
 
 // DeleteAccount deletes the user, then invalidates it everywhere.
-func (s *AdminService) DeleteAccount(ctx context.Context, by kura.Actor, id int64) error {
-	err := s.next.DeleteAccount(ctx, by, id)
+func (s *AdminService) DeleteAccount(ctx context.Context, by kura.Actor, id int64, p kura.Precondition) error {
+	err := s.next.DeleteAccount(ctx, by, id, p)
 	if err == nil {
 		s.invalidate(ctx, id)
 	}

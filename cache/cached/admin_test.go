@@ -28,7 +28,7 @@ func (m memAdmin) ChangeAccount(_ context.Context, _ kura.Actor, id int64, c kur
 	return &u, nil
 }
 
-func (m memAdmin) DeleteAccount(ctx context.Context, _ kura.Actor, id int64) error {
+func (m memAdmin) DeleteAccount(ctx context.Context, _ kura.Actor, id int64, _ kura.Precondition) error {
 	return m.users.DeleteUser(ctx, id)
 }
 
@@ -66,7 +66,7 @@ func TestAdminService_InvalidatesUser(t *testing.T) {
 	admin = cached.NewAdminService(memAdmin{g.users}, g.userC, nil)
 	token = g.store.start(g.user.ID, g.now.Add(time.Hour))
 	MustAuth(t, g.cached, token, "ann")
-	if err := admin.DeleteAccount(ctx, kura.OperatorActor("t"), g.user.ID); err != nil {
+	if err := admin.DeleteAccount(ctx, kura.OperatorActor("t"), g.user.ID, kura.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	MustNotAuth(t, g.cached, token)
