@@ -160,3 +160,23 @@ func TestAdmin_EndSessionsAndAudit(t *testing.T) {
 	}
 	mustError(t, e.do("GET", "/api/audit?cursor=bogus", nil, admin), http.StatusUnprocessableEntity, kura.EINVALID)
 }
+
+// TestAdmin_DeleteIfMatch: an admin's deletion with a stale If-Match is
+// 412 and deletes nothing, audits nothing; with the current ETag it
+// deletes and audits.
+func TestAdmin_DeleteIfMatch(t *testing.T) {
+	e := newAdminEnv(t)
+	_, admin := e.mustUser("boss", true)
+	id, _ := e.mustUser("ann", false)
+	tag := e.do("GET", userPath(id), nil, admin).Header().Get("ETag")
+	mustStatus(t, e.do("PATCH", userPath(id), map[string]any{"username": "annie"}, admin), http.StatusOK)
+	mustError(t, e.doIf("DELETE", userPath(id), "", admin, tag, "application/json"), http.StatusPreconditionFailed, kura.EPRECONDITION)
+	if _, err := e.store.FindUserByID(t.Context(), id); err != nil || len(e.store.audit) != 0 {
+		t.Fatalf("a stale deletion deleted (%v) or audited (%d entries)", err, len(e.store.audit))
+	}
+	tag = e.do("GET", userPath(id), nil, admin).Header().Get("ETag")
+	mustStatus(t, e.doIf("DELETE", userPath(id), "", admin, tag, "application/json"), http.StatusNoContent)
+	if len(e.store.audit) != 1 || e.store.audit[0].Action != kura.AuditDelete {
+		t.Fatalf("audit: %+v", e.store.audit)
+	}
+}
