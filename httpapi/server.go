@@ -212,6 +212,7 @@ type Server struct {
 	limits  RateLimits
 	mux     *http.ServeMux
 	methods []string // every method some route accepts, for Allow
+	mounts  []string // the prefixes of Mount
 	handler http.Handler
 	srv     *http.Server
 

@@ -64,6 +64,9 @@ type app struct {
 
 	readOnly atomic.Bool // serve and worker: the read-only mode applied (see startInstance)
 
+	caches  []namedCache // the caches made, for the console's overview
+	traffic traffic      // serve: the requests, for the console's overview
+
 	mailer    *mail.Mailer    // serve and worker with mail configured: see newMailer
 	templates *mail.Templates // with the mailer
 }

@@ -94,6 +94,9 @@ type Config struct {
 	// CORSOrigins (KURA_CORS_ORIGINS) are the origins, comma-separated,
 	// whose pages may call the API from a browser; "" allows none.
 	CORSOrigins string
+	// Console (KURA_CONSOLE) serves the admin console under /admin/;
+	// false leaves it out entirely (404).
+	Console bool
 	// RateLimit (KURA_RATE_LIMIT) applies the API's rate limits; false
 	// turns them all off, for benchmarks.
 	RateLimit bool
@@ -212,6 +215,7 @@ func defaultConfig() Config {
 		AutoMigrate:            true,
 		SessionTTL:             Seconds(kura.DefaultSessionTTL),
 		RateLimit:              true,
+		Console:                true,
 		LoginRate:              httpapi.DefaultLoginLimit,
 		LoginFailureRate:       httpapi.DefaultLoginFailureLimit,
 		RegisterRate:           httpapi.DefaultAnonWriteLimit,

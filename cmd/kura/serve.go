@@ -105,6 +105,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(srv)
+	if err := a.mountConsole(srv, svc.sessions, jc); err != nil {
+		return err
+	}
 	if err := a.listenMetrics(); err != nil {
 		return err
 	}
