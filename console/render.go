@@ -75,8 +75,11 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if v != nil {
 		d.User, d.CSRF = v.user, v.csrf()
 	}
-	if p, ok := data.(problemData); ok {
+	switch p := data.(type) {
+	case problemData:
 		d.Problem = p.Message
+	case loginData:
+		d.Problem = p.Problem
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, d); err != nil {

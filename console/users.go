@@ -67,7 +67,9 @@ func (c *Console) user(w http.ResponseWriter, r *http.Request, v *viewer) error 
 		return err
 	}
 	u, err := c.cfg.Users.FindUserByID(r.Context(), id)
-	if err != nil {
+	if kura.ErrorCode(err) == kura.ENOTFOUND {
+		return kura.Errorf(kura.ENOTFOUND, "There is no such user: user %d does not exist, or was deleted.", id)
+	} else if err != nil {
 		return err
 	}
 	c.render(w, r, http.StatusOK, "user", v, userData{User: u, CanManage: c.cfg.Accounts != nil, Roles: []kura.Role{kura.RoleUser, kura.RoleAdmin}})
