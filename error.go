@@ -10,6 +10,7 @@ import (
 const (
 	EINVALID      = "invalid"                // input failed validation; Fields says where (422)
 	EBADREQUEST   = "bad_request"            // the request itself is malformed (400)
+	EMETHOD       = "method_not_allowed"     // the path has routes, but none for the method; Allow names theirs (405)
 	EUNAUTHORIZED = "unauthorized"           // no or bad credentials (401)
 	EFORBIDDEN    = "forbidden"              // authenticated but not allowed (403)
 	ENOTFOUND     = "not_found"              // the thing does not exist (404)

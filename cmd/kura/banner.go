@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -39,7 +40,11 @@ func (m *Main) banner(ctx context.Context, a *app, url string, cf *configFlags) 
 	fmt.Fprintf(&b, "\nkura %s is serving %s\n\n", kura.Version, url)
 	fmt.Fprintf(&b, "  engine   %s, data in %s\n", a.db.Dialect(), where)
 	fmt.Fprintf(&b, "  health   %s/health\n", url)
+	fmt.Fprintf(&b, "  api      %s%s (OpenAPI 3.1)\n", url, httpapi.OpenAPIPath)
 	fmt.Fprintf(&b, "  docs     %s (kura help lists the commands)\n", docsURL)
+	if a.cfg.Dev {
+		b.WriteString(devBanner)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	n, err := countAdmins(cctx, a.db)
 	cancel()
@@ -48,7 +53,7 @@ func (m *Main) banner(ctx context.Context, a *app, url string, cf *configFlags) 
 		if cf.envFileSet && cf.envFile != "" {
 			envFile = " --env-file " + cf.envFile
 		}
-		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  kura %s%s\n", createAdminArgs, envFile)
+		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  %s %s%s\n", kuraCommand(), createAdminArgs, envFile)
 	}
 	b.WriteString("\nStop with Ctrl-C.\n\n")
 	if a.logw != nil {

@@ -97,6 +97,10 @@ type Config struct {
 	// Console (KURA_CONSOLE) serves the admin console under /admin/;
 	// false leaves it out entirely (404).
 	Console bool
+	// Dev (KURA_DEV, serve --dev) is development mode, on loopback only:
+	// CORS open to localhost origins, no registration limit, and mail
+	// printed to the log rather than sent (see dev.go).
+	Dev bool
 	// RateLimit (KURA_RATE_LIMIT) applies the API's rate limits; false
 	// turns them all off, for benchmarks.
 	RateLimit bool
@@ -357,6 +361,7 @@ func (c *Config) validate() []fieldError {
 		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateDev()...)
 	errs = append(errs, c.validateMail()...)
 	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})

@@ -22,8 +22,11 @@ const mailNoteOff = "off"
 // mailTransport returns the transport the configuration chooses, "" for
 // no mail.
 func (c *Config) mailTransport() string {
-	if c.MailTransport == "" && c.SMTPURL != "" {
+	switch {
+	case c.MailTransport == "" && c.SMTPURL != "":
 		return mailSMTP
+	case c.MailTransport == "" && c.Dev:
+		return mailLog // development mode prints what the app would mail
 	}
 	return c.MailTransport
 }
@@ -46,7 +49,7 @@ func (c *Config) validateMail() []fieldError {
 	default:
 		errs = append(errs, fieldError{"KURA_MAIL_TRANSPORT", "must be smtp, log or empty"})
 	}
-	if err := (mail.Config{From: c.MailFrom, Transport: mail.Log{}}).Validate(); err != nil {
+	if err := (mail.Config{From: c.mailFrom(), Transport: mail.Log{}}).Validate(); err != nil {
 		errs = append(errs, fieldError{"KURA_MAIL_FROM", "must be the sender's address, such as \"Example <no-reply@example.com>\""})
 	}
 	return errs
@@ -78,7 +81,7 @@ func (a *app) newMailer() error {
 	if err != nil {
 		return err
 	}
-	m, err := mail.New(a.db, mail.Config{From: a.cfg.MailFrom, Transport: tr, Logger: a.log})
+	m, err := mail.New(a.db, mail.Config{From: a.cfg.mailFrom(), Transport: tr, Logger: a.log})
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ func (a *app) metricsRoute(srv *httpapi.Server) {
 		h.ServeHTTP(w, r)
 		return nil
 	})
+	if err := srv.AddOpenAPI(metrics.OpenAPI()); err != nil {
+		panic(err) // the two descriptions clash: a programming error
+	}
 }
 
 // addCache exports c's counters under the label cache=name, with metrics.

@@ -11,13 +11,13 @@ import (
 
 // rateLimits returns the API's rate limits (KURA_LOGIN_RATE & co.).
 func (c *Config) rateLimits() httpapi.RateLimits {
-	return httpapi.RateLimits{
+	return c.devRateLimits(httpapi.RateLimits{
 		Login:         c.LoginRate,
 		LoginFailures: c.LoginFailureRate,
 		AnonWrite:     c.RegisterRate,
 		AnonRead:      c.AnonReadRate,
 		Token:         c.APIRate,
-	}
+	})
 }
 
 // trustedProxies returns the prefixes of KURA_TRUSTED_PROXIES, checked

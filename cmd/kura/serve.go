@@ -32,7 +32,7 @@ type serveCommand struct {
 }
 
 var serveDoc = doc{
-	synopsis: "serve [--addr ADDRESS] [--migrate=false] [--env-file FILE]",
+	synopsis: "serve [--addr ADDRESS] [--migrate=false] [--dev] [--env-file FILE]",
 	about: `Serve the users API and work background jobs until SIGINT or SIGTERM, applying
 pending migrations first. On the signal it answers 503 "draining" on
 /health/ready for KURA_DRAIN_DELAY while still serving (a second signal cuts
@@ -46,6 +46,7 @@ func (c *serveCommand) flags() *flag.FlagSet {
 	fs := newFlagSet("serve", &c.cf)
 	c.cf.bind(fs, "addr", "KURA_ADDR", "listen `address`")
 	c.cf.bind(fs, "migrate", "KURA_AUTO_MIGRATE", "apply pending migrations at start")
+	c.cf.bind(fs, "dev", "KURA_DEV", "development mode, on loopback only")
 	return fs
 }
 
@@ -101,6 +102,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		TrustedProxies: a.cfg.trustedProxies(),
 		Logger:         a.log,
 		CORSOrigins:    a.cfg.corsOrigins(),
+		CORSLoopback:   a.cfg.Dev,
 		Index:          index(),
 		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
@@ -127,6 +129,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	serving = true // srv.Close closes ln from now on
 	a.log.Info("kura serving", "url", srv.URL(), "engine", string(a.db.Dialect()), "version", kura.Version)
+	if a.cfg.Dev {
+		a.log.Warn("development mode (KURA_DEV): CORS is open to http://localhost:* and http://127.0.0.1:*, registrations are not limited; never in production")
+	}
 	if c.m.terminal(c.m.Stdout) {
 		c.m.banner(ctx, a, srv.URL(), &c.cf)
 	}

@@ -16,23 +16,25 @@ import (
 	"github.com/kura-dev/kura/examples/notes"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/sqldb"
 )
 
 // app is a running notes.Run on port 0.
 type app struct {
-	t    *testing.T
-	url  string
-	mu   sync.Mutex
-	seen []httpapi.RequestInfo
+	t      *testing.T
+	url    string
+	client *http.Client // checks every response against /openapi.json
+	mu     sync.Mutex
+	seen   []httpapi.RequestInfo
 }
 
 // startApp runs the app on a fresh database of the engine until the test
 // ends, and checks that it then shuts down cleanly.
 func startApp(t *testing.T, d sqldb.Dialect) *app {
 	t.Helper()
-	a := &app{t: t}
+	a := &app{t: t, client: openapitest.Client(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
@@ -81,7 +83,7 @@ func (a *app) call(method, path, token string, body any) (int, map[string]any) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := a.client.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package notes
 
 import (
+	_ "embed"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +22,15 @@ import (
 //	PATCH  /api/notes/{id}          any of title, body, tags (owner only)
 //	DELETE /api/notes/{id}          204 (owner only)
 //	POST   /api/notes/{id}/shares   {user_id} -> 204; the user is notified off the request path
+//
+// It adds their description, openapi.json, to the server's, which GET
+// /openapi.json answers: a route added here without its description fails
+// the app's tests (TestRoutes_OpenAPI), and so does every response that
+// does not hold to it.
 func Routes(srv *httpapi.Server, svc Service) {
+	if err := srv.AddOpenAPI(openAPI); err != nil {
+		panic("notes: " + err.Error()) // it names one of kura's: a programming error
+	}
 	h := &handlers{srv: srv, svc: svc}
 	srv.HandleAuth("POST /api/notes", h.create)
 	srv.HandleAuth("GET /api/notes", h.list(false))
@@ -32,6 +41,12 @@ func Routes(srv *httpapi.Server, svc Service) {
 	srv.HandleAuth("DELETE /api/notes/{id}", h.delete)
 	srv.HandleAuth("POST /api/notes/{id}/shares", h.share)
 }
+
+// openAPI is the OpenAPI 3.1 description of the routes above; its $refs
+// name kura's components (Error, Unauthorized, Limit, ...).
+//
+//go:embed openapi.json
+var openAPI []byte
 
 type handlers struct {
 	srv *httpapi.Server
