@@ -37,6 +37,7 @@ const (
 	envStart    // how serve and worker start: the wait for the database
 	envDrain    // how serve stops behind a load balancer
 	envMail     // the mail server, sender and templates
+	envConsole  // serve's admin console
 )
 
 // variable is one environment variable kura reads: its name, the group of
@@ -78,7 +79,7 @@ var variables = []variable{
 	{"KURA_MIGRATE_DATABASE_URL", envMigrator, "migrate as this URL's role (the schema's owner), serve as DATABASE_URL's (never printed)", func(c *Config) any { return &c.MigrateDatabaseURL }, ""},
 	{"KURA_SESSION_TTL", envHTTP, "lifetime of a login token", func(c *Config) any { return &c.SessionTTL }, ""},
 	{"KURA_CORS_ORIGINS", envHTTP, "origins (comma-separated; exact, or https://*.example.com) whose pages may call the API; empty: none", func(c *Config) any { return &c.CORSOrigins }, ""},
-	{"KURA_CONSOLE", envHTTP, "serve the admin console under /admin/ (admins only); false: not at all (404)", func(c *Config) any { return &c.Console }, ""},
+	{"KURA_CONSOLE", envConsole, "serve the admin console under /admin/ (admins only); false: not at all (404)", func(c *Config) any { return &c.Console }, ""},
 	{"KURA_DEV", envHTTP, "development mode, loopback only: CORS open to http://localhost:* and 127.0.0.1:*, no registration limit", func(c *Config) any { return &c.Dev }, ""},
 	{"KURA_RATE_LIMIT", envHTTP, "false turns every rate limit off (benchmarks)", func(c *Config) any { return &c.RateLimit }, ""},
 	{"KURA_LOGIN_RATE", envHTTP, "logins per client address, EVENTS/PERIOD or off", func(c *Config) any { return &c.LoginRate }, ""},
