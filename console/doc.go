@@ -13,6 +13,6 @@
 // from elsewhere, and it works offline.
 //
 // The console reads and acts through small interfaces (Users, Accounts,
-// Jobs, Backups) that kura's packages satisfy; cmd/kura wires them and
+// Jobs, Backups) that kura's packages satisfy; package app wires them and
 // KURA_CONSOLE=false leaves the console out (404).
 package console

@@ -32,7 +32,7 @@ type fixture struct {
 func newFixture(t *testing.T, db *sqldb.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.MigrateUp(ctx, notes.Schema); err != nil { // after kura's sets, which dbtest applied
+	if err := db.MigrateUp(ctx, notes.Sets...); err != nil { // kura's sets as the app applies them (dbtest applied most), then the notes'
 		t.Fatal(err)
 	}
 	jc, err := jobs.New(db, jobs.Config{})

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,8 +16,8 @@ const (
 	mailLog  = "log"
 )
 
-// mailNoteOff is /health's "mail" note without mail configured.
-const mailNoteOff = "off"
+// MailNoteOff is /health's "mail" note without mail configured.
+const MailNoteOff = "off"
 
 // mailTransport returns the transport the configuration chooses, "" for
 // no mail.
@@ -57,7 +57,7 @@ func (c *Config) validateMail() []fieldError {
 
 // newMailer makes the process's mailer and loads the templates, refusing
 // a template that does not parse; without mail configured it does nothing.
-func (a *app) newMailer() error {
+func (a *App) newMailer() error {
 	var tr mail.Transport
 	switch a.cfg.mailTransport() {
 	case "":
@@ -90,14 +90,14 @@ func (a *app) newMailer() error {
 }
 
 // addMailWorker registers the delivery worker with ws, when mail is on.
-func (a *app) addMailWorker(ws *jobs.Workers) {
+func (a *App) addMailWorker(ws *jobs.Workers) {
 	if a.mailer != nil {
 		a.mailer.Workers(ws)
 	}
 }
 
 // mailUseJobs gives the mailer its job client and the metrics its counts.
-func (a *app) mailUseJobs(jc *jobs.Client) {
+func (a *App) mailUseJobs(jc *jobs.Client) {
 	if a.mailer == nil {
 		return
 	}
@@ -109,10 +109,10 @@ func (a *app) mailUseJobs(jc *jobs.Client) {
 
 // mailNote is /health's "mail" note: off, ok, failing (a message failed
 // for good in the last day) or unknown. It never makes /health 503.
-func (a *app) mailNote() httpapi.HealthNote {
+func (a *App) mailNote() httpapi.HealthNote {
 	return httpapi.HealthNote{Name: "mail", Note: func(ctx context.Context) string {
 		if a.mailer == nil {
-			return mailNoteOff
+			return MailNoteOff
 		}
 		return a.mailer.Health(ctx)
 	}}

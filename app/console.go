@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/console"
-	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/maintain"
 )
@@ -21,15 +20,15 @@ import (
 // mountConsole serves the admin console on srv unless KURA_CONSOLE is
 // false: over the database's own users (never a cache: an admin sees
 // what is stored), the job queue, and the backups of KURA_BACKUP_DIR.
-func (a *app) mountConsole(srv *httpapi.Server, sessions kura.SessionService, jc *jobs.Client) error {
+func (a *App) mountConsole(sessions kura.SessionService) error {
 	if !a.cfg.Console {
 		return nil
 	}
 	cfg := console.Config{
-		Server:   srv,
+		Server:   a.srv,
 		Sessions: sessions,
 		Users:    accounts.NewUserService(a.db),
-		Jobs:     jc,
+		Jobs:     a.jc,
 		Figures:  a.consoleFigures,
 		Secure:   !loopback(a.cfg.Addr),
 		Logger:   a.log,
@@ -43,19 +42,12 @@ func (a *app) mountConsole(srv *httpapi.Server, sessions kura.SessionService, jc
 // loopback reports whether addr listens on a loopback address only.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && IsLoopback(host)
 }
 
 // consoleFigures are the overview's figures: the pools' use, the caches'
 // hit rates and the requests, read from this process.
-func (a *app) consoleFigures(ctx context.Context) []console.Figure {
+func (a *App) consoleFigures(ctx context.Context) []console.Figure {
 	var out []console.Figure
 	for _, p := range a.db.PoolStats() {
 		g := "Database pool " + p.Name
@@ -78,7 +70,7 @@ func (a *app) consoleFigures(ctx context.Context) []console.Figure {
 // consoleBackups are the backups of KURA_BACKUP_DIR for the console: a
 // backup taken or verified there is written to the run log, as kura
 // backup's are.
-type consoleBackups struct{ a *app }
+type consoleBackups struct{ a *App }
 
 func (b *consoleBackups) List(ctx context.Context) ([]console.Backup, error) {
 	all, err := backup.List(b.a.cfg.BackupDir)
@@ -131,7 +123,7 @@ func (b *consoleBackups) Verify(ctx context.Context, name string) error {
 }
 
 func (b *consoleBackups) Report(ctx context.Context) (string, error) {
-	opts := b.a.maintainOptions()
+	opts := MaintainOptions(b.a.db.Dialect())
 	opts.ReportOnly = true
 	opts.Budget = &maintain.BudgetInput{Instances: 1, PoolSize: b.a.cfg.PoolSize, MaxOverflow: b.a.cfg.MaxOverflow,
 		WorkerConns: jobs.WorkerConns(b.a.db.Dialect())}
