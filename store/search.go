@@ -40,6 +40,15 @@ func searchQuery(d sqldb.Dialect, col, prefix, after string, limit int) (string,
 	}
 	q := "SELECT " + userCols + " FROM users WHERE " + key + " LIKE ? ESCAPE '!'"
 	args := []any{likePrefix(prefix)}
+	if d == sqldb.Postgres {
+		// The bounds of the prefix's range, as parameters, so that a
+		// generic plan of the prepared statement reads the same index
+		// range as a custom one (a LIKE parameter alone gives a generic
+		// plan no range). In C order every string starting with prefix
+		// sorts below prefix followed by U+10FFFF, the last code point.
+		q += " AND " + key + " >= ? AND " + key + " < ?"
+		args = append(args, prefix, prefix+"\U0010FFFF")
+	}
 	if after != "" {
 		q += " AND " + key + " > ?"
 		args = append(args, after)
