@@ -18,6 +18,7 @@ const (
 	EINPROGRESS   = "in_progress"            // a request with the same idempotency key is still running; retry later (409)
 	EKEYREUSED    = "idempotency_key_reused" // the idempotency key was used for another request (422)
 	ETOOLARGE     = "too_large"              // the request body is too large (413)
+	EPRECONDITION = "precondition_failed"    // an If-Match that no longer matches: the thing changed since it was read (412)
 	ERATELIMITED  = "rate_limited"           // too many requests; retry later (429)
 	EUNAVAILABLE  = "unavailable"            // a dependency is busy or down; retry later (503)
 	EREADONLY     = "read_only"              // the service is read-only for maintenance; writes wait, reads go on (503)

@@ -22,6 +22,7 @@ var codeStatus = map[string]int{
 	kura.EINPROGRESS:   http.StatusConflict,
 	kura.EKEYREUSED:    http.StatusUnprocessableEntity,
 	kura.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	kura.EPRECONDITION: http.StatusPreconditionFailed,
 	kura.ERATELIMITED:  http.StatusTooManyRequests,
 	kura.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	kura.EREADONLY:     http.StatusServiceUnavailable,
