@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/kura-dev/kura"
@@ -189,8 +191,8 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *viewer) erro
 // the login never redirects elsewhere.
 func safeNext(next string) string {
 	u, err := url.Parse(next)
-	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || len(next) < len(Prefix) ||
-		next[:len(Prefix)] != Prefix || len(next) > 1 && next[1] == '/' {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(next, Prefix) ||
+		!strings.HasPrefix(path.Clean(u.Path)+"/", Prefix) {
 		return Prefix
 	}
 	return next
