@@ -47,6 +47,9 @@ func (a *App) newServer() error {
 		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(a.srv)
+	if err := a.mountConsole(svc.sessions); err != nil {
+		return err
+	}
 	if a.opts.Routes != nil {
 		return a.opts.Routes(a, a.srv)
 	}

@@ -224,6 +224,7 @@ type Server struct {
 	mux      *http.ServeMux
 	methods  []string // every method some route accepts, for Allow
 	patterns []string // every route's pattern, in order (Routes)
+	mounts   []string // the prefixes of Mount
 	omitted  []string // kura's optional operations left out by the Config
 
 	openapi     openAPIDoc // kura's description and the application's (AddOpenAPI)
