@@ -33,6 +33,7 @@ func (a *App) newServer() error {
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
 		Notifications:  store.NewNotificationService(a.db),
+		Admin:          svc.admin,
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -126,6 +127,7 @@ type services struct {
 	users    kura.UserService
 	sessions kura.SessionService
 	stats    kura.StatsService
+	admin    kura.AdminService
 	checks   []httpapi.HealthCheck
 }
 
@@ -142,6 +144,7 @@ func (a *App) services() (s services, err error) {
 	}
 	s = services{
 		users:    sqlUsers,
+		admin:    sqlUsers,
 		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
 		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
@@ -167,6 +170,7 @@ func (a *App) services() (s services, err error) {
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
 	s.users, s.sessions = cachedUsers, cachedSessions
+	s.admin = cached.NewAdminService(sqlUsers, userCache, a.log)
 	if a.cfg.RedisURL != "" {
 		s.checks = append(s.checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
 			return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))

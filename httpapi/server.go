@@ -45,6 +45,11 @@ type Config struct {
 	// Notifications serves GET /api/users/{id}/notifications; nil leaves
 	// the route out (404).
 	Notifications kura.NotificationService
+	// Admin serves account management for admins: role and disabled in
+	// PATCH /api/users/{id}, an admin's DELETE /api/users/{id} (audited),
+	// DELETE /api/users/{id}/sessions and GET /api/audit. Nil leaves the
+	// two routes out (404) and refuses role and disabled (403).
+	Admin kura.AdminService
 
 	// Checks are run, concurrently, by GET /health. None means /health
 	// reports only {"status":"healthy"}.
