@@ -210,7 +210,7 @@ func TestConsole_Security(t *testing.T) {
 				t.Fatal("the search for plain found no user page")
 			}
 			id := m[1]
-			token := b.get("/admin/users/" + id).want(t, http.StatusOK, "plain").csrf(t)
+			token := b.get("/admin/users/"+id).want(t, http.StatusOK, "plain").csrf(t)
 			b.post("/admin/users/"+id+"/role", url.Values{"csrf": {token}, "role": {"admin"}}).want(t, http.StatusSeeOther)
 			b.post("/admin/users/"+id+"/sessions", url.Values{"csrf": {token}}).want(t, http.StatusSeeOther)
 			b.get("/admin/audit").want(t, http.StatusOK, kura.AuditRoleChange, kura.AuditEndSessions, consoleAdmin, `href="/admin/users/`+id+`"`)
