@@ -42,6 +42,11 @@ type User struct {
 	Role      Role
 	CreatedAt time.Time
 	UpdatedAt time.Time // maintained by the database on every change
+
+	// EmailVerifiedAt is when the user followed a link sent to Email
+	// (see AccountService); zero means not verified. A change of Email
+	// other than by a confirmed link makes it zero again.
+	EmailVerifiedAt time.Time
 }
 
 // CanModify reports whether u may change or delete the user with the given id:

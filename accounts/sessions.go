@@ -24,7 +24,17 @@ const loginFailed = "Invalid login or password."
 // login verified here.
 type SessionService struct {
 	*store.Sessions
+
+	// RequireVerifiedEmail refuses the login of an account whose address
+	// is not verified (kura.User.EmailVerifiedAt), with EFORBIDDEN, once
+	// its password is verified (KURA_REQUIRE_VERIFIED_EMAIL). False, the
+	// default, lets every account log in.
+	RequireVerifiedEmail bool
 }
+
+// unverifiedLogin is the answer to a right password of an account whose
+// address is not verified, when that is required.
+const unverifiedLogin = "Confirm your email address first: follow the link sent to it, or ask for a new one (POST /api/auth/verify-email/resend)."
 
 // NewSessionService returns the session service of db; sessions last ttl
 // (0 means kura.DefaultSessionTTL). Times come from db.Now.
@@ -40,8 +50,10 @@ func NewSessionService(db *sqldb.DB, ttl time.Duration) *SessionService {
 // canonical form (kura.UnknownAccount), so that every spelling of one
 // account meets one limit. An unknown login costs the same password work
 // and the same guard as a wrong password and gets the same error.
-// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE,
-// the guard's.
+// With RequireVerifiedEmail, a right password of an unverified account
+// gets EFORBIDDEN.
+// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EFORBIDDEN,
+// EUNAVAILABLE, the guard's.
 func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Session, error) {
 	login = strings.TrimSpace(login)
 	if err := kura.ValidateLogin(login); err != nil {
@@ -69,6 +81,9 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 		return nil, fmt.Errorf("login: %w", err)
 	} else if !ok {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
+	}
+	if s.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
+		return nil, kura.Errorf(kura.EFORBIDDEN, unverifiedLogin)
 	}
 	sess, err := s.StartSession(ctx, u)
 	if err != nil {

@@ -17,6 +17,9 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/users/{id}", s.handleDeleteUser)
 	s.handle("POST /api/auth/login", s.handleLogin)
 	s.handle("POST /api/auth/logout", s.handleLogout)
+	if s.cfg.Accounts != nil {
+		s.accountRoutes()
+	}
 	if s.cfg.Notifications != nil {
 		s.handle("GET /api/users/{id}/notifications", s.handleListNotifications)
 	}

@@ -105,7 +105,11 @@ type updateUserRequest struct {
 // given, needed or not, is checked by the store through the same guard as
 // a login to the account (RateLimits.LoginFailures): the same allowance,
 // wait and 429. An admin changing another user needs no password; the
-// change is logged.
+// change is logged. With the account flows on (Config.Accounts), users
+// changing their own email get 202: the other fields are changed, and the
+// email is when the link sent to the new address is followed
+// (POST /api/auth/email-change/confirm); an admin's change of another
+// user's email is immediate.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
@@ -123,10 +127,22 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	self := viewer.ID == id
 	s.reauthenticate(r, self, &upd)
-	ctx := withPasswordGuard(withUser(r, viewer), s.passwordGuard(r))
-	u, err := s.users.UpdateUser(ctx, id, upd)
+	newEmail, err := s.confirmedEmail(self, &upd)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	ctx := withPasswordGuard(withUser(r, viewer), s.passwordGuard(r))
+	u, err := s.users.UpdateUser(ctx, id, upd)
+	if err == nil && newEmail != "" {
+		err = s.cfg.Accounts.RequestEmailChange(ctx, id, newEmail)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if newEmail != "" {
+		s.writeJSON(w, r, http.StatusAccepted, userView(viewer, u))
 		return
 	}
 	if !self {
@@ -135,6 +151,24 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 			slog.String("fields", changedFields(&upd)), slog.String("request_id", RequestID(r.Context())))
 	}
 	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+}
+
+// confirmedEmail takes out of upd the email that users change on their
+// own account when the account flows are on (Config.Accounts): it is
+// validated here, before anything changes, and changed only when the link
+// sent to it is followed. It returns "" when the email, if any, is
+// changed at once: by an admin for another user, or without the flows.
+func (s *Server) confirmedEmail(self bool, upd *kura.UserUpdate) (string, error) {
+	if !self || s.cfg.Accounts == nil || upd.Email == nil {
+		return "", nil
+	}
+	e := kura.NormalizeEmail(*upd.Email)
+	check := kura.UserUpdate{Email: &e}
+	if err := check.Validate(); err != nil {
+		return "", err
+	}
+	upd.Email = nil
+	return e, nil
 }
 
 // reauthenticate prepares the update of users changing their own account:

@@ -46,6 +46,12 @@ func (v userJSON) appendJSON(b []byte) []byte {
 	if v.private {
 		b = append(b, `,"updated_at":`...)
 		b = appendTime(b, u.UpdatedAt)
+		b = append(b, `,"email_verified_at":`...)
+		if u.EmailVerifiedAt.IsZero() {
+			b = append(b, "null"...)
+		} else {
+			b = appendTime(b, u.EmailVerifiedAt)
+		}
 	}
 	return append(b, '}')
 }

@@ -15,7 +15,7 @@ const (
 
 	qAuthenticate = `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at)
+		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at)
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`
 	qLogout                = "DELETE FROM sessions WHERE token_hash = ?"

@@ -154,8 +154,8 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura
 	}
 	var sets []string
 	var args []any
-	if upd.Email != nil {
-		sets, args = append(sets, "email = ?"), append(args, *upd.Email)
+	if upd.Email != nil { // an address set without a confirmed link is not verified
+		sets, args = append(sets, "email = ?", "email_verified_at = NULL"), append(args, *upd.Email)
 	}
 	if upd.Username != nil {
 		sets, args = append(sets, "username = ?"), append(args, *upd.Username)
@@ -268,7 +268,7 @@ func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.User
 
 // userCols are the columns scanned by scanUser, in order (ts: see
 // sqldb.Rebind).
-const userCols = "id, email, username, role, ts(created_at), ts(updated_at)"
+const userCols = "id, email, username, role, ts(created_at), ts(updated_at), ts(email_verified_at)"
 
 func scanUser(r sqldb.Scanner) (*kura.User, error) {
 	var u kura.User
@@ -280,7 +280,7 @@ func scanUser(r sqldb.Scanner) (*kura.User, error) {
 
 // userDest returns the destinations of userCols in u.
 func userDest(u *kura.User) []any {
-	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt)}
+	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt)}
 }
 
 // conflict turns a unique violation on users.email or users.username into

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kura-dev/kura/accounts"
 	"github.com/kura-dev/kura/backup"
 	"github.com/kura-dev/kura/store"
 
@@ -66,6 +67,7 @@ type app struct {
 
 	mailer    *mail.Mailer    // serve and worker with mail configured: see newMailer
 	templates *mail.Templates // with the mailer
+	flows     *accounts.Flows // serve and worker with mail and KURA_PUBLIC_URL: see newFlows
 }
 
 // ready tells systemd, under Type=notify, that the process serves.

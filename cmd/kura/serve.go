@@ -93,6 +93,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
 		Notifications:  store.NewNotificationService(a.db),
+		Accounts:       a.accountService(),
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -160,9 +161,11 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, jc, tx, notify.Welcome(u))
 	}
+	sqlSessions := accounts.NewSessionService(a.db, a.cfg.SessionTTL.D())
+	a.wireFlows(sqlUsers, sqlSessions)
 	s = services{
 		users:    sqlUsers,
-		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		sessions: sqlSessions,
 		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
 	}
@@ -188,6 +191,7 @@ func (a *app) services(jc *jobs.Client) (s services, closeCaches func(), err err
 	cachedUsers := cached.NewUserService(s.users, userCache, a.log)
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
+	a.flowsHooks(cachedSessions.EndSessions, cachedUsers.Forget)
 	s.users, s.sessions = cachedUsers, cachedSessions
 	if a.cfg.RedisURL != "" {
 		s.checks = append(s.checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {

@@ -89,6 +89,9 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 	if err := a.newMailer(); err != nil {
 		return nil, err
 	}
+	if err := a.newFlows(); err != nil {
+		return nil, err
+	}
 	if concurrency > 0 {
 		var n kura.Notifier = notify.Store{Notifications: store.NewNotificationService(a.db), Logger: a.log}
 		if m.Notifier != nil {
@@ -98,6 +101,7 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 		ws := jobs.NewWorkers()
 		notify.AddWorker(ws, n, a.log)
 		a.addMailWorker(ws)
+		a.addFlowsWorker(ws)
 		jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
 			n, err := sessions.DeleteExpiredSessions(ctx)
 			if n > 0 {
@@ -137,5 +141,6 @@ func (a *app) newJobs(m *Main, concurrency int) (*jobs.Client, error) {
 		a.metrics.AddJobs(jc)
 	}
 	a.mailUseJobs(jc)
+	a.flowsUseJobs(jc)
 	return jc, nil
 }
