@@ -91,11 +91,19 @@ func (t *Tokens) Issue(ctx context.Context, tx *sqldb.Tx, userID int64, purpose,
 }
 
 // IssuedSince counts the tokens of the purpose issued to user id since t,
-// in tx: the flows cap the links one account receives by it.
+// in tx: the flows cap the links one account receives by it. It locks the
+// user's row first (SQLite's one writer does as much), so that concurrent
+// issuers count in turn until tx ends. Errors: ENOTFOUND, EUNAVAILABLE.
 func (t *Tokens) IssuedSince(ctx context.Context, tx *sqldb.Tx, userID int64, purpose string, since time.Time) (int, error) {
+	if _, _, err := t.accountState(ctx, tx, userID); err != nil {
+		return 0, sqldb.NotFound(err, "User")
+	}
+	q := "SELECT COUNT(*) FROM account_tokens WHERE user_id = ? AND purpose = ? AND created_at > ?"
+	if t.db.Dialect() == sqldb.MySQL {
+		q += " FOR UPDATE" // a locking read sees the latest rows, not tx's snapshot
+	}
 	var n int
-	err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM account_tokens WHERE user_id = ? AND purpose = ? AND created_at > ?",
-		userID, purpose, since).Scan(&n)
+	err := tx.QueryRowContext(ctx, q, userID, purpose, since).Scan(&n)
 	return n, err
 }
 
