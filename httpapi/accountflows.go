@@ -7,15 +7,6 @@ import (
 	"github.com/kura-dev/kura"
 )
 
-// accountRoutes registers the account flows' routes (Config.Accounts).
-func (s *Server) accountRoutes() {
-	s.handle("POST /api/auth/verify-email", s.handleVerifyEmail)
-	s.handle("POST /api/auth/verify-email/resend", s.handleResendVerification)
-	s.handle("POST /api/auth/password-reset", s.handlePasswordReset)
-	s.handle("POST /api/auth/password-reset/confirm", s.handlePasswordResetConfirm)
-	s.handle("POST /api/auth/email-change/confirm", s.handleEmailChangeConfirm)
-}
-
 // linkSent is the one answer to a request for a link by mail, whether or
 // not an account has the address.
 type linkSent struct {

@@ -17,8 +17,12 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/users/{id}", s.handleDeleteUser)
 	s.handle("POST /api/auth/login", s.handleLogin)
 	s.handle("POST /api/auth/logout", s.handleLogout)
-	if s.cfg.Accounts != nil {
-		s.accountRoutes()
+	if s.cfg.Accounts != nil { // the account flows by mail (accountflows.go)
+		s.handle("POST /api/auth/verify-email", s.handleVerifyEmail)
+		s.handle("POST /api/auth/verify-email/resend", s.handleResendVerification)
+		s.handle("POST /api/auth/password-reset", s.handlePasswordReset)
+		s.handle("POST /api/auth/password-reset/confirm", s.handlePasswordResetConfirm)
+		s.handle("POST /api/auth/email-change/confirm", s.handleEmailChangeConfirm)
 	}
 	if s.cfg.Notifications != nil {
 		s.handle("GET /api/users/{id}/notifications", s.handleListNotifications)
