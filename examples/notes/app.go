@@ -10,6 +10,7 @@ import (
 	"github.com/kura-dev/kura/cache"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
+	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/sqldb"
 	"github.com/kura-dev/kura/store"
 )
@@ -22,6 +23,11 @@ type Config struct {
 	RedisURL string       // shares the note cache between instances; "" keeps it in process
 	CacheTTL time.Duration
 	Workers  int // jobs worked at once; 0 means jobs.DefaultConcurrency
+
+	// Mail, if set, sends the share notice by mail too (an *mail.SMTP, or
+	// mail.Log for development), from MailFrom; nil sends no mail.
+	Mail     mail.Transport
+	MailFrom string
 
 	// ShutdownTimeout bounds the drain of requests and jobs once ctx ends;
 	// 0 means 15 seconds.
@@ -53,7 +59,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer db.Close()
-	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, Schema); err != nil {
+	if err := db.MigrateUp(ctx, store.Schema, jobs.Schema, mail.Schema, Schema); err != nil {
 		return err
 	}
 
@@ -65,12 +71,22 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	workers := jobs.NewWorkers()
 	shared := &SharedWorker{Users: users, Notifications: notifications}
 	shared.AddTo(workers)
+	m, err := newMailer(db, cfg, workers, log)
+	if err != nil {
+		return err
+	}
 	jc, err := jobs.New(db, jobs.Config{Workers: workers, Concurrency: cfg.Workers, Logger: log})
 	if err != nil {
 		return err
 	}
 	noteStore := NewStore(db, jc)
 	shared.Notes = noteStore
+	if m != nil {
+		m.SetJobs(jc) // after it
+		if noteStore.Mail, err = NewShareMail(db, m); err != nil {
+			return err
+		}
+	}
 
 	noteCache, err := cache.New[Note](cache.Config{TTL: cfg.CacheTTL, RedisURL: cfg.RedisURL, Prefix: "notes:note:"}, nil)
 	if err != nil {
@@ -121,4 +137,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	log.Info("stopped", "err", err)
 	return err
+}
+
+// newMailer returns the mailer of cfg.Mail, its delivery worker registered
+// with workers, or nil without mail.
+func newMailer(db *sqldb.DB, cfg Config, workers *jobs.Workers, log *slog.Logger) (*mail.Mailer, error) {
+	if cfg.Mail == nil {
+		return nil, nil
+	}
+	m, err := mail.New(db, mail.Config{From: cfg.MailFrom, Transport: cfg.Mail, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	m.Workers(workers) // before jobs.New
+	return m, nil
 }

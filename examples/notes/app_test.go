@@ -17,6 +17,7 @@ import (
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/dbtest"
 	"github.com/kura-dev/kura/internal/testenv"
+	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -24,6 +25,7 @@ import (
 type app struct {
 	t    *testing.T
 	url  string
+	smtp *testenv.SMTPServer // the mail server the app sends its share notices to
 	mu   sync.Mutex
 	seen []httpapi.RequestInfo
 }
@@ -32,7 +34,11 @@ type app struct {
 // ends, and checks that it then shuts down cleanly.
 func startApp(t *testing.T, d sqldb.Dialect) *app {
 	t.Helper()
-	a := &app{t: t}
+	a := &app{t: t, smtp: testenv.SMTP(t, testenv.SMTPOptions{})}
+	smtp, err := mail.NewSMTP(mail.SMTPConfig{URL: a.smtp.URL(""), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
@@ -42,6 +48,8 @@ func startApp(t *testing.T, d sqldb.Dialect) *app {
 			Addr:            "127.0.0.1:0",
 			Logger:          dbtest.Logger(t, slog.LevelWarn),
 			ShutdownTimeout: 10 * time.Second,
+			Mail:            smtp,
+			MailFrom:        "Notes <no-reply@notes.test>",
 			Listening:       func(u string) { urls <- u },
 			OnRequest: func(ri httpapi.RequestInfo) {
 				a.mu.Lock()
@@ -169,6 +177,17 @@ func TestApp_EndToEnd(t *testing.T) {
 				}
 				return false
 			})
+			// The share notice by mail, sent in the share's transaction,
+			// delivered by the SMTP server.
+			got := a.smtp.WaitMessages(1)
+			if len(got) != 1 || !strings.Contains(got[0].To, "bob@example.com") || got[0].Subject != `ann shared the note "Groceries" with you` ||
+				!strings.Contains(got[0].Text, "Hello bob") || !strings.Contains(got[0].HTML, "Groceries") {
+				t.Fatalf("share mail: %d messages, first %+v", len(got), got[0])
+			}
+			a.call("POST", path+"/shares", ann, map[string]any{"user_id": bobID}) // a second share: 409, no second mail
+			if n := len(a.smtp.Messages()); n != 1 {
+				t.Errorf("%d share mails, want 1", n)
+			}
 			shared := a.must(200, "GET", "/api/notes/shared?limit=5", bob, nil)
 			if items := shared["items"].([]any); len(items) != 1 || shared["next_cursor"] != nil {
 				t.Fatalf("bob's shared notes: %v", shared)

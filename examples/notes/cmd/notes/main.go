@@ -4,8 +4,10 @@
 //	DATABASE_URL=postgres://app@127.0.0.1/app go run ./examples/notes/cmd/notes
 //
 // It reads DATABASE_URL, NOTES_ADDR (default 127.0.0.1:8080), REDIS_URL
-// and NOTES_CACHE_TTL (how long a note read is cached, a Go duration,
-// default 5m) from the environment, and stops cleanly on SIGINT or SIGTERM.
+// NOTES_CACHE_TTL (how long a note read is cached, a Go duration,
+// default 5m), and NOTES_SMTP_URL and NOTES_MAIL_FROM (the mail server
+// and sender of the share notice by mail, as KURA_SMTP_URL and
+// KURA_MAIL_FROM; no mail without them) from the environment, and stops cleanly on SIGINT or SIGTERM.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura/examples/notes"
+	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -39,11 +42,20 @@ func run(ctx context.Context) error {
 		}
 		ttl = d
 	}
-	return notes.Run(ctx, notes.Config{
+	cfg := notes.Config{
 		DB:       sqldb.Config{URL: os.Getenv("DATABASE_URL")},
 		Addr:     os.Getenv("NOTES_ADDR"),
 		RedisURL: os.Getenv("REDIS_URL"),
 		CacheTTL: ttl,
+		MailFrom: os.Getenv("NOTES_MAIL_FROM"),
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, nil)),
-	})
+	}
+	if u := os.Getenv("NOTES_SMTP_URL"); u != "" {
+		smtp, err := mail.NewSMTP(mail.SMTPConfig{URL: u}) // TLS required off loopback; the URL is never printed
+		if err != nil {
+			return fmt.Errorf("NOTES_SMTP_URL: %w", err)
+		}
+		cfg.Mail = smtp
+	}
+	return notes.Run(ctx, cfg)
 }
