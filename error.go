@@ -10,6 +10,7 @@ import (
 const (
 	EINVALID      = "invalid"                // input failed validation; Fields says where (422)
 	EBADREQUEST   = "bad_request"            // the request itself is malformed (400)
+	EMETHOD       = "method_not_allowed"     // the path has routes, but none for the method; Allow names theirs (405)
 	EUNAUTHORIZED = "unauthorized"           // no or bad credentials (401)
 	EFORBIDDEN    = "forbidden"              // authenticated but not allowed (403)
 	ENOTFOUND     = "not_found"              // the thing does not exist (404)
@@ -17,6 +18,7 @@ const (
 	EINPROGRESS   = "in_progress"            // a request with the same idempotency key is still running; retry later (409)
 	EKEYREUSED    = "idempotency_key_reused" // the idempotency key was used for another request (422)
 	ETOOLARGE     = "too_large"              // the request body is too large (413)
+	EPRECONDITION = "precondition_failed"    // an If-Match that no longer matches: the thing changed since it was read (412)
 	ERATELIMITED  = "rate_limited"           // too many requests; retry later (429)
 	EUNAVAILABLE  = "unavailable"            // a dependency is busy or down; retry later (503)
 	EREADONLY     = "read_only"              // the service is read-only for maintenance; writes wait, reads go on (503)

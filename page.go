@@ -20,6 +20,17 @@ type ListOptions struct {
 
 	Page    int // 1-based; 0 selects keyset mode
 	PerPage int // offset page size; 0 means DefaultPageSize
+
+	// Filter, when its Field is set, keeps only the items whose Field
+	// equals Value: for users, one of ProfileFilters, such as
+	// "profile.city". A list that filters by nothing refuses one.
+	Filter Filter
+}
+
+// Filter is an equality condition on one field of a list's items.
+type Filter struct {
+	Field string
+	Value string
 }
 
 // Normalize fills defaults and validates sizes and the page number. It

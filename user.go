@@ -2,6 +2,7 @@ package kura
 
 import (
 	"context"
+	"encoding/json"
 	"net/mail"
 	"strings"
 	"time"
@@ -47,6 +48,13 @@ type User struct {
 	// (see AccountService); zero means not verified. A change of Email
 	// other than by a confirmed link makes it zero again.
 	EmailVerifiedAt time.Time
+
+	// Profile is the user's profile document, a JSON object (see
+	// CheckProfile and the MaxProfile* limits), as the store read it: its
+	// members in any order, "{}" for none. Nil when not read: the public
+	// view (PublicUserFinder) and a session's user on the store's
+	// uncached path leave it out.
+	Profile json.RawMessage
 }
 
 // CanModify reports whether u may change or delete the user with the given id:
@@ -100,6 +108,17 @@ type UserUpdate struct {
 	// change leaves alive: the caller's own, when users change their own
 	// password. "" ends every session of the user.
 	KeepSession string
+
+	// Profile, if set, is a JSON Merge Patch (RFC 7396) of the profile, a
+	// JSON object: each member replaces the stored one, null removes it,
+	// objects merge. The store applies it to the stored document with the
+	// row locked, so concurrent patches of different members all last,
+	// and checks the result (limits, CheckProfile).
+	Profile json.RawMessage
+	// If, when set, makes the update happen only if the stored user's
+	// ETag is one of its tags, checked with the row locked
+	// (EPRECONDITION otherwise, and nothing changes).
+	If Precondition
 }
 
 // NeedsCurrentPassword reports whether the update changes what proves
@@ -145,7 +164,7 @@ func (u *UserUpdate) Validate() error {
 
 // Empty reports whether the update changes nothing.
 func (u *UserUpdate) Empty() bool {
-	return u.Email == nil && u.Username == nil && u.Password == nil
+	return u.Email == nil && u.Username == nil && u.Password == nil && u.Profile == nil
 }
 
 // NormalizeEmail trims and lower-cases an email address.
@@ -175,8 +194,11 @@ type UserService interface {
 	// DeleteUser removes a user and ends their sessions. Errors: ENOTFOUND.
 	DeleteUser(ctx context.Context, id int64) error
 
-	// ListUsers returns users newest first, by keyset cursor or by page.
-	// Errors: EINVALID for a bad cursor, page or size.
+	// ListUsers returns users newest first, by keyset cursor or by page,
+	// only those whose profile field opt.Filter names has its value when
+	// it is set (ProfileFilters lists the fields).
+	// Errors: EINVALID for a bad cursor, page or size; EBADREQUEST for a
+	// filter by another field, naming the allowed ones.
 	ListUsers(ctx context.Context, opt ListOptions) (*UserList, error)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestSessionService_Authenticate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.ID != sess.ID || got.UserID != u.ID || *got.User != *u || got.Token != "" ||
+			if got.ID != sess.ID || got.UserID != u.ID || !reflect.DeepEqual(*got.User, *u) || got.Token != "" ||
 				!got.CreatedAt.Equal(sess.CreatedAt) || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 				t.Fatalf("Authenticate = %+v (user %+v); want session %+v of %+v", got, got.User, sess, u)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func TestUserService_CreateUser(t *testing.T) {
 				t.Fatalf("stored hash does not verify: %v %v", ok, err)
 			}
 			got, err := s.FindUserByID(ctx, u.ID)
-			if err != nil || *got != *u {
+			if err != nil || !reflect.DeepEqual(*got, *u) {
 				t.Fatalf("FindUserByID = %+v, %v; want %+v", got, err, u)
 			}
 		})
@@ -202,7 +203,7 @@ func TestUserService_UpdateUser(t *testing.T) {
 		t.Run("Empty", func(t *testing.T) {
 			u := MustCreateUser(t, db, "erin@example.com", "erin")
 			got, err := s.UpdateUser(ctx, u.ID, kura.UserUpdate{})
-			if err != nil || *got != *u {
+			if err != nil || !reflect.DeepEqual(*got, *u) {
 				t.Fatalf("empty update = %+v, %v; want %+v", got, err, u)
 			}
 		})

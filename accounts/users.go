@@ -11,8 +11,9 @@ import (
 )
 
 var (
-	_ kura.UserService      = (*UserService)(nil)
-	_ kura.PublicUserFinder = (*UserService)(nil)
+	_ kura.UserService            = (*UserService)(nil)
+	_ kura.PublicUserFinder       = (*UserService)(nil)
+	_ kura.ConditionalUserDeleter = (*UserService)(nil)
 )
 
 // SeedPassword is the password of every user made by SeedUsers.
@@ -52,9 +53,12 @@ func (s *UserService) CreateUser(ctx context.Context, in kura.NewUser) (*kura.Us
 // ends every session of the user but upd.KeepSession in the same
 // transaction. A CurrentPassword that is set is verified first, after
 // the fields are validated and the password guard of ctx has allowed it
-// (see checkPassword), holding no connection meanwhile. updated_at is
-// moved by the database.
-// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword), ECONFLICT,
+// (see checkPassword), holding no connection meanwhile. A profile patch
+// is merged by the store with the row locked and the result checked by
+// kura.CheckProfile; upd.If is checked on the locked row (see
+// store.Users.UpdateUser). updated_at is moved by the database.
+// Errors: ENOTFOUND, EINVALID (kura.ErrWrongCurrentPassword; the profile
+// naming "profile" or its fields), ECONFLICT, EPRECONDITION,
 // EUNAVAILABLE, the guard's.
 func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdate) (*kura.User, error) {
 	upd.Normalize()
@@ -66,10 +70,11 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 			return nil, fmt.Errorf("update user: %w", err)
 		}
 	}
-	if upd.Empty() {
-		return s.FindUserByID(ctx, id)
+	change := store.UserUpdate{Email: upd.Email, Username: upd.Username, KeepSession: upd.KeepSession,
+		Profile: upd.Profile, If: upd.If}
+	if upd.Profile != nil {
+		change.CheckProfile = kura.CheckProfile
 	}
-	change := store.UserUpdate{Email: upd.Email, Username: upd.Username, KeepSession: upd.KeepSession}
 	if upd.Password != nil {
 		hash, err := password.HashContext(ctx, *upd.Password)
 		if err != nil {

@@ -124,7 +124,7 @@ func Create(ctx context.Context, cfg Config) (*Manifest, error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	cfg.Logger.Info("backup created", "backup", m.Name, "bytes", m.Size, "rows", m.Rows(),
-		"duration", time.Duration(m.Duration*float64(time.Second)).Round(time.Millisecond).String())
+		"duration", time.Duration(m.Duration*float64(time.Second)).Round(time.Millisecond))
 	return m, nil
 }
 

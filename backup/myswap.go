@@ -394,6 +394,14 @@ func finishRestore(ctx context.Context, conn *sql.Conn, name string) (string, er
 		return "", err
 	}
 	done := "it had not swapped: the target was as it was"
+	if gone, target, err := targetGone(ctx, conn, name, tables); err != nil {
+		return "", err
+	} else if gone {
+		// Nothing is left to redo or undo: the database the restore was
+		// for has been dropped since, and with it what the scratch
+		// databases were kept for.
+		return "its target " + target + " no longer exists: dropped what it left", dropRestore(ctx, conn, name)
+	}
 	switch {
 	case contains(tables, swappedState):
 		done = "it had swapped: the target holds the backup"
@@ -407,6 +415,32 @@ func finishRestore(ctx context.Context, conn *sql.Conn, name string) (string, er
 		}
 	}
 	return done, dropRestore(ctx, conn, name)
+}
+
+// targetGone reports whether the target database a dead restore recorded
+// in its state table no longer exists on the server.
+func targetGone(ctx context.Context, conn *sql.Conn, name string, tables []string) (bool, string, error) {
+	state := swappedState
+	if !contains(tables, state) {
+		state = restoreState
+	}
+	if !contains(tables, state) {
+		return false, "", nil
+	}
+	var target string
+	err := conn.QueryRowContext(ctx, "SELECT target FROM "+myIdent(name)+"."+state+" WHERE phase = 'target'").Scan(&target)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("read the restore's target: %w", err)
+	}
+	var n int
+	err = conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = ?", target).Scan(&n)
+	if err != nil {
+		return false, "", fmt.Errorf("look for the restore's target: %w", err)
+	}
+	return n == 0, target, nil
 }
 
 // privilegeHint adds what to grant to an error of missing privileges.

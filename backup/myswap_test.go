@@ -82,3 +82,46 @@ func TestSweepServer_FinishesKilledRestores(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepServer_TargetDropped: what a restore killed after its swap left
+// is dropped by the next sweep when its target database has been dropped
+// since (nothing is left to finish), instead of failing on every sweep.
+func TestSweepServer_TargetDropped(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.MySQLDatabase(t)
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Writer().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gone := "kura_test_gone_" + randomHex(6)
+	name := restorePrefix + randomHex(6)
+	for _, q := range []string{
+		"CREATE DATABASE " + myIdent(name),
+		"CREATE DATABASE " + myIdent(name+oldSuffix),
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	redo := []stateRow{{stmt: "CREATE TABLE never (id INT)"}}
+	if err := saveState(ctx, conn, name, gone, nil, redo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "RENAME TABLE "+myIdent(name)+"."+restoreState+" TO "+myIdent(name)+"."+swappedState); err != nil {
+		t.Fatal(err)
+	}
+	sweepServer(ctx, conn, Config{URL: url}.WithDefaults())
+	left, err := strings1(ctx, conn, "SELECT schema_name FROM information_schema.schemata WHERE schema_name IN (?, ?, ?)", name, name+oldSuffix, gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("the sweep left %v", left)
+	}
+}

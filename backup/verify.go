@@ -42,7 +42,7 @@ func Verify(ctx context.Context, m *Manifest, cfg Config) (*Check, error) {
 	}
 	if c.OK {
 		cfg.Logger.Info("backup verified", "backup", m.Name, "tables", len(m.Tables), "rows", m.Rows(),
-			"duration", time.Duration(c.Duration*float64(time.Second)).Round(time.Millisecond).String())
+			"duration", time.Duration(c.Duration*float64(time.Second)).Round(time.Millisecond))
 	} else {
 		cfg.Logger.Error("backup failed its verify", "backup", m.Name, "problem", problem)
 	}

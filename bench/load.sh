@@ -15,6 +15,7 @@
 #   bench/load.sh                      # SQLite, PostgreSQL and MariaDB, defaults below
 #   ENGINES=sqlite USERS=20000 DURATION=20s CONNS=64 bench/load.sh
 #   KURA_LOG_FLUSH_INTERVAL=0 bench/load.sh   # kura writing each log line at once
+#   PROFILES=1 bench/load.sh           # every seeded user gets a profile of ~250 bytes
 #
 # PostgreSQL: a database named kura_bench is (re)created on PG_ADMIN_URL.
 # Traffic goes only to 127.0.0.1.
@@ -94,6 +95,20 @@ start() {
   UP_MS[$name]=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 
+# fill_profiles ENGINE URL -> gives every user a profile document of about
+# 250 bytes, as bench/profile seeds them (bio, city, avatar_url, prefs).
+fill_profiles() {
+  local bio="A profile of the usual size: a sentence or two about the user, their work and where to find them."
+  case $1 in
+    sqlite) sqlite3 "${2#sqlite:}" "UPDATE users SET profile = json_object('avatar_url', 'https://img.example/' || id || '.png',
+      'bio', '$bio', 'city', 'city ' || (id % 1000), 'prefs', json_object('theme', 'dark'))" ;;
+    postgres) psql -q "$2" -c "UPDATE users SET profile = jsonb_build_object('avatar_url', 'https://img.example/' || id || '.png',
+      'bio', '$bio', 'city', 'city ' || (id % 1000), 'prefs', jsonb_build_object('theme', 'dark'))" ;;
+    mysql) mysql -uroot -h127.0.0.1 kura_bench -e "UPDATE users SET profile = JSON_OBJECT('avatar_url', CONCAT('https://img.example/', id, '.png'),
+      'bio', '$bio', 'city', CONCAT('city ', id % 1000), 'prefs', JSON_OBJECT('theme', 'dark'))" ;;
+  esac
+}
+
 printf "%-9s %-6s %10s %8s %8s %12s %9s\n" engine server "req/s" "p50 ms" "p99 ms" "CPU µs/req" "peak MiB"
 for engine in $ENGINES; do
   case $engine in
@@ -108,6 +123,7 @@ for engine in $ENGINES; do
   esac
   export DATABASE_URL=$url
   KURA_LOG_LEVEL=warn "$work/kura" users seed --env-file= --count "$USERS" >/dev/null
+  if [ "${PROFILES:-0}" = 1 ]; then fill_profiles "$engine" "$url"; fi
   # The access log is on: one JSON line per request, written to a file as
   # a service manager would (buffered by kura unless KURA_LOG_FLUSH_INTERVAL=0).
   # Metrics are on too, each server with a listener of its own. Rate

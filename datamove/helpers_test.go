@@ -149,8 +149,12 @@ func seed(tb testing.TB, db *sqldb.DB, users int) {
 	ctx := context.Background()
 	at := func(i int) any { return db.TimeArg(baseTime.Add(time.Duration(i) * time.Second)) }
 	for i := 1; i <= users; i++ {
-		exec(tb, db, `INSERT INTO users (email, username, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("ユーザー%d", i), "$argon2id$v=19$"+strings.Repeat("x", 80), []string{"user", "admin"}[i%2], at(i), at(i+1))
+		profile, err := sqldb.CanonicalJSON(fmt.Appendf(nil, `{"city":"都市 %d","bio":"line\nbreak \"q\" ✓","n":%d.50,"big":1e21,"prefs":{"dark":%t,"tags":["a","b"]}}`, i%3, i, i%2 == 0))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		exec(tb, db, `INSERT INTO users (email, username, password_hash, role, created_at, updated_at, profile) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("ユーザー%d", i), "$argon2id$v=19$"+strings.Repeat("x", 80), []string{"user", "admin"}[i%2], at(i), at(i+1), profile)
 		exec(tb, db, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			i, bytes.Repeat([]byte{byte(i), 0, 0xff}, 11)[:32], at(i), at(i+3600))
 		exec(tb, db, `INSERT INTO notifications (user_id, kind, idempotency_key, message, created_at) VALUES (?, ?, ?, ?, ?)`,

@@ -1,11 +1,9 @@
 package datamove
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -204,23 +202,17 @@ func (h *hasher) canonical(v any, k kind) any {
 	return v
 }
 
-// canonicalJSON re-encodes a JSON text with sorted keys and no spaces, so
-// that PostgreSQL's jsonb, MySQL's JSON and SQLite's text compare equal;
-// a text that is not JSON stays as it is.
+// canonicalJSON returns a JSON text in sqldb.CanonicalJSON's form (keys
+// sorted, no spaces, each number as the shortest exact decimal of its
+// value), so that PostgreSQL's jsonb, MariaDB's JSON and SQLite's text of
+// one document compare equal, whichever wrote it; a text that is not JSON
+// stays as it is.
 func canonicalJSON(s string) string {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	c, err := sqldb.CanonicalJSON([]byte(s))
+	if err != nil {
 		return s
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return s
-	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return string(c)
 }
 
 // sum is the content of a set of rows, independent of their order: the

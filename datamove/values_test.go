@@ -19,3 +19,22 @@ func TestFastTime(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalJSON_EnginesAgree hashes one document as each engine hands
+// it over (SQLite and MariaDB: the text written; PostgreSQL's jsonb: its
+// own spacing, key order and numbers) to the same canonical text.
+func TestCanonicalJSON_EnginesAgree(t *testing.T) {
+	want := `{"bio":"x","city":"Oslo","n":100,"prefs":{"f":1.5,"theme":"dark"}}`
+	for _, form := range []string{
+		want,
+		`{"n": 100, "bio": "x", "city": "Oslo", "prefs": {"f": 1.50, "theme": "dark"}}`, // jsonb of 1e2, 1.50
+		`{"bio": "x", "city": "Oslo", "n": 1e2, "prefs": {"f": 15e-1, "theme": "dark"}}`,
+	} {
+		if got := canonicalJSON(form); got != want {
+			t.Errorf("canonicalJSON(%s) = %s; want %s", form, got, want)
+		}
+	}
+	if got := canonicalJSON("not json"); got != "not json" {
+		t.Errorf("a text that is not JSON became %q", got)
+	}
+}

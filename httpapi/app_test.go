@@ -97,7 +97,7 @@ func TestServer_Handle(t *testing.T) {
 		}
 		mustError(t, e.do("GET", "/api/things/14", nil, ""), 500, kura.EINTERNAL)
 		w = e.do("DELETE", "/api/things/1", nil, "")
-		mustError(t, w, 405, kura.EBADREQUEST)
+		mustError(t, w, 405, kura.EMETHOD)
 		if allow := w.Header().Get("Allow"); !strings.Contains(allow, "GET") {
 			t.Fatalf("Allow = %q", allow)
 		}

@@ -30,9 +30,11 @@ var (
 // (Authorization, Content-Type) and a Max-Age. Any other origin gets no
 // CORS header, so a browser keeps its page from reading the answer.
 // Credentials (cookies) are never allowed: the API authenticates with
-// bearer tokens only. Without CORSOrigins, cors is next itself.
+// bearer tokens only. CORSLoopback adds every http origin of this
+// machine (loopbackOrigin), for development. Without either, cors is next
+// itself.
 func (s *Server) cors(next http.Handler) http.Handler {
-	if len(s.cfg.CORSOrigins) == 0 {
+	if len(s.cfg.CORSOrigins) == 0 && !s.cfg.CORSLoopback {
 		return next
 	}
 	allowed := make(map[string]bool, len(s.cfg.CORSOrigins))
@@ -48,7 +50,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Add("Vary", "Origin") // the answer depends on it, whatever it is
 		origin := header(r, "Origin")
-		if origin == "" || !allowed[origin] && !matchAny(patterns, origin) {
+		if origin == "" || !allowed[origin] && !matchAny(patterns, origin) && !(s.cfg.CORSLoopback && loopbackOrigin(origin)) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -71,6 +73,23 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// loopbackOrigin reports whether origin is http://localhost,
+// http://127.0.0.1 or http://[::1], with or without a port.
+func loopbackOrigin(origin string) bool {
+	rest, ok := strings.CutPrefix(origin, "http://")
+	if !ok {
+		return false
+	}
+	host, port := rest, ""
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.HasSuffix(rest, "]") {
+		host, port = rest[:i], rest[i+1:]
+		if !isDigits(port) || len(port) > 5 {
+			return false
+		}
+	}
+	return host == "localhost" || host == "127.0.0.1" || host == "[::1]"
 }
 
 // routeMethods returns the methods some route of r's path accepts.

@@ -36,7 +36,7 @@ func TestCORS(t *testing.T) {
 	t.Run("OffByDefault", func(t *testing.T) {
 		e := newEnv(t)
 		w := preflight(e, "/api/users", appOrigin, "POST")
-		mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+		mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 		if got := corsHeaders(w); len(got) != 0 {
 			t.Errorf("CORS headers without CORSOrigins: %v", got)
 		}
@@ -101,7 +101,7 @@ func TestCORS(t *testing.T) {
 	t.Run("DisallowedOrigin", func(t *testing.T) {
 		for _, origin := range []string{"https://evil.example.com", "https://app.example.com.evil.com", "http://app.example.com", "https://APP.example.com", "null"} {
 			w := preflight(e, "/api/users", origin, "POST")
-			mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+			mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 			if got := corsHeaders(w); len(got) != 0 {
 				t.Errorf("%s: preflight CORS headers %v", origin, got)
 			}
@@ -199,4 +199,31 @@ func FuzzCORSPattern(f *testing.F) {
 			t.Fatalf("allowed %q", origin)
 		}
 	})
+}
+
+// TestCORS_Loopback: CORSLoopback, the development switch, lets a page
+// served from this machine over http on any port call the API (a
+// frontend's dev server on :5173), and no other origin.
+func TestCORS_Loopback(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config) { c.CORSLoopback = true })
+	for _, origin := range []string{"http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8081", "http://localhost"} {
+		w := preflight(e, "/api/users", origin, "POST")
+		mustStatus(t, w, http.StatusNoContent)
+		if w.Header().Get("Access-Control-Allow-Origin") != origin || !strings.Contains(w.Header().Get("Access-Control-Allow-Methods"), "POST") ||
+			!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Fatalf("preflight from %s: headers %v", origin, w.Header())
+		}
+		req := httptest.NewRequest("GET", "/health/live", nil)
+		req.Header.Set("Origin", origin)
+		if w := e.serve(req); w.Header().Get("Access-Control-Allow-Origin") != origin {
+			t.Fatalf("GET from %s: no Access-Control-Allow-Origin", origin)
+		}
+	}
+	for _, origin := range []string{"https://localhost:5173", "http://localhost.evil.com", "http://localhost:5173.evil.com", "http://127.0.0.2:80", "http://localhost:", "http://evil.com:5173", "null"} {
+		w := preflight(e, "/api/users", origin, "POST")
+		mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
+		if got := corsHeaders(w); len(got) != 0 {
+			t.Fatalf("preflight from %s got %v", origin, got)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 var codeStatus = map[string]int{
 	kura.EINVALID:      http.StatusUnprocessableEntity,
 	kura.EBADREQUEST:   http.StatusBadRequest,
+	kura.EMETHOD:       http.StatusMethodNotAllowed,
 	kura.EUNAUTHORIZED: http.StatusUnauthorized,
 	kura.EFORBIDDEN:    http.StatusForbidden,
 	kura.ENOTFOUND:     http.StatusNotFound,
@@ -21,6 +22,7 @@ var codeStatus = map[string]int{
 	kura.EINPROGRESS:   http.StatusConflict,
 	kura.EKEYREUSED:    http.StatusUnprocessableEntity,
 	kura.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	kura.EPRECONDITION: http.StatusPreconditionFailed,
 	kura.ERATELIMITED:  http.StatusTooManyRequests,
 	kura.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	kura.EREADONLY:     http.StatusServiceUnavailable,
@@ -61,7 +63,7 @@ var (
 	errForbidden        = kura.Errorf(kura.EFORBIDDEN, "You may not change this user.")
 	errForbiddenNotes   = kura.Errorf(kura.EFORBIDDEN, "You may not see this user's notifications.")
 	errBadLogin         = kura.Errorf(kura.EUNAUTHORIZED, "Invalid login or password.")
-	errMethodNotAllowed = kura.Errorf(kura.EBADREQUEST, "Method not allowed.")
+	errMethodNotAllowed = kura.Errorf(kura.EMETHOD, "Method not allowed.")
 	errUnavailable      = kura.Errorf(kura.EUNAVAILABLE, "The service is busy; retry later.")
 )
 
@@ -69,12 +71,6 @@ var (
 // are logged with their cause and answered with a generic message; the
 // cause of any error never reaches the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	s.writeErrorStatus(w, r, err, 0)
-}
-
-// writeErrorStatus is writeError with an explicit status, used where the
-// status has no kura code of its own (405).
-func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err error, status int) {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// A timeout or a client that went away: not a bug, and not worth an
 		// error line. The status hardly matters when the client is gone.
@@ -83,9 +79,7 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, err er
 		err = errUnavailable
 	}
 	code := kura.ErrorCode(err)
-	if status == 0 {
-		status = ErrorStatus(code)
-	}
+	status := ErrorStatus(code)
 	d := errorDetail{Code: code, Message: kura.ErrorMessage(err), Fields: kura.ErrorFields(err)}
 	if status == http.StatusInternalServerError {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "internal error",

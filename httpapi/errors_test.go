@@ -117,7 +117,7 @@ func TestNoRoute(t *testing.T) {
 			"/health":         "GET, HEAD",
 		} {
 			w := e.do("PUT", path, nil, "")
-			mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+			mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 			if got := w.Header().Get("Allow"); got != allow {
 				t.Errorf("%s: Allow = %q, want %q", path, got, allow)
 			}

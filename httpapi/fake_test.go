@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,6 +122,9 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdat
 	if !ok {
 		return nil, kura.Errorf(kura.ENOTFOUND, "User not found.")
 	}
+	if err := upd.If.Check(&u.User); err != nil {
+		return nil, err
+	}
 	if pw := upd.CurrentPassword; pw != nil {
 		if *pw == "" {
 			return nil, kura.ErrWrongCurrentPassword(true)
@@ -151,6 +155,12 @@ func (f *fakeStore) UpdateUser(ctx context.Context, id int64, upd kura.UserUpdat
 	if upd.Password != nil {
 		u.password = *upd.Password
 		f.endSessions(id, upd.KeepSession)
+	}
+	if upd.Profile != nil { // replaced, not merged: the stores' suites test the merge
+		if len(upd.Profile) == 0 || upd.Profile[0] != '{' {
+			return nil, kura.FieldError(kura.EINVALID, "profile", "must be a JSON object")
+		}
+		u.Profile = append(json.RawMessage(nil), upd.Profile...)
 	}
 	u.UpdatedAt = f.tick()
 	c := u.User
@@ -183,6 +193,9 @@ func (f *fakeStore) DeleteUser(ctx context.Context, id int64) error {
 func (f *fakeStore) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
 	if err := opt.Normalize(); err != nil {
 		return nil, err
+	}
+	if opt.Filter.Field != "" && opt.Filter.Field != "profile.city" {
+		return nil, kura.FieldError(kura.EBADREQUEST, opt.Filter.Field, "cannot be filtered by; filter by one of: profile.city")
 	}
 	after := int64(1<<63 - 1)
 	if opt.Cursor != "" {

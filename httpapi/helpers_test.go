@@ -3,16 +3,19 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/httpapi"
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 )
 
@@ -78,11 +81,30 @@ func (e *env) doHeader(method, path, key, value string) *httptest.ResponseRecord
 	return e.serve(req)
 }
 
-// serve runs req through the full Handler.
+// serve runs req through the full Handler, and checks the response
+// against the server's OpenAPI description.
 func (e *env) serve(req *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(w, req)
+	checkOpenAPI(e.t, e.srv, req, w)
 	return w
+}
+
+// checkOpenAPI fails t unless the response w to req is as srv's
+// description (GET /openapi.json) says. A route a test adds without
+// describing it is not checked.
+func checkOpenAPI(t testing.TB, srv *httpapi.Server, req *http.Request, w *httptest.ResponseRecorder) {
+	t.Helper()
+	v, err := validatorOf(srv)
+	if err == nil {
+		err = v.Check(req, w.Code, w.Header(), w.Body.Bytes())
+	}
+	if errors.Is(err, openapitest.ErrUndescribed) && srv.MatchedPattern(req) != "/" {
+		return // a test's own route
+	}
+	if err != nil {
+		t.Errorf("openapi: %v", err)
+	}
 }
 
 // mustRegister creates a user through the API and returns its id.
@@ -167,6 +189,29 @@ func mustError(t *testing.T, w *httptest.ResponseRecorder, status int, code stri
 		t.Fatalf("empty fields must be omitted: %s", w.Body)
 	}
 	return e
+}
+
+// validators keeps the Validator of each server's description, by the
+// server and its number of routes (a test may add some after a request):
+// a check then costs no more than the validation itself, so that it does
+// not weigh on the tests that time a request.
+var validators sync.Map // validatorKey → *openapitest.Validator
+
+type validatorKey struct {
+	srv    *httpapi.Server
+	routes int
+}
+
+func validatorOf(srv *httpapi.Server) (*openapitest.Validator, error) {
+	key := validatorKey{srv, len(srv.Routes())}
+	if v, ok := validators.Load(key); ok {
+		return v.(*openapitest.Validator), nil
+	}
+	v, err := openapitest.New(srv.OpenAPIDocument())
+	if err == nil {
+		validators.Store(key, v)
+	}
+	return v, err
 }
 
 // keysOf returns the sorted keys of a JSON object.

@@ -13,8 +13,23 @@ type Index struct {
 	// kura version and from the metrics' kura_build_info.
 	Version string `json:"version,omitempty"`
 	// Links maps what each link is for ("health", "api", "docs") to its
-	// path or URL.
+	// path or URL. The server adds "openapi", its description
+	// (OpenAPIPath), unless Links has it.
 	Links map[string]string `json:"links"`
+}
+
+// withOpenAPI returns a copy of the index that links to the server's
+// description, under "openapi", unless it links there already.
+func (x *Index) withOpenAPI() *Index {
+	c := *x
+	c.Links = make(map[string]string, len(x.Links)+1)
+	for k, v := range x.Links {
+		c.Links[k] = v
+	}
+	if _, ok := c.Links["openapi"]; !ok {
+		c.Links["openapi"] = OpenAPIPath
+	}
+	return &c
 }
 
 // handleIndex answers GET / with the configured Index.

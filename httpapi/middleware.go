@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -125,9 +126,14 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// UnmatchedRoute is the route the access log, and kura's metrics, name a
+// request no route matched (a 404 or 405 of the catch-all).
+const UnmatchedRoute = "unmatched"
+
 // accessLog counts the requests in flight (Server.InFlight), logs one
-// info line per request: method, route pattern, path, status, duration,
-// bytes and request id, and hands the same facts to Config.OnRequest. It
+// info line per request: method, route pattern (UnmatchedRoute for none),
+// path, status, duration (a time.Duration: nanoseconds in JSON), bytes
+// and request id, and hands the same facts to Config.OnRequest. It
 // never logs headers, bodies or the query string, any of which may carry
 // a credential.
 func (s *Server) accessLog(next http.Handler) http.Handler {
@@ -151,11 +157,11 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		took := time.Since(start)
+		route := r.Pattern
+		if route == "/" { // the catch-all that answers 404 and 405
+			route = ""
+		}
 		if s.cfg.OnRequest != nil {
-			route := r.Pattern
-			if route == "/" { // the catch-all that answers 404 and 405
-				route = ""
-			}
 			s.cfg.OnRequest(RequestInfo{Method: r.Method, Route: route, Status: sw.status, Bytes: sw.bytes, Duration: took})
 		}
 		if !logging {
@@ -169,7 +175,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		rec := slog.NewRecord(start.Add(took), slog.LevelInfo, "http request", 0)
 		rec.AddAttrs(
 			slog.String("method", r.Method),
-			slog.String("route", r.Pattern),
+			slog.String("route", cmp.Or(route, UnmatchedRoute)),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Duration("duration", took),

@@ -131,6 +131,8 @@ func TestAccessLog(t *testing.T) {
 	w := e.serve(req)
 	mustStatus(t, w, http.StatusOK)
 	mustError(t, e.do("GET", "/api/users/999", nil, ""), http.StatusNotFound, "not_found")
+	mustError(t, e.do("GET", "/nowhere", nil, ""), http.StatusNotFound, "not_found")
+	mustError(t, e.do("PUT", "/health", nil, ""), http.StatusMethodNotAllowed, "method_not_allowed")
 
 	logs := e.logs.String()
 	for _, secret := range []string{tok, "querysecret", "correct horse"} {
@@ -139,8 +141,8 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 	lines := accessLines(t, logs)[start:]
-	if len(lines) != 2 {
-		t.Fatalf("got %d access lines, want 2:\n%s", len(lines), logs)
+	if len(lines) != 4 {
+		t.Fatalf("got %d access lines, want 4:\n%s", len(lines), logs)
 	}
 	l := lines[0]
 	if l.Level != "INFO" || l.Method != "GET" || l.Route != "GET /api/users/{id}" ||
@@ -150,6 +152,22 @@ func TestAccessLog(t *testing.T) {
 	}
 	if lines[1].Status != 404 || lines[1].Route != "GET /api/users/{id}" {
 		t.Errorf("access line = %+v", lines[1])
+	}
+	// What no route matched is "unmatched", as the metrics' route label
+	// (httpapi.UnmatchedRoute), never the catch-all's pattern "/".
+	for _, l := range lines[2:] {
+		if l.Route != "unmatched" {
+			t.Errorf("unmatched request's access line = %+v", l)
+		}
+	}
+	// duration is a number (nanoseconds) in every JSON line.
+	for _, raw := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(raw), &m) == nil && m["duration"] != nil {
+			if _, ok := m["duration"].(float64); !ok {
+				t.Errorf("duration is not a number: %s", raw)
+			}
+		}
 	}
 }
 

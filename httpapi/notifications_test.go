@@ -177,7 +177,7 @@ func TestListNotifications(t *testing.T) {
 	})
 	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
 		w := e.do("POST", ann, `{}`, annTok)
-		mustError(t, w, http.StatusMethodNotAllowed, "bad_request")
+		mustError(t, w, http.StatusMethodNotAllowed, "method_not_allowed")
 		if got := w.Header().Get("Allow"); got != "GET, HEAD" {
 			t.Errorf("Allow = %q", got)
 		}

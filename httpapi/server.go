@@ -111,6 +111,12 @@ type Config struct {
 	// its answers. None, the default, means no cross-origin access: no
 	// CORS header is ever sent.
 	CORSOrigins []string
+	// CORSLoopback also allows, for development only, every origin of a
+	// page served from this machine over http on any port:
+	// http://localhost:PORT, http://127.0.0.1:PORT and http://[::1]:PORT
+	// (a frontend's dev server, such as Vite's on :5173). False, the
+	// default, allows none of them unless CORSOrigins lists it.
+	CORSLoopback bool
 
 	// Idempotency keeps the answers of writes sent with an Idempotency-Key
 	// header (see IdempotencyKeyHeader): a retry with the same key, on
@@ -209,16 +215,22 @@ func (c Config) Validate() error {
 // Server is the HTTP server of the kura API. Create one with NewServer,
 // then Open it and, at the end, Close it.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	users   kura.UserService
-	public  kura.PublicUserFinder // users, when it offers the public view on its own; else nil
-	session kura.SessionService
-	limits  RateLimits
-	mux     *http.ServeMux
-	methods []string // every method some route accepts, for Allow
-	handler http.Handler
-	srv     *http.Server
+	cfg      Config
+	logger   *slog.Logger
+	users    kura.UserService
+	public   kura.PublicUserFinder // users, when it offers the public view on its own; else nil
+	session  kura.SessionService
+	limits   RateLimits
+	mux      *http.ServeMux
+	methods  []string // every method some route accepts, for Allow
+	patterns []string // every route's pattern, in order (Routes)
+	omitted  []string // kura's optional operations left out by the Config
+
+	openapi     openAPIDoc // kura's description and the application's (AddOpenAPI)
+	openapiOnce sync.Once
+	openapiBody []byte // what GET /openapi.json answers, made once
+	handler     http.Handler
+	srv         *http.Server
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -250,8 +262,12 @@ func NewServer(cfg Config) *Server {
 		session: cfg.Sessions,
 		limits:  cfg.RateLimits,
 		mux:     http.NewServeMux(),
+		openapi: mustParseDoc(openAPIJSON),
 	}
 	s.public, _ = cfg.Users.(kura.PublicUserFinder)
+	if cfg.Index != nil {
+		s.cfg.Index = cfg.Index.withOpenAPI()
+	}
 	s.routes()
 	s.handler = s.drainAware(s.requestID(s.accessLog(s.recoverPanics(s.cors(s.writeGate(s.mux))))))
 	s.srv = &http.Server{

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,6 +44,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/users/"+strconv.FormatInt(u.ID, 10))
+	setETag(w, u)
 	s.writeJSON(w, r, http.StatusCreated, userJSON{u: u, private: true})
 }
 
@@ -53,6 +55,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setETag(w, u)
 	s.writeJSON(w, r, http.StatusOK, userJSON{u: u, private: true})
 }
 
@@ -86,6 +89,8 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	v := userView(viewer, u)
 	if !v.private {
 		w.Header()["Cache-Control"] = noCache
+	} else {
+		setETag(w, u) // the public view has no updated_at to derive one from
 	}
 	writeUser(w, http.StatusOK, v)
 }
@@ -95,6 +100,8 @@ type updateUserRequest struct {
 	Username        *string `json:"username"`
 	Password        *string `json:"password"`
 	CurrentPassword *string `json:"current_password"`
+	// Profile is a JSON Merge Patch (RFC 7396) of the profile.
+	Profile json.RawMessage `json:"profile"`
 }
 
 // handleUpdateUser serves PATCH /api/users/{id}, for the user themself or
@@ -110,9 +117,22 @@ type updateUserRequest struct {
 // email is when the link sent to the new address is followed
 // (POST /api/auth/email-change/confirm); an admin's change of another
 // user's email is immediate.
+//
+// The body is the same object whether sent as application/json or as
+// application/merge-patch+json: members left out are left as they are,
+// and profile is a merge patch of the profile document (a member set to
+// null is removed, objects merge; the profile itself cannot be null).
+// With If-Match the update happens only if the user's ETag is still one
+// of its tags (412 otherwise, nothing changed); a malformed If-Match is
+// 400. The answer carries the new ETag.
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
+		return
+	}
+	cond, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	var in updateUserRequest
@@ -120,9 +140,10 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password, CurrentPassword: in.CurrentPassword}
+	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password,
+		CurrentPassword: in.CurrentPassword, Profile: in.Profile, If: cond}
 	if upd.Empty() {
-		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username and password."))
+		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username, password and profile."))
 		return
 	}
 	self := viewer.ID == id
@@ -142,6 +163,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if newEmail != "" {
+		setETag(w, u)
 		s.writeJSON(w, r, http.StatusAccepted, userView(viewer, u))
 		return
 	}
@@ -150,6 +172,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 			slog.Int64("admin_id", viewer.ID), slog.Int64("user_id", id),
 			slog.String("fields", changedFields(&upd)), slog.String("request_id", RequestID(r.Context())))
 	}
+	setETag(w, u)
 	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
 }
 
@@ -193,7 +216,7 @@ func changedFields(upd *kura.UserUpdate) string {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"email", upd.Email != nil}, {"username", upd.Username != nil}, {"password", upd.Password != nil}} {
+	}{{"email", upd.Email != nil}, {"username", upd.Username != nil}, {"password", upd.Password != nil}, {"profile", upd.Profile != nil}} {
 		if f.set {
 			names = append(names, f.name)
 		}
@@ -202,13 +225,19 @@ func changedFields(upd *kura.UserUpdate) string {
 }
 
 // handleDeleteUser serves DELETE /api/users/{id}, for the user themself or
-// an admin.
+// an admin; with If-Match, only if the user's ETag is still one of its
+// tags (412 otherwise, nothing deleted).
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
 		return
 	}
-	if err := s.users.DeleteUser(withUser(r, viewer), id); err != nil {
+	cond, err := ifMatch(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.deleteUserIf(withUser(r, viewer), id, cond); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -253,7 +282,8 @@ type offsetList[T any] struct {
 }
 
 // handleListUsers serves GET /api/users, newest first: by keyset with
-// ?limit=&cursor=, by offset with ?page=&per_page=.
+// ?limit=&cursor=, by offset with ?page=&per_page=; an admin may filter by
+// one indexed profile field, ?profile.city=... (see profileFilter).
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	viewer, err := s.authenticate(r)
 	if err != nil {
@@ -261,6 +291,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opt, err := parseListOptions(r.URL.Query())
+	if err == nil {
+		opt.Filter, err = profileFilter(r.URL.Query(), viewer)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -271,6 +304,28 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, PageJSON(list, func(u *kura.User) userJSON { return userView(viewer, u) }))
+}
+
+// profileFilter reads the one ?profile.<field>= parameter the user list
+// takes: the profile is private, so only an admin may filter by it (403
+// otherwise). The store refuses a field it has no index for (400 naming
+// the allowed ones, kura.ProfileFilters). Errors: EFORBIDDEN, EBADREQUEST
+// for more than one.
+func profileFilter(q url.Values, viewer *kura.User) (kura.Filter, error) {
+	var f kura.Filter
+	for name, vals := range q {
+		if !strings.HasPrefix(name, "profile.") {
+			continue
+		}
+		if f.Field != "" || len(vals) != 1 {
+			return f, kura.FieldError(kura.EBADREQUEST, "profile", "Filter by one profile field, given once.")
+		}
+		f = kura.Filter{Field: name, Value: vals[0]}
+	}
+	if f.Field != "" && viewer.Role != kura.RoleAdmin {
+		return kura.Filter{}, kura.Errorf(kura.EFORBIDDEN, "Only admins can filter users by their profile.")
+	}
+	return f, nil
 }
 
 // parseListOptions reads the list parameters. page or per_page selects

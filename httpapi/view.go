@@ -9,7 +9,7 @@ import (
 )
 
 // userJSON is the JSON view of a user: public {id, username, created_at},
-// or private, adding email, role and updated_at. It encodes itself without
+// or private, adding email, role, updated_at and profile (when read). It encodes itself without
 // reflection because it is on the hottest path of the API.
 type userJSON struct {
 	u       *kura.User
@@ -51,6 +51,12 @@ func (v userJSON) appendJSON(b []byte) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = appendTime(b, u.EmailVerifiedAt)
+		}
+		if u.Profile != nil {
+			// The document as the store read it: valid JSON, in canonical
+			// form but on PostgreSQL, whose jsonb has its own spacing.
+			b = append(b, `,"profile":`...)
+			b = append(b, u.Profile...)
 		}
 	}
 	return append(b, '}')

@@ -16,8 +16,9 @@ var (
 	sizeBuckets     = prometheus.ExponentialBuckets(64, 4, 9) // 64 B to 4 MiB
 )
 
-// unmatched is the route label of a request no route matched (404, 405).
-const unmatched = "unmatched"
+// unmatched is the route label of a request no route matched (404, 405):
+// the access log's name for it too.
+const unmatched = httpapi.UnmatchedRoute
 
 // httpMetrics are the families of ObserveRequest.
 type httpMetrics struct {

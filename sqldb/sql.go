@@ -166,6 +166,9 @@ func listNewestFirst[T any](ctx context.Context, db *DB, opt kura.ListOptions, l
 	if err := opt.Normalize(); err != nil {
 		return nil, err
 	}
+	if opt.Filter.Field != "" { // a list that filters applies it to l and clears it
+		return nil, kura.FieldError(kura.EBADREQUEST, opt.Filter.Field, "This list cannot be filtered.")
+	}
 	var after int64
 	if opt.Page == 0 && opt.Cursor != "" {
 		var err error

@@ -35,11 +35,11 @@ func NewSessions(db *sqldb.DB, ttl time.Duration) *Sessions {
 	return &Sessions{db: db, ttl: ttl}
 }
 
-// FindLogin returns the user and password hash of a login: an email if it
-// contains '@' (in its canonical form, see CheckEmail), else a username;
-// case-insensitive. It reads from the reader pool and holds no connection
-// after it returns. Errors: sql.ErrNoRows when no user has the login,
-// EUNAVAILABLE.
+// FindLogin returns the user (its profile left out: Profile is nil) and
+// the password hash of a login: an email if it contains '@' (in its
+// canonical form, see CheckEmail), else a username; case-insensitive. It
+// reads from the reader pool and holds no connection after it returns.
+// Errors: sql.ErrNoRows when no user has the login, EUNAVAILABLE.
 func (s *Sessions) FindLogin(ctx context.Context, login string) (*kura.User, string, error) {
 	col, val := "username", login
 	if strings.Contains(login, "@") {
@@ -48,7 +48,7 @@ func (s *Sessions) FindLogin(ctx context.Context, login string) (*kura.User, str
 	var u kura.User
 	var hash string
 	err := s.db.Read(ctx, func(q sqldb.Querier) error {
-		return q.QueryRowContext(ctx, loginQuery(s.db.Dialect(), col), val).Scan(append(userDest(&u), &hash)...)
+		return q.QueryRowContext(ctx, loginQuery(s.db.Dialect(), col), val).Scan(append(userBaseDest(&u), &hash)...)
 	})
 	if err != nil {
 		return nil, "", err
@@ -106,7 +106,7 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*kura.Sessio
 	var u kura.User
 	err := s.db.ReadRow(ctx, qAuthenticate, []any{th},
 		&sess.ID, sqldb.Time(&sess.CreatedAt), sqldb.Time(&sess.ExpiresAt),
-		&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt))
+		&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt), (*sqldb.JSON)(&u.Profile))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {

@@ -15,7 +15,7 @@ const (
 
 	qAuthenticate = `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at)
+		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at), u.profile
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`
 	qLogout                = "DELETE FROM sessions WHERE token_hash = ?"
@@ -50,7 +50,7 @@ func loginQuery(d sqldb.Dialect, col string) string {
 	if d == sqldb.Postgres {
 		cond = "lower(" + col + ") = lower(?)"
 	}
-	return "SELECT " + userCols + ", password_hash FROM users WHERE " + cond
+	return "SELECT " + userBaseCols + ", password_hash FROM users WHERE " + cond
 }
 
 // endSessionsQuery returns the statement that ends the sessions matching
@@ -87,6 +87,9 @@ func Statements(d sqldb.Dialect) []sqldb.Statement {
 		{Name: "users.list_after", Query: usersNewestFirst.Query(sqldb.ListAfter)},
 		{Name: "users.list_count", Query: usersNewestFirst.Query(sqldb.ListCount)},
 		{Name: "users.list_page", Query: usersNewestFirst.Query(sqldb.ListOffset)},
+		{Name: "users.list_by_city", Query: usersByCity(d).Query(sqldb.ListFirst)},
+		{Name: "users.list_by_city_after", Query: usersByCity(d).Query(sqldb.ListAfter)},
+		{Name: "users.list_by_city_count", Query: usersByCity(d).Query(sqldb.ListCount)},
 		{Name: "sessions.login_by_email", Query: loginQuery(d, "email")},
 		{Name: "sessions.login_by_username", Query: loginQuery(d, "username")},
 		{Name: "sessions.authenticate", Query: qAuthenticate},

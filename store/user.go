@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -140,14 +141,31 @@ type UserUpdate struct {
 	Username     *string
 	PasswordHash *string // a new hash ends the user's sessions but KeepSession
 	KeepSession  string  // the digest (kura.TokenDigest) of a session a new hash leaves alive, or ""
+
+	// Profile, if set, is a JSON Merge Patch (RFC 7396) of the profile,
+	// merged onto the stored document with the row locked and held to
+	// the limits of a profile (kura.MaxProfile*).
+	Profile json.RawMessage
+	// CheckProfile, if set, is the caller's validation of the merged
+	// profile, decoded (accounts passes kura.CheckProfile); an error
+	// leaves the user as it was and is returned.
+	CheckProfile func(doc any) error
+	// If, when set, makes the update happen only if the stored user's
+	// ETag is one of its tags, checked with the row locked.
+	If kura.Precondition
 }
 
 // UpdateUser changes the given fields in one transaction; a new password
 // hash ends every session of the user but upd.KeepSession in the same
-// transaction, and OnSessionsEnded learns of them after the commit.
-// updated_at is moved by the database.
-// Errors: ENOTFOUND, EINVALID (an email emailaddr refuses), ECONFLICT,
-// EUNAVAILABLE.
+// transaction, and OnSessionsEnded learns of them after the commit. With
+// a profile patch or a precondition (upd.If) the row is read locked
+// first: the precondition is checked on it and the patch merged onto its
+// profile (see lockedProfileUpdate), so that neither a concurrent update
+// nor a stale client's is lost. updated_at is moved by the database (on
+// MySQL, by the statement, at least a microsecond, so that the ETag
+// moves too).
+// Errors: ENOTFOUND, EINVALID (an email emailaddr refuses; the profile
+// naming "profile" or its fields), ECONFLICT, EPRECONDITION, EUNAVAILABLE.
 func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura.User, error) {
 	if err := CheckEmail(upd.Email, nil); err != nil {
 		return nil, err
@@ -163,14 +181,30 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura
 	if upd.PasswordHash != nil {
 		sets, args = append(sets, "password_hash = ?"), append(args, *upd.PasswordHash)
 	}
-	if len(sets) == 0 {
-		return s.FindUserByID(ctx, id)
+	if len(sets) == 0 && upd.Profile == nil {
+		return s.findUserIf(ctx, id, upd.If)
 	}
-	q := "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 	var u *kura.User
 	var ended []string
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, q, append(args, id)...)
+		sets, args := sets, args
+		if upd.If.Set() || upd.Profile != nil {
+			cur, doc, err := s.lockedProfileUpdate(ctx, tx, id, upd)
+			if err != nil {
+				return err
+			}
+			if doc != nil {
+				sets, args = append(sets, "profile = ?"), append(args, doc)
+			}
+			if len(sets) == 0 {
+				u = cur // a patch that changes nothing writes nothing
+				return nil
+			}
+		}
+		if s.db.Dialect() == sqldb.MySQL {
+			sets = append(sets, mysqlMoveUpdatedAt)
+		}
+		res, err := tx.ExecContext(ctx, "UPDATE users SET "+strings.Join(sets, ", ")+" WHERE id = ?", append(args, id)...)
 		if err != nil {
 			return conflict(err)
 		}
@@ -256,19 +290,34 @@ func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 // and the keyset condition (WHERE id < cursor ORDER BY id DESC LIMIT n)
 // without another index, and a deep keyset page costs the same as the
 // first. Keyset mode fetches one row more than asked to know whether a next
-// page exists; offset mode also counts all users.
-// Errors: EINVALID (bad cursor or sizes), EUNAVAILABLE.
+// page exists; offset mode also counts all users. A filter by a profile
+// field (kura.ProfileFilters) reads that field's index, which ends in id
+// (see filtered).
+// Errors: EINVALID (bad cursor or sizes), EBADREQUEST (a filter by another
+// field), EUNAVAILABLE.
 func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.UserList, error) {
-	p, err := sqldb.List(ctx, s.db, opt, usersNewestFirst)
+	l := usersNewestFirst
+	if opt.Filter.Field != "" {
+		var err error
+		if l, err = s.filtered(opt.Filter); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		opt.Filter = kura.Filter{}
+	}
+	p, err := sqldb.List(ctx, s.db, opt, l)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return p, nil
 }
 
-// userCols are the columns scanned by scanUser, in order (ts: see
-// sqldb.Rebind).
-const userCols = "id, email, username, role, ts(created_at), ts(updated_at), ts(email_verified_at)"
+// userBaseCols are a user's columns but the profile, in the order of
+// userBaseDest (ts: see sqldb.Rebind): what a login reads.
+const userBaseCols = "id, email, username, role, ts(created_at), ts(updated_at), ts(email_verified_at)"
+
+// userCols are the columns scanned by scanUser, in order. The profile
+// comes with the row: reading the user reads no other table.
+const userCols = userBaseCols + ", profile"
 
 func scanUser(r sqldb.Scanner) (*kura.User, error) {
 	var u kura.User
@@ -280,6 +329,11 @@ func scanUser(r sqldb.Scanner) (*kura.User, error) {
 
 // userDest returns the destinations of userCols in u.
 func userDest(u *kura.User) []any {
+	return append(userBaseDest(u), (*sqldb.JSON)(&u.Profile))
+}
+
+// userBaseDest returns the destinations of userBaseCols in u.
+func userBaseDest(u *kura.User) []any {
 	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt)}
 }
 

@@ -2,6 +2,7 @@ package cached
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 
@@ -19,7 +20,10 @@ type UserService struct {
 	log   *slog.Logger
 }
 
-var _ kura.UserService = (*UserService)(nil)
+var (
+	_ kura.UserService            = (*UserService)(nil)
+	_ kura.ConditionalUserDeleter = (*UserService)(nil)
+)
 
 // NewUserService wraps next with users, a cache of users by id. A nil
 // logger means slog.Default().
@@ -71,6 +75,26 @@ func (s *UserService) UpdateUser(ctx context.Context, id int64, upd kura.UserUpd
 // DeleteUser deletes the user, then invalidates it everywhere.
 func (s *UserService) DeleteUser(ctx context.Context, id int64) error {
 	err := s.next.DeleteUser(ctx, id)
+	if err == nil {
+		s.invalidate(ctx, id)
+	}
+	return err
+}
+
+// DeleteUserIf deletes the user if it still matches p, then invalidates
+// it everywhere. The precondition is checked by the wrapped service
+// against the row, never against a cached copy, so for a p that is set
+// the wrapped service must be a kura.ConditionalUserDeleter (an error
+// otherwise). Errors: as the wrapped service's.
+func (s *UserService) DeleteUserIf(ctx context.Context, id int64, p kura.Precondition) error {
+	var err error
+	if d, ok := s.next.(kura.ConditionalUserDeleter); ok {
+		err = d.DeleteUserIf(ctx, id, p)
+	} else if !p.Set() {
+		err = s.next.DeleteUser(ctx, id)
+	} else {
+		return errors.New("cached: the wrapped user service cannot delete conditionally")
+	}
 	if err == nil {
 		s.invalidate(ctx, id)
 	}

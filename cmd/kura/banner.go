@@ -11,6 +11,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/app"
+	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/sqldb"
 )
 
@@ -27,32 +29,35 @@ func (m *Main) terminal(w io.Writer) bool {
 // banner writes to Stdout what a person who just ran kura serve needs: the
 // URL, the engine and where the data is, where the docs are, and, while no
 // admin exists, the command that makes one.
-func (m *Main) banner(ctx context.Context, a *app, url string, cf *configFlags) {
-	dbURL := a.cfg.DB(nil).WithDefaults().URL
+func (m *Main) banner(ctx context.Context, a *app.App, url string, cf *configFlags) {
+	cfg := a.Config()
+	dbURL := cfg.DB(nil).WithDefaults().URL
 	where := sqldb.RedactURL(dbURL)
-	if a.db.Dialect() == sqldb.SQLite {
+	if a.DB().Dialect() == sqldb.SQLite {
 		if p, err := sqldb.SQLitePath(dbURL); err == nil {
 			where = p
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nkura %s is serving %s\n\n", kura.Version, url)
-	fmt.Fprintf(&b, "  engine   %s, data in %s\n", a.db.Dialect(), where)
+	fmt.Fprintf(&b, "  engine   %s, data in %s\n", a.DB().Dialect(), where)
 	fmt.Fprintf(&b, "  health   %s/health\n", url)
+	fmt.Fprintf(&b, "  api      %s%s (OpenAPI 3.1)\n", url, httpapi.OpenAPIPath)
 	fmt.Fprintf(&b, "  docs     %s (kura help lists the commands)\n", docsURL)
+	if a.Config().Dev {
+		b.WriteString(devBanner)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	n, err := countAdmins(cctx, a.db)
+	n, err := countAdmins(cctx, a.DB())
 	cancel()
 	if err == nil && n == 0 {
 		envFile := ""
 		if cf.envFileSet && cf.envFile != "" {
 			envFile = " --env-file " + cf.envFile
 		}
-		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  kura %s%s\n", createAdminArgs, envFile)
+		fmt.Fprintf(&b, "\nNo admin account yet. Make the first one with (in another terminal):\n\n  %s %s%s\n", kuraCommand(), createAdminArgs, envFile)
 	}
 	b.WriteString("\nStop with Ctrl-C.\n\n")
-	if a.logw != nil {
-		a.logw.Flush() // the start's log lines first, then the banner below them
-	}
+	a.Flush() // the start's log lines first, then the banner below them
 	io.WriteString(m.Stdout, b.String())
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/internal/testenv"
 )
@@ -71,7 +72,7 @@ func TestREADME_Health(t *testing.T) {
 	if slices.Sort(documented); !slices.Equal(documented, served) {
 		t.Errorf("README's /health body has %v; kura serve with Redis answers %v (%s)", documented, served, r.Raw)
 	}
-	for _, word := range []string{backupNoteOK, backupNoteOff, backupNoteNone, backupNoteFailed, backupNoteOverdue, backupNoteUnknown} {
+	for _, word := range []string{app.BackupNoteOK, app.BackupNoteOff, app.BackupNoteNone, app.BackupNoteFailed, app.BackupNoteOverdue, app.BackupNoteUnknown} {
 		if !strings.Contains(cells[2], "`"+word+"`") {
 			t.Errorf("README's GET /health row does not say that backup may be %q", word)
 		}

@@ -53,7 +53,7 @@ func newDoctorEnv(cfg Config) *doctor.Env {
 	return &doctor.Env{
 		DatabaseURL:        cfg.URL(),
 		MigrateDatabaseURL: cfg.MigrateDatabaseURL,
-		ReplicaURLs:        cfg.replicaURLs(),
+		ReplicaURLs:        cfg.ReplicaURLList(),
 		RedisURL:           cfg.RedisURL,
 		MetricsAddr:        cfg.MetricsAddr,
 		MetricsToken:       cfg.MetricsToken != "",

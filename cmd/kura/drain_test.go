@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 )
 
@@ -27,7 +28,7 @@ func TestServe_Drain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve: %v\n%s", err, logs)
 	}
-	s := &server{URL: u, logs: logs}
+	s := &server{URL: u, logs: logs, client: openapitest.Client(t)}
 	s.do(t, "GET", "/health/ready", "", nil).want(t, http.StatusOK)
 
 	stopped := make(chan error, 1)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/notify"
@@ -109,7 +110,7 @@ func startChild(t *testing.T, env ...string) *child {
 	})
 	select {
 	case u := <-url:
-		c.srv = &server{URL: u, logs: logs}
+		c.srv = &server{URL: u, logs: logs, client: openapitest.Client(t)}
 		return c
 	case <-c.exited:
 		t.Fatalf("kura serve exited at start: %v\n%s", c.err, logs.String())

@@ -198,7 +198,7 @@ func TestServe_Banner(t *testing.T) {
 		return base, stdout.String()
 	}
 	base, out := serveOnce(true)
-	for _, want := range []string{"is serving " + base, "sqlite, data in " + dbPath, base + "/health", docsURL, "No admin account yet", "kura " + createAdminArgs} {
+	for _, want := range []string{"is serving " + base, "sqlite, data in " + dbPath, base + "/health", base + "/openapi.json", docsURL, "No admin account yet", "kura " + createAdminArgs} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the banner lacks %q:\n%s", want, out)
 		}

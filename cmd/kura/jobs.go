@@ -31,12 +31,12 @@ const jobsEnv = envLog | envDB
 
 // openJobs opens the database, which must be migrated, and a job client
 // that works no jobs.
-func (m *Main) openJobs(ctx context.Context, cf *configFlags) (*app, *jobs.Client, error) {
+func (m *Main) openJobs(ctx context.Context, cf *configFlags) (*opened, *jobs.Client, error) {
 	a, err := m.open(ctx, cf, schemaRequired)
 	if err != nil {
 		return nil, nil, err
 	}
-	jc, err := a.newJobs(m, 0)
+	jc, err := jobs.New(a.db, a.cfg.Jobs(0, a.log))
 	if err != nil {
 		a.Close()
 		return nil, nil, err

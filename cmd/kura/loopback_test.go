@@ -41,7 +41,7 @@ func TestConfig_CORSOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.corsOrigins(); len(got) != 2 || got[0] != "https://app.example.com" || got[1] != "http://localhost:5173" {
+	if got := cfg.CORSOriginList(); len(got) != 2 || got[0] != "https://app.example.com" || got[1] != "http://localhost:5173" {
 		t.Errorf("origins = %q", got)
 	}
 	if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://*.example.com,http://localhost:5173"}, ""); err != nil {
@@ -55,7 +55,7 @@ func TestConfig_CORSOrigins(t *testing.T) {
 	if _, err := LoadConfig([]string{"KURA_CORS_ORIGINS=https://app.example.com/"}, ""); err == nil || !strings.Contains(err.Error(), "KURA_CORS_ORIGINS") {
 		t.Errorf("a trailing slash: err = %v, want one naming KURA_CORS_ORIGINS", err)
 	}
-	if cfg, _ := LoadConfig(nil, ""); cfg.corsOrigins() != nil {
-		t.Errorf("default origins = %q, want none", cfg.corsOrigins())
+	if cfg, _ := LoadConfig(nil, ""); cfg.CORSOriginList() != nil {
+		t.Errorf("default origins = %q, want none", cfg.CORSOriginList())
 	}
 }

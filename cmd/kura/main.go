@@ -32,12 +32,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/app"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), osSignals...)
+	ctx, stop := signal.NotifyContext(context.Background(), app.Signals...)
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, osSignals...)
+	signal.Notify(signals, app.Signals...)
 	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, signals: signals}
 	code := exitCode(m.Run(ctx, os.Args[1:]), os.Stderr)
 	stop()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura/internal/openapitest"
 	"github.com/kura-dev/kura/internal/testenv"
 )
 
@@ -79,6 +80,9 @@ const (
 type server struct {
 	URL  string
 	logs *syncBuffer
+	// client checks every response do receives against the description
+	// the server answers at /openapi.json.
+	client *http.Client
 }
 
 // startKura runs `kura serve` on 127.0.0.1:0 until the test ends, when it is
@@ -93,7 +97,7 @@ func startKura(t *testing.T, env ...string) *server {
 	if err != nil {
 		t.Fatalf("serve failed to start: %v\n%s", err, logs.String())
 	}
-	return &server{URL: u, logs: logs}
+	return &server{URL: u, logs: logs, client: openapitest.Client(t)}
 }
 
 // response is a decoded API answer.
@@ -126,7 +130,7 @@ func (s *server) do(t *testing.T, method, path, token string, body any) response
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

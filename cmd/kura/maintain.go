@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/maintain"
-	"github.com/kura-dev/kura/sqldb"
-	"github.com/kura-dev/kura/store"
 )
 
 // maintainCommand maintains the database while it serves and reports
@@ -79,7 +77,7 @@ func (c *maintainCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	opts := a.maintainOptions()
+	opts := app.MaintainOptions(a.db.Dialect())
 	opts.ReportOnly = c.reportOnly
 	opts.Budget = &maintain.BudgetInput{Instances: c.instances, PoolSize: a.cfg.PoolSize, MaxOverflow: a.cfg.MaxOverflow,
 		WorkerConns: jobs.WorkerConns(a.db.Dialect())}
@@ -106,13 +104,6 @@ func (c *maintainCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// maintainOptions are the options of kura's maintenance: its statements
-// and the job queue's for the SQLite report of unused indexes.
-func (a *app) maintainOptions() maintain.Options {
-	d := a.db.Dialect()
-	return maintain.Options{Statements: append(store.Statements(d), jobs.Statements(d)...)}
-}
-
 // progress returns a Progress function that draws a bar on w when w is a
 // terminal, and nil (no progress) otherwise.
 func progress(w io.Writer) func(done, total int, step string) {
@@ -134,58 +125,4 @@ func progress(w io.Writer) func(done, total int, step string) {
 		}
 		bar.Set(done)
 	}
-}
-
-// maintainArgs is the periodic maintenance job. Maintenance changes
-// nothing a second run would undo, so it is safe to run twice. Its
-// attempts may run maintainTimeout, longer than KURA_JOB_TIMEOUT's
-// minute, as a VACUUM of a large table does.
-type maintainArgs struct{}
-
-func (maintainArgs) Kind() string { return "db.maintain" }
-
-// maintainTimeout bounds one attempt of the maintenance job.
-const maintainTimeout = 30 * time.Minute
-
-// JobTimeout implements jobs.Timeouter.
-func (maintainArgs) JobTimeout() time.Duration { return maintainTimeout }
-
-// maintainShortArgs is the same job under KURA_JOB_TIMEOUT, for a
-// KURA_JOB_RESCUE_AFTER too short for maintainTimeout (a job must end
-// before it is taken for lost).
-type maintainShortArgs struct{}
-
-func (maintainShortArgs) Kind() string { return maintainArgs{}.Kind() }
-
-// addMaintainJob adds the maintenance job's worker to ws and returns its
-// periodic job, every KURA_MAINTAIN_INTERVAL.
-func (a *app) addMaintainJob(ws *jobs.Workers) jobs.PeriodicJob {
-	every := a.cfg.MaintainInterval.D()
-	if a.cfg.JobRescueAfter.D() > maintainTimeout {
-		jobs.AddWorker(ws, jobs.WorkerFunc[maintainArgs](func(ctx context.Context, _ *jobs.Job[maintainArgs]) error { return a.maintainJob(ctx) }))
-		return jobs.PeriodicJob{Every: every, Args: func() jobs.Args { return maintainArgs{} }}
-	}
-	jobs.AddWorker(ws, jobs.WorkerFunc[maintainShortArgs](func(ctx context.Context, _ *jobs.Job[maintainShortArgs]) error { return a.maintainJob(ctx) }))
-	return jobs.PeriodicJob{Every: every, Args: func() jobs.Args { return maintainShortArgs{} }}
-}
-
-// maintainJob runs the maintenance as the migration role when
-// KURA_MIGRATE_DATABASE_URL is set (on a short-lived pool of its own;
-// on SQLite through the writer kura holds, as a second writer would wait
-// for it), and logs the report's summary.
-func (a *app) maintainJob(ctx context.Context) error {
-	db := a.db
-	if a.cfg.MigrateDatabaseURL != "" && db.Dialect() != sqldb.SQLite {
-		mdb, err := a.openMigrator(ctx)
-		if err != nil {
-			return err
-		}
-		defer mdb.Close()
-		db = mdb
-	}
-	r, err := maintain.Run(ctx, db, a.maintainOptions())
-	if r != nil {
-		a.log.Info("database maintained", "summary", r.Summary(), "took", r.Took.String())
-	}
-	return err
 }

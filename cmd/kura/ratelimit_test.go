@@ -15,7 +15,7 @@ func TestLoadConfig_RateLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := cfg.rateLimits()
+	got := cfg.RateLimits()
 	want := httpapi.RateLimits{
 		Login:         ratelimit.NoLimit,
 		LoginFailures: httpapi.DefaultLoginFailureLimit,
@@ -27,7 +27,7 @@ func TestLoadConfig_RateLimits(t *testing.T) {
 		t.Errorf("rateLimits() = %+v, want %+v", got, want)
 	}
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32")}
-	if p := cfg.trustedProxies(); !slices.Equal(p, proxies) {
+	if p := cfg.TrustedProxyList(); !slices.Equal(p, proxies) {
 		t.Errorf("trustedProxies() = %v", p)
 	}
 	if !cfg.RateLimit {

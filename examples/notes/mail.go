@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/mail"
 	"github.com/kura-dev/kura/sqldb"
 	"github.com/kura-dev/kura/store"
@@ -25,6 +26,16 @@ type ShareMail struct {
 	m     *mail.Mailer
 	tpl   *mail.Templates
 	users *store.Users
+}
+
+// mailShares has s mail its share notices through the app's mailer, when
+// mail is on (KURA_SMTP_URL or KURA_MAIL_TRANSPORT): the mailer kura's own
+// account mail goes through, in the app's transactions.
+func mailShares(a *app.App, s *Store) (err error) {
+	if m := a.Mailer(); m != nil {
+		s.Mail, err = NewShareMail(a.DB(), m)
+	}
+	return err
 }
 
 // NewShareMail returns the share notice of m, whose templates it loads

@@ -3,15 +3,15 @@ package notes
 import (
 	"context"
 
+	"github.com/kura-dev/kura/app"
 	"github.com/kura-dev/kura/datamove"
-	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/sqldb"
-	"github.com/kura-dev/kura/store"
 )
 
-// Sets are every migration set of the app, in the order they are applied:
-// kura's, the job queue's, then the app's own.
-var Sets = []*sqldb.Migrations{store.Schema, jobs.Schema, Schema}
+// Sets are every migration set of the app, in the order package app
+// applies them: kura's (app.Schema: its tables, the job queue's, the mail
+// outbox's), then the app's own.
+var Sets = append(append([]*sqldb.Migrations{}, app.Schema...), Schema)
 
 // Move moves the app's data, kura's tables and the notes alike, from one
 // database to another of any engine, verified and resumable, as kura data

@@ -11,7 +11,9 @@
 package notes
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kura-dev/kura"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 // Note is one note of a user.
@@ -30,6 +33,10 @@ type Note struct {
 	Tags      []string // sorted, lower case
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Metadata is the note's free-form document, a JSON object ({} for
+	// none), stored with sqldb's document toolkit (see MetadataLimits).
+	Metadata sqldb.JSON
 
 	// SharedWith are the ids of the users who may read the note besides
 	// its owner, in ascending order.
@@ -50,12 +57,18 @@ const (
 	MaxTagLen   = 32
 )
 
+// MetadataLimits bound a note's metadata document.
+var MetadataLimits = sqldb.JSONLimits{Field: "metadata", MaxBytes: 4096, MaxDepth: 3, MaxKeys: 32, MaxString: 500, MaxItems: 20}
+
 // NoteInput is the content of a new note, or the fields to change of an
 // existing one (nil leaves a field as it is).
 type NoteInput struct {
 	Title *string
 	Body  *string
 	Tags  *[]string
+	// Metadata is the metadata of a new note, or a JSON Merge Patch (RFC
+	// 7396) of an existing note's: a JSON object either way.
+	Metadata json.RawMessage
 }
 
 // tagPattern is what a tag may be: lower-case letters, digits and dashes.
@@ -106,8 +119,11 @@ func (in *NoteInput) Validate(create bool) error {
 			}
 		}
 	}
-	if !create && in.Title == nil && in.Body == nil && in.Tags == nil {
-		return kura.Errorf(kura.EINVALID, "Give at least one of title, body and tags.")
+	if in.Metadata != nil && !bytes.HasPrefix(bytes.TrimSpace(in.Metadata), []byte("{")) {
+		fields["metadata"] = "must be a JSON object"
+	}
+	if !create && in.Title == nil && in.Body == nil && in.Tags == nil && in.Metadata == nil {
+		return kura.Errorf(kura.EINVALID, "Give at least one of title, body, tags and metadata.")
 	}
 	if len(fields) > 0 {
 		return &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields}

@@ -82,7 +82,8 @@ func TestBuildingGuide_RecipeRuns(t *testing.T) {
 // SIGTERM and expects a clean exit.
 func runRecipe(t *testing.T, bin, url string) {
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "ADDR=127.0.0.1:0")
+	cmd.Dir = t.TempDir() // its .env and ./data/backups
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "KURA_ADDR=127.0.0.1:0", "KURA_METRICS_ADDR=", "KURA_DRAIN_DELAY=0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +117,7 @@ func runRecipe(t *testing.T, bin, url string) {
 		}
 	}()
 	base := ""
-	serving := regexp.MustCompile(`msg=serving url=(http://\S+)`)
+	serving := regexp.MustCompile(`msg="bookmarks serving" url=(http://\S+)`)
 	deadline := time.After(60 * time.Second)
 	for base == "" {
 		select {

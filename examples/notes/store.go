@@ -37,11 +37,11 @@ func NewStore(db *sqldb.DB, jobs Enqueuer) *Store {
 }
 
 // noteCols are the columns scanNote reads, in order.
-const noteCols = "id, user_id, title, body, ts(created_at), ts(updated_at)"
+const noteCols = "id, user_id, title, body, ts(created_at), ts(updated_at), metadata"
 
 func scanNote(r sqldb.Scanner) (*Note, error) {
 	var n Note
-	err := r.Scan(&n.ID, &n.UserID, &n.Title, &n.Body, sqldb.Time(&n.CreatedAt), sqldb.Time(&n.UpdatedAt))
+	err := r.Scan(&n.ID, &n.UserID, &n.Title, &n.Body, sqldb.Time(&n.CreatedAt), sqldb.Time(&n.UpdatedAt), &n.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -60,16 +60,22 @@ func (s *Store) CreateNote(ctx context.Context, in NoteInput) (*Note, error) {
 		return nil, err
 	}
 	now := s.db.Timestamp()
-	n := &Note{UserID: u.ID, Title: *in.Title, CreatedAt: now, UpdatedAt: now, Tags: []string{}, SharedWith: []int64{}}
+	n := &Note{UserID: u.ID, Title: *in.Title, CreatedAt: now, UpdatedAt: now, Tags: []string{}, SharedWith: []int64{},
+		Metadata: sqldb.JSON("{}")}
 	if in.Body != nil {
 		n.Body = *in.Body
+	}
+	if in.Metadata != nil {
+		if n.Metadata, err = sqldb.CheckJSON(in.Metadata, MetadataLimits); err != nil {
+			return nil, err
+		}
 	}
 	if in.Tags != nil {
 		n.Tags = *in.Tags
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		n.ID, err = s.db.Insert(ctx, tx, "INSERT INTO notes (user_id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-			n.UserID, n.Title, n.Body, now, now)
+		n.ID, err = s.db.Insert(ctx, tx, "INSERT INTO notes (user_id, title, body, created_at, updated_at, metadata) VALUES (?, ?, ?, ?, ?, ?)",
+			n.UserID, n.Title, n.Body, now, now, n.Metadata)
 		if err != nil {
 			return sqldb.Conflict(err, "title")
 		}
@@ -224,6 +230,15 @@ func (s *Store) UpdateNote(ctx context.Context, id int64, in NoteInput) (*Note, 
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := s.own(ctx, tx, u, id); err != nil {
 			return err
+		}
+		if in.Metadata != nil {
+			// Merged onto the stored document with the row locked: two
+			// patches of different members both last.
+			_, _, err := sqldb.PatchJSON(ctx, tx, sqldb.JSONPatch{Table: "notes", Column: "metadata", ID: id,
+				Patch: in.Metadata, Limits: MetadataLimits, Object: true})
+			if err != nil {
+				return err
+			}
 		}
 		q := "UPDATE notes SET " + strings.Join(sets, ", ") + " WHERE id = ?"
 		if _, err := tx.ExecContext(ctx, q, append(args, id)...); err != nil {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // queue, the caches and the HTTP server are added as they are made
 // (newJobs, services, metricsRoute). Without either, a.metrics stays nil
 // and no hook is set.
-func (a *app) startMetrics() error {
+func (a *App) startMetrics() error {
 	if a.cfg.MetricsAddr == "" && a.cfg.MetricsToken == "" {
 		return nil
 	}
@@ -36,7 +36,7 @@ func (a *app) startMetrics() error {
 // listenMetrics opens the metrics listener at KURA_METRICS_ADDR, if set,
 // behind KURA_METRICS_TOKEN if that is set too. stopOnSignal and Close
 // close it.
-func (a *app) listenMetrics() error {
+func (a *App) listenMetrics() error {
 	if a.metrics == nil || a.cfg.MetricsAddr == "" {
 		return nil
 	}
@@ -57,7 +57,7 @@ func (a *app) listenMetrics() error {
 }
 
 // onRequest returns the HTTP server's metrics hook, nil without metrics.
-func (a *app) onRequest() func(httpapi.RequestInfo) {
+func (a *App) onRequest() func(httpapi.RequestInfo) {
 	if a.metrics == nil {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (a *app) onRequest() func(httpapi.RequestInfo) {
 // metricsRoute exports srv's requests in flight and, when
 // KURA_METRICS_TOKEN is set, serves GET /metrics on the API behind it.
 // Without a token the API has no /metrics: it answers 404.
-func (a *app) metricsRoute(srv *httpapi.Server) {
+func (a *App) metricsRoute(srv *httpapi.Server) {
 	if a.metrics == nil {
 		return
 	}
@@ -80,10 +80,13 @@ func (a *app) metricsRoute(srv *httpapi.Server) {
 		h.ServeHTTP(w, r)
 		return nil
 	})
+	if err := srv.AddOpenAPI(metrics.OpenAPI()); err != nil {
+		panic(err) // the two descriptions clash: a programming error
+	}
 }
 
 // addCache exports c's counters under the label cache=name, with metrics.
-func (a *app) addCache(name string, c metrics.Cache) {
+func (a *App) addCache(name string, c metrics.Cache) {
 	if a.metrics != nil {
 		a.metrics.AddCache(name, c)
 	}

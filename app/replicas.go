@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // sharePositions shares the position of each user's last write between
 // instances through REDIS_URL, for serve and worker with read replicas,
 // so that a user's read on any instance sees their own write.
-func (a *app) sharePositions(dbcfg *sqldb.Config) error {
+func (a *App) sharePositions(dbcfg *sqldb.Config) error {
 	if len(dbcfg.ReplicaURLs) == 0 || a.cfg.RedisURL == "" {
 		return nil
 	}
@@ -25,7 +25,7 @@ func (a *app) sharePositions(dbcfg *sqldb.Config) error {
 	return nil
 }
 
-func (a *app) closePositions() {
+func (a *App) closePositions() {
 	if a.positions != nil {
 		a.positions.Close()
 		a.positions = nil
@@ -38,7 +38,7 @@ func (a *app) closePositions() {
 // "skipped (lags 7s)" or "skipped (not in recovery)" while it does not.
 // A skipped replica never makes /health unhealthy: its reads go to the
 // primary.
-func (a *app) replicaNotes() []httpapi.HealthNote {
+func (a *App) replicaNotes() []httpapi.HealthNote {
 	var notes []httpapi.HealthNote
 	for i := range a.db.ReplicaStats() {
 		notes = append(notes, httpapi.HealthNote{Name: "replica-" + strconv.Itoa(i+1), Note: func(context.Context) string {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"time"
@@ -16,7 +16,7 @@ import (
 // the database as the fallback path of invalidations Redis could not
 // deliver (cached.Invalidations), polled until closeAll. closeAll closes
 // what was made, even on error.
-func (a *app) strictCaches() (users *cache.Cache[kura.User], sessions *cache.Cache[kura.Session], closeAll func(), err error) {
+func (a *App) strictCaches() (users *cache.Cache[kura.User], sessions *cache.Cache[kura.Session], closeAll func(), err error) {
 	var closers []func()
 	closeAll = func() {
 		for i := len(closers) - 1; i >= 0; i-- { // the poller first

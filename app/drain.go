@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,26 +14,27 @@ import (
 // A second signal during the delay ends it at once (a person at a terminal
 // need not wait). The shutdown's deadline, KURA_SHUTDOWN_TIMEOUT, starts
 // after it.
-func (m *Main) drained(ctx context.Context, a *app, srv *httpapi.Server) context.Context {
+func (a *App) drained(ctx context.Context, srv *httpapi.Server) context.Context {
 	dctx, done := context.WithCancel(context.WithoutCancel(ctx))
 	go func() {
 		<-ctx.Done()
 		again, stop := context.WithCancel(dctx)
 		defer stop()
-		go m.onSecondSignal(again, stop)
+		go a.onSecondSignal(again, stop)
 		srv.Drain(again, a.cfg.DrainDelay.D())
 		done()
 	}()
 	return dctx
 }
 
-// onSecondSignal calls cut when a second signal arrives on m.signals (the
-// first is the one that began the shutdown), or returns when ctx ends.
-func (m *Main) onSecondSignal(ctx context.Context, cut func()) {
+// onSecondSignal calls cut when a second signal arrives on
+// Options.Signals (the first is the one that began the shutdown), or
+// returns when ctx ends.
+func (a *App) onSecondSignal(ctx context.Context, cut func()) {
 	seen := 0
 	for {
 		select {
-		case <-m.signals:
+		case <-a.opts.Signals:
 			if seen++; seen == 2 {
 				cut()
 				return
@@ -44,5 +45,6 @@ func (m *Main) onSecondSignal(ctx context.Context, cut func()) {
 	}
 }
 
-// osSignals is what main sets Main.signals to: the signals that stop serve.
-var osSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+// Signals are the signals that stop an app: what main gives
+// signal.NotifyContext, and Options.Signals.
+var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM}

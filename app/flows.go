@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func (c *Config) validateFlows() []fieldError {
 
 // newFlows makes the account flows when mail and KURA_PUBLIC_URL are set;
 // newMailer has run.
-func (a *app) newFlows() error {
+func (a *App) newFlows() error {
 	if a.mailer == nil || a.cfg.PublicURL == "" {
 		return nil
 	}
@@ -44,21 +44,21 @@ func (a *app) newFlows() error {
 }
 
 // addFlowsWorker registers the flows' worker with ws, when they are on.
-func (a *app) addFlowsWorker(ws *jobs.Workers) {
+func (a *App) addFlowsWorker(ws *jobs.Workers) {
 	if a.flows != nil {
 		a.flows.Workers(ws)
 	}
 }
 
 // flowsUseJobs gives the flows their job client.
-func (a *app) flowsUseJobs(jc *jobs.Client) {
+func (a *App) flowsUseJobs(jc *jobs.Client) {
 	if a.flows != nil {
 		a.flows.SetJobs(jc)
 	}
 }
 
 // accountService is the API's kura.AccountService: nil without the flows.
-func (a *app) accountService() kura.AccountService {
+func (a *App) accountService() kura.AccountService {
 	if a.flows == nil {
 		return nil
 	}
@@ -68,7 +68,7 @@ func (a *app) accountService() kura.AccountService {
 // wireFlows has registration send the verification link in the user's
 // transaction, after onCreate, and makes logins require a verified
 // address when KURA_REQUIRE_VERIFIED_EMAIL says so.
-func (a *app) wireFlows(users *accounts.UserService, sessions *accounts.SessionService) {
+func (a *App) wireFlows(users *accounts.UserService, sessions *accounts.SessionService) {
 	sessions.RequireVerifiedEmail = a.cfg.RequireVerifiedEmail
 	if a.flows == nil {
 		return
@@ -86,7 +86,7 @@ func (a *app) wireFlows(users *accounts.UserService, sessions *accounts.SessionS
 
 // flowsHooks tells the flows of the caches to invalidate: the sessions a
 // reset ends and the users a flow changes, on every instance.
-func (a *app) flowsHooks(endSessions func(context.Context, []string), forgetUser func(context.Context, int64)) {
+func (a *App) flowsHooks(endSessions func(context.Context, []string), forgetUser func(context.Context, int64)) {
 	if a.flows != nil {
 		a.flows.SetHooks(endSessions, forgetUser)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"errors"
@@ -94,6 +94,10 @@ type Config struct {
 	// CORSOrigins (KURA_CORS_ORIGINS) are the origins, comma-separated,
 	// whose pages may call the API from a browser; "" allows none.
 	CORSOrigins string
+	// Dev (KURA_DEV, serve --dev) is development mode, on loopback only:
+	// CORS open to localhost origins, no registration limit, and mail
+	// printed to the log rather than sent (see dev.go).
+	Dev bool
 	// RateLimit (KURA_RATE_LIMIT) applies the API's rate limits; false
 	// turns them all off, for benchmarks.
 	RateLimit bool
@@ -195,10 +199,10 @@ const (
 	minMetricsToken               = 16
 )
 
-// defaultConfig is the configuration before any variable is read: the
+// DefaultConfig is the configuration before any variable is read: the
 // packages' Default* values, and the command's own above. It is the one
 // place kura's defaults are set; the help and the README show them.
-func defaultConfig() Config {
+func DefaultConfig() Config {
 	return Config{
 		Addr:                   httpapi.DefaultAddr,
 		DBPort:                 defaultDBPort,
@@ -245,14 +249,6 @@ func defaultConfig() Config {
 	}
 }
 
-// LoadConfig reads the configuration from environ (KEY=VALUE pairs, as
-// os.Environ returns them) over the .env file at envFile ("" for none). A
-// missing envFile is fine; a malformed one is an error naming the file and
-// line, not the line's contents.
-func LoadConfig(environ []string, envFile string) (Config, error) {
-	return loadConfig(configSource{environ: environ, envFile: envFile})
-}
-
 // fieldError is a configuration value that is out of range.
 type fieldError struct {
 	name string // the variable
@@ -276,12 +272,12 @@ func (c *Config) validate() []fieldError {
 	atLeast("DB_MAX_OVERFLOW", c.MaxOverflow, 0)
 	positive("DB_POOL_TIMEOUT", c.PoolTimeout)
 	positive("KURA_REPLICA_MAX_LAG", c.ReplicaMaxLag)
-	if len(c.replicaURLs()) > 0 {
+	if len(c.ReplicaURLList()) > 0 {
 		if d, err := sqldb.ParseDialect(c.URL()); err == nil && (d != sqldb.Postgres || c.URL() == "") {
 			errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", "read replicas need PostgreSQL streaming replication, and DATABASE_URL is " + string(d) +
 				": remove DATABASE_REPLICA_URLS or use a postgres:// DATABASE_URL"})
 		}
-		for _, u := range c.replicaURLs() {
+		for _, u := range c.ReplicaURLList() {
 			if d, err := sqldb.ParseDialect(u); err != nil || d != sqldb.Postgres {
 				errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", sqldb.RedactURL(u) + " is not a postgres:// URL: a read replica is a PostgreSQL streaming standby"})
 			} else if u == c.URL() {
@@ -349,7 +345,7 @@ func (c *Config) validate() []fieldError {
 			errs = append(errs, fieldError{"KURA_METRICS_ADDR", fmt.Sprintf("%q is not host:port: want such as 127.0.0.1:9464, or empty to turn the listener off", c.MetricsAddr)})
 		}
 	}
-	for _, o := range c.corsOrigins() {
+	for _, o := range c.CORSOriginList() {
 		if err := httpapi.ValidateOrigin(o); err != nil {
 			errs = append(errs, fieldError{"KURA_CORS_ORIGINS", strings.TrimPrefix(err.Error(), "CORSOrigins: ") + " (entries comma-separated)"})
 		}
@@ -359,6 +355,7 @@ func (c *Config) validate() []fieldError {
 		errs = append(errs, fieldError{"KURA_METRICS_TOKEN", fmt.Sprintf("too short: want %d characters or more (such as the output of openssl rand -hex 32)", minMetricsToken)})
 	}
 	errs = append(errs, c.validateRateLimits()...)
+	errs = append(errs, c.validateDev()...)
 	errs = append(errs, c.validateMail()...)
 	errs = append(errs, c.validateFlows()...)
 	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
@@ -398,7 +395,7 @@ func (c *Config) validateURLs() []fieldError {
 			errs = append(errs, fieldError{u.name, err.Error()})
 		}
 	}
-	for _, u := range c.replicaURLs() {
+	for _, u := range c.ReplicaURLList() {
 		if err := sqldb.CheckURL(u); err != nil {
 			errs = append(errs, fieldError{"DATABASE_REPLICA_URLS", err.Error()})
 		}
@@ -428,7 +425,7 @@ func (c *Config) URL() string {
 	mode := c.DBSSLMode
 	if mode == "" {
 		mode = "require"
-		if isLoopback(c.DBHost) {
+		if IsLoopback(c.DBHost) {
 			mode = "disable"
 		}
 	}
@@ -451,15 +448,15 @@ func (c *Config) DB(logger *slog.Logger) sqldb.Config {
 		PoolTimeout:   c.PoolTimeout.D(),
 		PrePing:       &prePing,
 		AllowInsecure: c.AllowInsecure,
-		ReplicaURLs:   c.replicaURLs(),
+		ReplicaURLs:   c.ReplicaURLList(),
 		ReplicaMaxLag: c.ReplicaMaxLag.D(),
 		Logger:        logger,
 	}
 }
 
-// replicaURLs returns DATABASE_REPLICA_URLS split at its commas, blanks
+// ReplicaURLList returns DATABASE_REPLICA_URLS split at its commas, blanks
 // dropped.
-func (c *Config) replicaURLs() []string {
+func (c *Config) ReplicaURLList() []string {
 	var urls []string
 	for u := range strings.SplitSeq(c.ReplicaURLs, ",") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -519,7 +516,8 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -527,12 +525,8 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// errNoEnvFile is returned for an --env-file, named on the command line,
-// that does not exist.
-var errNoEnvFile = errors.New("no such file")
-
-// corsOrigins returns the origins of KURA_CORS_ORIGINS, blanks dropped.
-func (c *Config) corsOrigins() []string {
+// CORSOriginList returns the origins of KURA_CORS_ORIGINS, blanks dropped.
+func (c *Config) CORSOriginList() []string {
 	var origins []string
 	for o := range strings.SplitSeq(c.CORSOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

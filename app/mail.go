@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,14 +16,17 @@ const (
 	mailLog  = "log"
 )
 
-// mailNoteOff is /health's "mail" note without mail configured.
-const mailNoteOff = "off"
+// MailNoteOff is /health's "mail" note without mail configured.
+const MailNoteOff = "off"
 
 // mailTransport returns the transport the configuration chooses, "" for
 // no mail.
 func (c *Config) mailTransport() string {
-	if c.MailTransport == "" && c.SMTPURL != "" {
+	switch {
+	case c.MailTransport == "" && c.SMTPURL != "":
 		return mailSMTP
+	case c.MailTransport == "" && c.Dev:
+		return mailLog // development mode prints what the app would mail
 	}
 	return c.MailTransport
 }
@@ -46,7 +49,7 @@ func (c *Config) validateMail() []fieldError {
 	default:
 		errs = append(errs, fieldError{"KURA_MAIL_TRANSPORT", "must be smtp, log or empty"})
 	}
-	if err := (mail.Config{From: c.MailFrom, Transport: mail.Log{}}).Validate(); err != nil {
+	if err := (mail.Config{From: c.mailFrom(), Transport: mail.Log{}}).Validate(); err != nil {
 		errs = append(errs, fieldError{"KURA_MAIL_FROM", "must be the sender's address, such as \"Example <no-reply@example.com>\""})
 	}
 	return errs
@@ -54,7 +57,7 @@ func (c *Config) validateMail() []fieldError {
 
 // newMailer makes the process's mailer and loads the templates, refusing
 // a template that does not parse; without mail configured it does nothing.
-func (a *app) newMailer() error {
+func (a *App) newMailer() error {
 	var tr mail.Transport
 	switch a.cfg.mailTransport() {
 	case "":
@@ -78,7 +81,7 @@ func (a *app) newMailer() error {
 	if err != nil {
 		return err
 	}
-	m, err := mail.New(a.db, mail.Config{From: a.cfg.MailFrom, Transport: tr, Logger: a.log})
+	m, err := mail.New(a.db, mail.Config{From: a.cfg.mailFrom(), Transport: tr, Logger: a.log})
 	if err != nil {
 		return err
 	}
@@ -87,14 +90,14 @@ func (a *app) newMailer() error {
 }
 
 // addMailWorker registers the delivery worker with ws, when mail is on.
-func (a *app) addMailWorker(ws *jobs.Workers) {
+func (a *App) addMailWorker(ws *jobs.Workers) {
 	if a.mailer != nil {
 		a.mailer.Workers(ws)
 	}
 }
 
 // mailUseJobs gives the mailer its job client and the metrics its counts.
-func (a *app) mailUseJobs(jc *jobs.Client) {
+func (a *App) mailUseJobs(jc *jobs.Client) {
 	if a.mailer == nil {
 		return
 	}
@@ -106,10 +109,10 @@ func (a *app) mailUseJobs(jc *jobs.Client) {
 
 // mailNote is /health's "mail" note: off, ok, failing (a message failed
 // for good in the last day) or unknown. It never makes /health 503.
-func (a *app) mailNote() httpapi.HealthNote {
+func (a *App) mailNote() httpapi.HealthNote {
 	return httpapi.HealthNote{Name: "mail", Note: func(ctx context.Context) string {
 		if a.mailer == nil {
-			return mailNoteOff
+			return MailNoteOff
 		}
 		return a.mailer.Health(ctx)
 	}}

@@ -1,15 +1,20 @@
-package main
+package app
 
 import (
 	"fmt"
 	"net"
+	"os"
 	"strings"
 )
 
 // notifySocket returns the socket systemd named in NOTIFY_SOCKET for a
-// unit of Type=notify, or "" when kura is not run that way.
-func (m *Main) notifySocket() string {
-	for _, kv := range m.environ() {
+// unit of Type=notify, or "" when the app is not run that way.
+func (a *App) notifySocket() string {
+	environ := a.opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "NOTIFY_SOCKET="); ok {
 			return v
 		}
@@ -21,8 +26,8 @@ func (m *Main) notifySocket() string {
 // sd_notify(3) does: one datagram to the unix socket of NOTIFY_SOCKET (a
 // leading @ names an abstract socket). Without NOTIFY_SOCKET it does
 // nothing.
-func (m *Main) sdNotify(state string) error {
-	path := m.notifySocket()
+func (a *App) notifySystemd(state string) error {
+	path := a.notifySocket()
 	if path == "" {
 		return nil
 	}

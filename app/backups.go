@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 // backupSchedule is the schedule of the backups serve and worker take on
 // the job queue.
-func (a *app) backupSchedule() *backup.Schedule {
+func (a *App) backupSchedule() *backup.Schedule {
 	return &backup.Schedule{DB: a.db, Config: a.cfg.Backup(a.log), Retention: a.cfg.Retention(),
 		Interval: a.cfg.BackupInterval.D(), VerifyEvery: a.cfg.BackupVerifyEvery}
 }
@@ -22,7 +22,7 @@ const backupStatusTTL = 2 * time.Second
 
 // backupStatus returns the process's reader of the backups' run log,
 // cached for backupStatusTTL.
-func (a *app) backupStatus() func(ctx context.Context) (backup.Status, error) {
+func (a *App) backupStatus() func(ctx context.Context) (backup.Status, error) {
 	a.backupsOnce.Do(func() {
 		var (
 			mu  sync.Mutex
@@ -45,32 +45,32 @@ func (a *app) backupStatus() func(ctx context.Context) (backup.Status, error) {
 
 // Words of /health's "backup" note.
 const (
-	backupNoteOK      = "ok"      // the last backup succeeded and is on time
-	backupNoteOff     = "off"     // no schedule, and none was ever taken
-	backupNoteNone    = "pending" // scheduled, the first one not taken yet
-	backupNoteFailed  = "failed"  // the last attempt failed
-	backupNoteOverdue = "overdue" // the last success is over two intervals old
-	backupNoteUnknown = "unknown" // the run log could not be read
+	BackupNoteOK      = "ok"      // the last backup succeeded and is on time
+	BackupNoteOff     = "off"     // no schedule, and none was ever taken
+	BackupNoteNone    = "pending" // scheduled, the first one not taken yet
+	BackupNoteFailed  = "failed"  // the last attempt failed
+	BackupNoteOverdue = "overdue" // the last success is over two intervals old
+	BackupNoteUnknown = "unknown" // the run log could not be read
 )
 
 // backupNote is /health's "backup" note: a failed or overdue backup is for
 // an operator to see, and never makes /health answer 503.
-func (a *app) backupNote() httpapi.HealthNote {
+func (a *App) backupNote() httpapi.HealthNote {
 	read, interval := a.backupStatus(), a.cfg.BackupInterval.D()
 	return httpapi.HealthNote{Name: "backup", Note: func(ctx context.Context) string {
 		st, err := read(ctx)
 		switch {
 		case err != nil:
-			return backupNoteUnknown
+			return BackupNoteUnknown
 		case st.Last == nil && interval <= 0:
-			return backupNoteOff
+			return BackupNoteOff
 		case st.Last == nil:
-			return backupNoteNone
+			return BackupNoteNone
 		case !st.Last.OK:
-			return backupNoteFailed
+			return BackupNoteFailed
 		case st.Overdue(interval, time.Now()):
-			return backupNoteOverdue
+			return BackupNoteOverdue
 		}
-		return backupNoteOK
+		return BackupNoteOK
 	}}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -9,20 +9,20 @@ import (
 	"github.com/kura-dev/kura/ratelimit/redislimit"
 )
 
-// rateLimits returns the API's rate limits (KURA_LOGIN_RATE & co.).
-func (c *Config) rateLimits() httpapi.RateLimits {
-	return httpapi.RateLimits{
+// RateLimits returns the API's rate limits (KURA_LOGIN_RATE & co.).
+func (c *Config) RateLimits() httpapi.RateLimits {
+	return c.devRateLimits(httpapi.RateLimits{
 		Login:         c.LoginRate,
 		LoginFailures: c.LoginFailureRate,
 		AnonWrite:     c.RegisterRate,
 		AnonRead:      c.AnonReadRate,
 		Token:         c.APIRate,
-	}
+	})
 }
 
-// trustedProxies returns the prefixes of KURA_TRUSTED_PROXIES, checked
+// TrustedProxyList returns the prefixes of KURA_TRUSTED_PROXIES, checked
 // by validate.
-func (c *Config) trustedProxies() []netip.Prefix {
+func (c *Config) TrustedProxyList() []netip.Prefix {
 	p, _ := httpapi.ParseTrustedProxies(c.TrustedProxies)
 	return p
 }
@@ -37,18 +37,19 @@ func (c *Config) validateRateLimits() []fieldError {
 
 // rateLimiter returns the API's limiter: none with KURA_RATE_LIMIT=false,
 // shared through Redis with REDIS_URL (counting in process while Redis is
-// down), else in process. The caller calls closeLimiter.
-func (a *app) rateLimiter() (lim ratelimit.Limiter, closeLimiter func(), err error) {
+// down), else in process. Close closes it.
+func (a *App) rateLimiter() (ratelimit.Limiter, error) {
 	switch {
 	case !a.cfg.RateLimit:
 		a.log.Warn("rate limits are off (KURA_RATE_LIMIT=false)")
-		return ratelimit.None{}, func() {}, nil
+		return ratelimit.None{}, nil
 	case a.cfg.RedisURL == "":
-		return ratelimit.NewLocal(ratelimit.LocalConfig{}), func() {}, nil
+		return ratelimit.NewLocal(ratelimit.LocalConfig{}), nil
 	}
 	r, err := redislimit.NewRedis(redislimit.RedisConfig{URL: a.cfg.RedisURL, Prefix: a.cfg.CachePrefix + "ratelimit:", Logger: a.log})
 	if err != nil {
-		return nil, func() {}, err
+		return nil, err
 	}
-	return r, r.Close, nil
+	a.closers = append(a.closers, r.Close)
+	return r, nil
 }

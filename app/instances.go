@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // every sqldb.HeartbeatInterval besides, so that kura backup restore
 // --force refuses to replace the database under a live instance.
 type instance struct {
-	a     *app
+	a     *App
 	row   sqldb.Instance
 	apply func(ctx context.Context, on bool) error
 
@@ -37,7 +37,7 @@ type instance struct {
 // this row and waits for it, or raised the generation before this read.
 // A database where the row cannot be written gets no heartbeat, with a
 // warning; one where the switch cannot be read fails the start.
-func (a *app) startInstance(ctx context.Context, addr string, apply func(context.Context, bool) error) (*instance, error) {
+func (a *App) startInstance(ctx context.Context, addr string, apply func(context.Context, bool) error) (*instance, error) {
 	host, _ := os.Hostname()
 	now := time.Now()
 	in := &instance{a: a, apply: apply, finished: make(chan struct{}),

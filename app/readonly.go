@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // the workers stop taking jobs and let the running ones finish (or hand
 // them back when ctx ends). Off: writes are accepted and the workers
 // start. It is called by one goroutine at a time.
-func (a *app) readOnlyApply(jobsCtx context.Context, srv *httpapi.Server, jc *jobs.Client, working bool) func(context.Context, bool) error {
+func (a *App) readOnlyApply(jobsCtx context.Context, srv *httpapi.Server, jc *jobs.Client, working bool) func(context.Context, bool) error {
 	running := false
 	return func(ctx context.Context, on bool) error {
 		a.readOnly.Store(on)
@@ -50,7 +50,7 @@ const (
 // readOnlyNote is /health's "read_only" note: "on" while this process
 // refuses writes. It never changes /health's status: reads go on, so a
 // load balancer keeps sending them.
-func (a *app) readOnlyNote() httpapi.HealthNote {
+func (a *App) readOnlyNote() httpapi.HealthNote {
 	return httpapi.HealthNote{Name: "read_only", Note: func(context.Context) string {
 		if a.readOnly.Load() {
 			return readOnlyNoteOn
@@ -65,7 +65,7 @@ func (a *app) readOnlyNote() httpapi.HealthNote {
 // the instances.
 type readOnlyStore struct {
 	cached.InvalidationStore
-	a *app
+	a *App
 }
 
 func (s readOnlyStore) PruneCacheInvalidations(ctx context.Context, before time.Time) error {
@@ -73,20 +73,4 @@ func (s readOnlyStore) PruneCacheInvalidations(ctx context.Context, before time.
 		return nil
 	}
 	return s.InvalidationStore.PruneCacheInvalidations(ctx, before)
-}
-
-// refuseReadOnly returns an error when read-only mode is on: what (such
-// as "kura users create") would write the data the mode holds still. A
-// command checks once, when it starts; the instances are what the mode
-// waits for.
-func (a *app) refuseReadOnly(ctx context.Context, what string) error {
-	mode, err := a.db.ReadOnlyMode(ctx)
-	if err != nil || !mode.On {
-		return err
-	}
-	why := ""
-	if mode.Reason != "" {
-		why = fmt.Sprintf(" (%s)", mode.Reason)
-	}
-	return fmt.Errorf("read-only mode is on%s: %s would write, so it does not run; run it again once \"kura db read-only status\" says off", why, what)
 }
