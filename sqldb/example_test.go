@@ -133,6 +133,7 @@ func ExampleDB_MigrationStatus() {
 	// kura 7 00007_database.sql true
 	// kura 8 00008_read_only.sql true
 	// kura 9 00009_idempotency_keys.sql true
+	// kura 10 00010_user_profile.sql true
 	// kura 11 00011_account_tokens.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }
