@@ -41,6 +41,7 @@ type User struct {
 	Email     string // stored lower-case; unique case-insensitively
 	Username  string // stored as given; unique case-insensitively
 	Role      Role
+	Disabled  bool // set by an admin (AdminService): no login, no session, no password reset
 	CreatedAt time.Time
 	UpdatedAt time.Time // maintained by the database on every change
 

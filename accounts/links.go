@@ -88,8 +88,8 @@ func (f *Flows) sendLink(ctx context.Context, purpose, email string) error {
 			return err
 		}
 		u, err := f.users.FindUserTx(ctx, tx, id)
-		if err != nil || purpose == store.PurposeVerifyEmail && !u.EmailVerifiedAt.IsZero() {
-			return err
+		if err != nil || u.Disabled || purpose == store.PurposeVerifyEmail && !u.EmailVerifiedAt.IsZero() {
+			return err // a disabled account gets no link
 		}
 		n, err := f.tokens.IssuedSince(ctx, tx, id, purpose, f.db.Timestamp().Add(-time.Hour))
 		if err != nil {

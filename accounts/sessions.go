@@ -49,7 +49,8 @@ func NewSessionService(db *sqldb.DB, ttl time.Duration) *SessionService {
 // account (kura.UserAccount), or for an unknown login with the login's
 // canonical form (kura.UnknownAccount), so that every spelling of one
 // account meets one limit. An unknown login costs the same password work
-// and the same guard as a wrong password and gets the same error.
+// and the same guard as a wrong password and gets the same error; so does
+// a disabled account's (see MayLogIn), even with the right password.
 // With RequireVerifiedEmail, a right password of an unverified account
 // gets EFORBIDDEN.
 // Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EFORBIDDEN,
@@ -79,7 +80,7 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 	ok, err := password.VerifyContext(ctx, pw, hash)
 	if err != nil {
 		return nil, fmt.Errorf("login: %w", err)
-	} else if !ok {
+	} else if !ok || !MayLogIn(u) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
 	}
 	if s.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {

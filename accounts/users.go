@@ -14,6 +14,7 @@ var (
 	_ kura.UserService            = (*UserService)(nil)
 	_ kura.PublicUserFinder       = (*UserService)(nil)
 	_ kura.ConditionalUserDeleter = (*UserService)(nil)
+	_ kura.AdminService           = (*UserService)(nil) // store.Users's: roles, disabled accounts, the audit log
 )
 
 // SeedPassword is the password of every user made by SeedUsers.

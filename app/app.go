@@ -91,6 +91,8 @@ type App struct {
 	metrics    *metrics.Metrics // nil: no metrics (see startMetrics)
 	metricsSrv *metrics.Server  // nil: no metrics listener
 	closers    []func()         // caches and limiters made, closed in reverse order
+	caches     []namedCache     // the caches made, for the console's overview
+	traffic    traffic          // the requests served, for the console's overview
 
 	backupsOnce sync.Once
 	backupsRead func(ctx context.Context) (backup.Status, error) // see backupStatus

@@ -94,6 +94,9 @@ type Config struct {
 	// CORSOrigins (KURA_CORS_ORIGINS) are the origins, comma-separated,
 	// whose pages may call the API from a browser; "" allows none.
 	CORSOrigins string
+	// Console (KURA_CONSOLE) serves the admin console under /admin/;
+	// false leaves it out entirely (404).
+	Console bool
 	// Dev (KURA_DEV, serve --dev) is development mode, on loopback only:
 	// CORS open to localhost origins, no registration limit, and mail
 	// printed to the log rather than sent (see dev.go).
@@ -222,6 +225,7 @@ func DefaultConfig() Config {
 		AutoMigrate:            true,
 		SessionTTL:             Seconds(kura.DefaultSessionTTL),
 		RateLimit:              true,
+		Console:                true,
 		LoginRate:              httpapi.DefaultLoginLimit,
 		LoginFailureRate:       httpapi.DefaultLoginFailureLimit,
 		RegisterRate:           httpapi.DefaultAnonWriteLimit,

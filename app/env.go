@@ -39,6 +39,7 @@ const (
 	GroupStart    // how serve and worker start: the wait for the database
 	GroupDrain    // how serve stops behind a load balancer
 	GroupMail     // the mail server, sender and templates
+	GroupConsole  // serve's admin console
 )
 
 // Variable is one environment variable of Config: its name, the group of
@@ -82,6 +83,7 @@ var Variables = []Variable{
 	{"KURA_SESSION_TTL", GroupHTTP, "lifetime of a login token", func(c *Config) any { return &c.SessionTTL }, ""},
 	{"KURA_CORS_ORIGINS", GroupHTTP, "origins (comma-separated; exact, or https://*.example.com) whose pages may call the API; empty: none", func(c *Config) any { return &c.CORSOrigins }, ""},
 	{"KURA_DEV", GroupHTTP, "development mode, loopback only: CORS open to http://localhost:* and 127.0.0.1:*, no registration limit", func(c *Config) any { return &c.Dev }, ""},
+	{"KURA_CONSOLE", GroupConsole, "serve the admin console under /admin/ (admins only); false: not at all (404)", func(c *Config) any { return &c.Console }, ""},
 	{"KURA_RATE_LIMIT", GroupHTTP, "false turns every rate limit off (benchmarks)", func(c *Config) any { return &c.RateLimit }, ""},
 	{"KURA_LOGIN_RATE", GroupHTTP, "logins per client address, EVENTS/PERIOD or off", func(c *Config) any { return &c.LoginRate }, ""},
 	{"KURA_LOGIN_FAILURE_RATE", GroupHTTP, "password checks per account, from any address; past it each waits its turn (up to 3 s) or gets 429", func(c *Config) any { return &c.LoginFailureRate }, ""},

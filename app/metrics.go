@@ -56,12 +56,16 @@ func (a *App) listenMetrics() error {
 	return nil
 }
 
-// onRequest returns the HTTP server's metrics hook, nil without metrics.
+// onRequest returns the HTTP server's hook: the console's request counts,
+// and the metrics' when they are on.
 func (a *App) onRequest() func(httpapi.RequestInfo) {
 	if a.metrics == nil {
-		return nil
+		return a.traffic.observe
 	}
-	return a.metrics.ObserveRequest
+	return func(ri httpapi.RequestInfo) {
+		a.traffic.observe(ri)
+		a.metrics.ObserveRequest(ri)
+	}
 }
 
 // metricsRoute exports srv's requests in flight and, when
@@ -87,7 +91,14 @@ func (a *App) metricsRoute(srv *httpapi.Server) {
 
 // addCache exports c's counters under the label cache=name, with metrics.
 func (a *App) addCache(name string, c metrics.Cache) {
+	a.caches = append(a.caches, namedCache{name, c})
 	if a.metrics != nil {
 		a.metrics.AddCache(name, c)
 	}
+}
+
+// namedCache is a cache the console's overview shows, by name.
+type namedCache struct {
+	name string
+	c    metrics.Cache
 }

@@ -34,6 +34,7 @@ func (a *App) newServer() error {
 		Stats:          svc.stats,
 		Notifications:  store.NewNotificationService(a.db),
 		Accounts:       a.accountService(),
+		Admin:          svc.admin,
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
 		OnRequest:      a.onRequest(),
@@ -47,6 +48,9 @@ func (a *App) newServer() error {
 		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(a.srv)
+	if err := a.mountConsole(svc.sessions); err != nil {
+		return err
+	}
 	if a.opts.Routes != nil {
 		return a.opts.Routes(a, a.srv)
 	}
@@ -124,6 +128,7 @@ type services struct {
 	users    kura.UserService
 	sessions kura.SessionService
 	stats    kura.StatsService
+	admin    kura.AdminService
 	checks   []httpapi.HealthCheck
 }
 
@@ -142,6 +147,7 @@ func (a *App) services() (s services, err error) {
 	a.wireFlows(sqlUsers, sqlSessions)
 	s = services{
 		users:    sqlUsers,
+		admin:    sqlUsers,
 		sessions: sqlSessions,
 		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
@@ -168,6 +174,7 @@ func (a *App) services() (s services, err error) {
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
 	a.flowsHooks(cachedSessions.EndSessions, cachedUsers.Forget)
 	s.users, s.sessions = cachedUsers, cachedSessions
+	s.admin = cached.NewAdminService(sqlUsers, userCache, a.log)
 	if a.cfg.RedisURL != "" {
 		s.checks = append(s.checks, httpapi.HealthCheck{Name: "cache", Check: func(ctx context.Context) error {
 			return errors.Join(userCache.Ping(ctx), sessionCache.Ping(ctx))

@@ -160,6 +160,9 @@ func seed(tb testing.TB, db *sqldb.DB, users int) {
 		exec(tb, db, `INSERT INTO notifications (user_id, kind, idempotency_key, message, created_at) VALUES (?, ?, ?, ?, ?)`,
 			i, "welcome", fmt.Sprintf("welcome:%d", i), longText, at(i))
 	}
+	exec(tb, db, `UPDATE users SET disabled = 1 WHERE id = 3`)
+	exec(tb, db, `INSERT INTO audit_log (created_at, actor_id, actor, action, target_id, detail) VALUES (?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)`,
+		at(1), 1, "ユーザー1", "user.disable", 3, `{"sessions_ended":1}`, at(2), nil, "operator:root", "user.role", nil, `{"from":"user","to":"admin"}`)
 	samples := []struct {
 		user       any
 		flag       bool

@@ -117,38 +117,59 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	fields := map[string]string{}
-	if strings.TrimSpace(in.Login) == "" {
-		fields["login"] = "is required"
-	} else if err := kura.ValidateLogin(in.Login); err != nil {
-		fields["login"] = kura.ErrorFields(err)["login"]
-	}
-	if in.Password == "" {
-		fields["password"] = "is required"
-	}
-	if len(fields) > 0 {
-		s.writeError(w, r, &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields})
-		return
-	}
-	sess, err := s.session.Login(withPasswordGuard(r.Context(), g), in.Login, in.Password)
-	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
-		err = errBadLogin // one answer, whatever the store said
-	}
+	sess, err := s.login(r, g, in.Login, in.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if sess.User == nil {
-		s.writeError(w, r, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID))
-		return
-	}
-	g.loggedIn(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
 	s.writeJSON(w, r, http.StatusOK, &loginResponse{
 		Token:     sess.Token,
 		ExpiresAt: sess.ExpiresAt.UTC(),
 		User:      userJSON{u: sess.User, private: true},
 	})
+}
+
+// Login logs a user in as POST /api/auth/login does, for a login form
+// served beside the API (the admin console): the same limit per client
+// address (RateLimits.Login), the same checks of the fields and the same
+// password guard (RateLimits.LoginFailures). Errors: EINVALID naming
+// "login" or "password", EUNAUTHORIZED (one error, whatever was wrong),
+// ERATELIMITED (see RetryAfter), EUNAVAILABLE.
+func (s *Server) Login(r *http.Request, login, password string) (*kura.Session, error) {
+	g := s.passwordGuard(r)
+	if err := s.limit(r.Context(), "login:"+g.addr, s.limits.Login); err != nil {
+		return nil, err
+	}
+	return s.login(r, g, login, password)
+}
+
+// login checks the fields, then the login and password through g.
+func (s *Server) login(r *http.Request, g *passwordGuard, login, password string) (*kura.Session, error) {
+	fields := map[string]string{}
+	if strings.TrimSpace(login) == "" {
+		fields["login"] = "is required"
+	} else if err := kura.ValidateLogin(login); err != nil {
+		fields["login"] = kura.ErrorFields(err)["login"]
+	}
+	if password == "" {
+		fields["password"] = "is required"
+	}
+	if len(fields) > 0 {
+		return nil, &kura.Error{Code: kura.EINVALID, Message: "Some fields are invalid.", Fields: fields}
+	}
+	sess, err := s.session.Login(withPasswordGuard(r.Context(), g), login, password)
+	if kura.ErrorCode(err) == kura.EUNAUTHORIZED {
+		err = errBadLogin // one answer, whatever the store said
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.User == nil {
+		return nil, kura.Errorf(kura.EINTERNAL, "session %d has no user", sess.ID)
+	}
+	g.loggedIn(r.Context())
+	return sess, nil
 }
 
 // handleLogout serves POST /api/auth/logout: it ends the caller's session.

@@ -21,6 +21,7 @@ import (
 // interfaces' documented errors.
 type fakeStore struct {
 	mu            sync.Mutex
+	audit         []*kura.AuditEntry // newest last
 	users         map[int64]*fakeUser
 	sessions      map[string]*kura.Session
 	notifications []*kura.Notification // in insertion order
@@ -259,7 +260,7 @@ func (f *fakeStore) Login(ctx context.Context, login, password string) (*kura.Se
 	f.compared.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if found != nil && found.password == password {
+	if found != nil && found.password == password && !found.Disabled {
 		f.nextToken++
 		c := found.User
 		s := &kura.Session{ID: int64(f.nextToken), UserID: found.ID, User: &c,
@@ -282,7 +283,7 @@ func (f *fakeStore) Authenticate(ctx context.Context, token string) (*kura.Sessi
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
 	}
 	u, ok := f.users[s.UserID]
-	if !ok {
+	if !ok || u.Disabled {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, "Invalid or expired session.")
 	}
 	c := *s

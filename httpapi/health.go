@@ -63,6 +63,24 @@ const (
 // operator's view: a load balancer reads GET /health/ready instead, which
 // a busy pool does not fail (see handleReady).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	body, httpStatus := s.health(r)
+	w.Header().Set("Cache-Control", "no-store")
+	if httpStatus == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	s.writeJSON(w, r, httpStatus, body)
+}
+
+// Health returns what GET /health answers, without answering: each
+// check's and note's state word by name, and "status". The admin console
+// shows it.
+func (s *Server) Health(r *http.Request) map[string]string {
+	body, _ := s.health(r)
+	return body
+}
+
+// health runs the checks and notes and returns /health's body and status.
+func (s *Server) health(r *http.Request) (map[string]string, int) {
 	body := make(map[string]string, len(s.cfg.Checks)+len(s.cfg.Notes)+1)
 	status, httpStatus := healthHealthy, http.StatusOK
 	for _, res := range s.runChecks(r, true) {
@@ -88,11 +106,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		status, httpStatus = readyDraining, http.StatusServiceUnavailable
 	}
 	body["status"] = status
-	w.Header().Set("Cache-Control", "no-store")
-	if httpStatus == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", retryAfter)
-	}
-	s.writeJSON(w, r, httpStatus, body)
+	return body, httpStatus
 }
 
 // checkResult is the outcome of one health check.

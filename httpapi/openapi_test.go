@@ -23,6 +23,7 @@ func (stats) Stats(context.Context) (*kura.Stats, error) { return &kura.Stats{Us
 func everything(c *httpapi.Config) {
 	c.Stats = stats{}
 	c.Notifications = c.Users.(kura.NotificationService)
+	c.Admin = c.Users.(kura.AdminService)
 	c.Index = &httpapi.Index{Name: "kura", Links: map[string]string{"health": "/health"}}
 	c.Accounts = &fakeAccounts{}
 }

@@ -18,6 +18,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/auth/login", s.handleLogin)
 	s.handle("POST /api/auth/logout", s.handleLogout)
 	s.handleIf(s.cfg.Notifications != nil, "GET /api/users/{id}/notifications", s.handleListNotifications)
+	s.handleIf(s.cfg.Admin != nil, "DELETE /api/users/{id}/sessions", s.handleEndSessions)
+	s.handleIf(s.cfg.Admin != nil, "GET /api/audit", s.handleListAudit)
 	s.handleIf(s.cfg.Stats != nil, "GET /api/stats", s.handleStats)
 	// The account flows by mail (accountflows.go).
 	accounts := s.cfg.Accounts != nil

@@ -50,6 +50,11 @@ type Config struct {
 	// their routes out (404) and a user's PATCH of their own email
 	// changes it at once, as an admin's always does.
 	Accounts kura.AccountService
+	// Admin serves account management for admins: role and disabled in
+	// PATCH /api/users/{id}, an admin's DELETE /api/users/{id} (audited),
+	// DELETE /api/users/{id}/sessions and GET /api/audit. Nil leaves the
+	// two routes out (404) and refuses role and disabled (403).
+	Admin kura.AdminService
 
 	// Checks are run, concurrently, by GET /health. None means /health
 	// reports only {"status":"healthy"}.
@@ -224,6 +229,7 @@ type Server struct {
 	mux      *http.ServeMux
 	methods  []string // every method some route accepts, for Allow
 	patterns []string // every route's pattern, in order (Routes)
+	mounts   []string // the prefixes of Mount
 	omitted  []string // kura's optional operations left out by the Config
 
 	openapi     openAPIDoc // kura's description and the application's (AddOpenAPI)

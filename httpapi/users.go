@@ -100,6 +100,9 @@ type updateUserRequest struct {
 	Username        *string `json:"username"`
 	Password        *string `json:"password"`
 	CurrentPassword *string `json:"current_password"`
+
+	Role     *kura.Role `json:"role"`     // admins only (see handleChangeAccount)
+	Disabled *bool      `json:"disabled"` // admins only
 	// Profile is a JSON Merge Patch (RFC 7396) of the profile.
 	Profile json.RawMessage `json:"profile"`
 }
@@ -142,6 +145,10 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	upd := kura.UserUpdate{Email: in.Email, Username: in.Username, Password: in.Password,
 		CurrentPassword: in.CurrentPassword, Profile: in.Profile, If: cond}
+	if in.Role != nil || in.Disabled != nil {
+		s.handleChangeAccount(w, r, viewer, id, &in)
+		return
+	}
 	if upd.Empty() {
 		s.writeError(w, r, kura.Errorf(kura.EINVALID, "Give at least one of email, username, password and profile."))
 		return
@@ -226,7 +233,8 @@ func changedFields(upd *kura.UserUpdate) string {
 
 // handleDeleteUser serves DELETE /api/users/{id}, for the user themself or
 // an admin; with If-Match, only if the user's ETag is still one of its
-// tags (412 otherwise, nothing deleted).
+// tags (412 otherwise, nothing deleted). An admin's deletion is audited
+// (Config.Admin). Deleting the last active admin is 409 conflict.
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	viewer, id, ok := s.authorizeSelf(w, r, errForbidden)
 	if !ok {
@@ -237,7 +245,12 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.deleteUserIf(withUser(r, viewer), id, cond); err != nil {
+	if viewer.Role == kura.RoleAdmin && s.cfg.Admin != nil {
+		err = s.cfg.Admin.DeleteAccount(withUser(r, viewer), kura.UserActor(viewer), id, cond) // audited
+	} else {
+		err = s.deleteUserIf(withUser(r, viewer), id, cond)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

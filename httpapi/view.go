@@ -9,7 +9,8 @@ import (
 )
 
 // userJSON is the JSON view of a user: public {id, username, created_at},
-// or private, adding email, role, updated_at and profile (when read). It encodes itself without
+// or private, adding email, role, disabled (only when true), updated_at
+// and profile (when read). It encodes itself without
 // reflection because it is on the hottest path of the API.
 type userJSON struct {
 	u       *kura.User
@@ -40,6 +41,9 @@ func (v userJSON) appendJSON(b []byte) []byte {
 	if v.private {
 		b = append(b, `,"role":`...)
 		b = appendString(b, string(u.Role))
+		if u.Disabled {
+			b = append(b, `,"disabled":true`...)
+		}
 	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, u.CreatedAt)

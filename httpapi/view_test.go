@@ -46,10 +46,11 @@ func reference(u *kura.User, private bool) any {
 		Email     string     `json:"email"`
 		Username  string     `json:"username"`
 		Role      kura.Role  `json:"role"`
+		Disabled  bool       `json:"disabled,omitempty"`
 		CreatedAt time.Time  `json:"created_at"`
 		UpdatedAt time.Time  `json:"updated_at"`
 		Verified  *time.Time `json:"email_verified_at"`
-	}{u.ID, u.Email, u.Username, u.Role, u.CreatedAt.UTC(), u.UpdatedAt.UTC(), verifiedAt(u)}
+	}{u.ID, u.Email, u.Username, u.Role, u.Disabled, u.CreatedAt.UTC(), u.UpdatedAt.UTC(), verifiedAt(u)}
 }
 
 // verifiedAt is the view's email_verified_at: null when not verified.

@@ -94,8 +94,10 @@ func tokenHash(token string) ([]byte, bool) {
 }
 
 // Authenticate returns the live session behind a token with its user, read
-// in one query joining sessions and users. Errors: EUNAUTHORIZED (unknown,
-// malformed, expired or ended), EUNAVAILABLE.
+// in one query joining sessions and users. A disabled user's session is
+// not live, even one started by a login that raced the disabling.
+// Errors: EUNAUTHORIZED (unknown, malformed, expired, ended or of a
+// disabled user), EUNAVAILABLE.
 func (s *Sessions) Authenticate(ctx context.Context, token string) (*kura.Session, error) {
 	th, ok := tokenHash(token)
 	if !ok {
@@ -106,8 +108,8 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*kura.Sessio
 	var u kura.User
 	err := s.db.ReadRow(ctx, qAuthenticate, []any{th},
 		&sess.ID, sqldb.Time(&sess.CreatedAt), sqldb.Time(&sess.ExpiresAt),
-		&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt), (*sqldb.JSON)(&u.Profile))
-	if errors.Is(err, sql.ErrNoRows) || err == nil && !now.Before(sess.ExpiresAt) {
+		&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt), (*sqldb.JSON)(&u.Profile))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (!now.Before(sess.ExpiresAt) || u.Disabled) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)

@@ -12,10 +12,13 @@ const (
 	qPublicUserByID = "SELECT id, username, ts(created_at) FROM users WHERE id = ?"
 	qPasswordByID   = "SELECT password_hash FROM users WHERE id = ?"
 	qDeleteUser     = "DELETE FROM users WHERE id = ?"
+	qActiveAdmins   = "SELECT id FROM users WHERE role = 'admin' AND disabled = 0 ORDER BY id"
+	qAuditInsert    = `INSERT INTO audit_log (created_at, actor_id, actor, action, target_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?)`
 
 	qAuthenticate = `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at), u.profile
+		       u.id, u.email, u.username, u.role, u.disabled, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at), u.profile
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`
 	qLogout                = "DELETE FROM sessions WHERE token_hash = ?"
@@ -68,6 +71,9 @@ var (
 	usersNewestFirst = sqldb.NewestFirst[*kura.User]{
 		Columns: userCols, Table: "users", Scan: scanUser, ID: func(u *kura.User) int64 { return u.ID },
 	}
+	auditNewestFirst = sqldb.NewestFirst[*kura.AuditEntry]{
+		Columns: auditCols, Table: "audit_log", Scan: scanAudit, ID: func(e *kura.AuditEntry) int64 { return e.ID },
+	}
 	notificationsNewestFirst = sqldb.NewestFirst[*kura.Notification]{
 		Columns: notificationCols, Table: "notifications", Where: "user_id = ?",
 		Scan: scanNotification, ID: func(n *kura.Notification) int64 { return n.ID },
@@ -87,6 +93,9 @@ func Statements(d sqldb.Dialect) []sqldb.Statement {
 		{Name: "users.list_after", Query: usersNewestFirst.Query(sqldb.ListAfter)},
 		{Name: "users.list_count", Query: usersNewestFirst.Query(sqldb.ListCount)},
 		{Name: "users.list_page", Query: usersNewestFirst.Query(sqldb.ListOffset)},
+		{Name: "users.active_admins", Query: qActiveAdmins},
+		{Name: "audit_log.list", Query: auditNewestFirst.Query(sqldb.ListFirst)},
+		{Name: "audit_log.list_after", Query: auditNewestFirst.Query(sqldb.ListAfter)},
 		{Name: "users.list_by_city", Query: usersByCity(d).Query(sqldb.ListFirst)},
 		{Name: "users.list_by_city_after", Query: usersByCity(d).Query(sqldb.ListAfter)},
 		{Name: "users.list_by_city_count", Query: usersByCity(d).Query(sqldb.ListCount)},

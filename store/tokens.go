@@ -109,8 +109,9 @@ func (t *Tokens) IssuedSince(ctx context.Context, tx *sqldb.Tx, userID int64, pu
 
 // Consume uses a token of the purpose in tx: it deletes it, with every
 // other token of its user and purpose, and returns its row and its user.
-// A token that is malformed, unknown, of another purpose, expired, or
-// whose account's email or password has changed since it was issued is
+// A token that is malformed, unknown, of another purpose, expired, of a
+// disabled account, or whose account's email or password has changed
+// since it was issued is
 // refused with kura.ErrInvalidLink, the same for each. A refusal returned
 // from tx's function rolls the deletion back with it.
 // Errors: EBADREQUEST (kura.InvalidLinkMessage), EUNAVAILABLE.
@@ -146,6 +147,9 @@ func (t *Tokens) Consume(ctx context.Context, tx *sqldb.Tx, token, purpose strin
 	u, err := findUser(ctx, tx, tok.UserID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("use token: %w", err)
+	}
+	if u.Disabled { // a disabled account follows no link
+		return nil, nil, kura.ErrInvalidLink()
 	}
 	return &tok, u, nil
 }

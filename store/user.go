@@ -224,9 +224,7 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
-	if len(ended) > 0 && s.OnSessionsEnded != nil {
-		s.OnSessionsEnded(ctx, ended)
-	}
+	s.sessionsEnded(ctx, ended)
 	return u, nil
 }
 
@@ -265,19 +263,12 @@ func (s *Users) endSessions(ctx context.Context, tx *sqldb.Tx, userID int64, kee
 }
 
 // DeleteUser removes a user; their sessions go with them (ON DELETE
-// CASCADE). Errors: ENOTFOUND, EUNAVAILABLE.
+// CASCADE). Deleting the last active admin is refused (kura.ErrLastAdmin;
+// see targetOf). Errors: ENOTFOUND, ECONFLICT, EUNAVAILABLE.
 func (s *Users) DeleteUser(ctx context.Context, id int64) error {
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, qDeleteUser, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return kura.Errorf(kura.ENOTFOUND, "User not found.")
-		}
-		return nil
+		_, err := s.deleteUser(ctx, tx, id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -313,7 +304,7 @@ func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.User
 
 // userBaseCols are a user's columns but the profile, in the order of
 // userBaseDest (ts: see sqldb.Rebind): what a login reads.
-const userBaseCols = "id, email, username, role, ts(created_at), ts(updated_at), ts(email_verified_at)"
+const userBaseCols = "id, email, username, role, disabled, ts(created_at), ts(updated_at), ts(email_verified_at)"
 
 // userCols are the columns scanned by scanUser, in order. The profile
 // comes with the row: reading the user reads no other table.
@@ -334,7 +325,7 @@ func userDest(u *kura.User) []any {
 
 // userBaseDest returns the destinations of userBaseCols in u.
 func userBaseDest(u *kura.User) []any {
-	return []any{&u.ID, &u.Email, &u.Username, &u.Role, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt)}
+	return []any{&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt)}
 }
 
 // conflict turns a unique violation on users.email or users.username into

@@ -96,6 +96,11 @@ func (s *Users) DeleteUserIf(ctx context.Context, id int64, p kura.Precondition)
 		return s.DeleteUser(ctx, id)
 	}
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		// The active admins first, then the user: the order every change
+		// that may remove an admin locks in (see targetOf).
+		if _, err := s.targetOf(ctx, tx, id, true); err != nil {
+			return err
+		}
 		cur, err := s.lockUser(ctx, tx, id)
 		if err != nil {
 			return err

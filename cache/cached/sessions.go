@@ -13,7 +13,7 @@ import (
 // lookup behind every bearer token, from a cache.Cache keyed by the token's
 // digest (never the token). A cached session holds no user: the user is
 // read through users, a cached kura.UserService invalidated on every write,
-// so a changed or deleted user is seen at once. A session ends in the cache
+// so a changed, disabled or deleted user is seen at once. A session ends in the cache
 // when it is logged out here and, through EndSessions, when the store ends
 // it (a password change); its expiry is checked on every hit.
 type SessionService struct {
@@ -74,7 +74,7 @@ func (s *SessionService) Authenticate(ctx context.Context, token string) (*kura.
 		return nil, errInvalidSession()
 	}
 	u, err := s.users.FindUserByID(ctx, sess.UserID)
-	if kura.ErrorCode(err) == kura.ENOTFOUND {
+	if kura.ErrorCode(err) == kura.ENOTFOUND || err == nil && u.Disabled {
 		return nil, errInvalidSession()
 	} else if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ type sessionFixture struct {
 	store    *memSessions
 	cached   *cached.SessionService
 	cachedUs *cached.UserService
+	userC    *cache.Cache[kura.User]
 	user     *kura.User
 	now      time.Time
 }
@@ -25,7 +26,8 @@ type sessionFixture struct {
 func newSessionFixture(t *testing.T) *sessionFixture {
 	f := &sessionFixture{users: newMemUsers(), now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	f.store = newMemSessions(f.users)
-	f.cachedUs = cached.NewUserService(f.users, MustNewCache[kura.User](t, cache.Config{}), nil)
+	f.userC = MustNewCache[kura.User](t, cache.Config{})
+	f.cachedUs = cached.NewUserService(f.users, f.userC, nil)
 	f.cached = cached.NewSessionService(f.store, f.cachedUs, MustNewCache[kura.Session](t, cache.Config{}), nil)
 	f.cached.Now = func() time.Time { return f.now }
 	f.user, _ = f.users.CreateUser(context.Background(), kura.NewUser{Username: "ann"})

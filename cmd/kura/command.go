@@ -37,7 +37,7 @@ func commands() []entry {
 		{"worker", "work background jobs without serving the API", func(m *Main) Command { return &workerCommand{m: m} }},
 		{"jobs", "list, count, retry or cancel background jobs", newGroup("jobs", jobsAbout, jobsCommands)},
 		{"migrate", "apply, revert or list database migrations", newGroup("migrate", migrateAbout, migrateCommands)},
-		{"users", "create an account, or seed many for benchmarks", newGroup("users", usersAbout, usersCommands)},
+		{"users", "create, list, promote, demote, disable and enable accounts; the audit log", newGroup("users", usersAbout, usersCommands)},
 		{"backup", "take, list, verify, restore and prune online backups", newGroup("backup", backupAbout, backupCommands)},
 		{"data", "move the data to another engine, verified and resumable, with a write freeze of seconds", newGroup("data", dataAbout, dataCommands)},
 		{"db", "print or apply the SQL of least-privilege database roles; print the database's identity; read-only mode", newGroup("db", dbAbout, dbCommands)},

@@ -167,9 +167,10 @@ func endEverything(t *testing.T, dbURL string, a, b *server, c *cast) {
 	wantEveryTime(t, b, "GET", "/api/users/me", c.bobTok, http.StatusUnauthorized, "a deleted user's token on B")
 	wantEveryTime(t, b, "GET", c.bobPath, "", http.StatusNotFound, "a deleted user on B")
 
-	// kura has no command that changes a role: an operator changes it in
-	// the database. B, which cannot know of it while Redis is down, must
-	// not answer from its copy of root's role.
+	// An operator may change a role in the database by hand, which no
+	// cache hears of (kura users demote is the way that is heard). B,
+	// which cannot know of it while Redis is down, must not answer from
+	// its copy of root's role.
 	demote(t, dbURL, "root")
 	for i := range attempts {
 		if r := b.do(t, "GET", c.annPath, c.rootTok, nil).want(t, http.StatusOK); r.Body["email"] != nil {

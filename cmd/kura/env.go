@@ -34,6 +34,7 @@ const (
 	envStart    = app.GroupStart
 	envDrain    = app.GroupDrain
 	envMail     = app.GroupMail
+	envConsole  = app.GroupConsole
 )
 
 // variable is one environment variable kura reads: app's, or one only a

@@ -24,7 +24,7 @@ pending migrations first. On the signal it answers 503 "draining" on
 the delay short), then stops accepting, drains in-flight requests, stops the
 job workers (running jobs finish, or are handed back to run again) and closes
 the database, within KURA_SHUTDOWN_TIMEOUT.`,
-	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup | envMail,
+	env: envLog | envDB | envStart | envHTTP | envCache | envMigrate | envMigrator | envJobs | envShutdown | envDrain | envMetrics | envBackup | envMail | envConsole,
 }
 
 func (c *serveCommand) flags() *flag.FlagSet {

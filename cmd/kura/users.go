@@ -24,14 +24,21 @@ import (
 // password is never a flag: flags show in the process list and shell history.
 const passwordEnv = "KURA_USER_PASSWORD"
 
-const usersAbout = `Create an account (the first admin, say), or seed many for benchmarks. Both
-apply pending migrations first. Accounts made here get no welcome
-notification.`
+const usersAbout = `Create an account (the first admin, say), or seed many for benchmarks; list
+the users, promote, demote, disable and enable one, and read the audit log of
+such actions. Each applies pending migrations first. Accounts made here get
+no welcome notification.`
 
 // usersCommands are the subcommands of kura users.
 var usersCommands = []entry{
 	{"create", "create an account; the password comes from standard input or " + passwordEnv, func(m *Main) Command { return &usersCreateCommand{m: m} }},
 	{"seed", "insert many users quickly, for benchmarks", func(m *Main) Command { return &usersSeedCommand{m: m} }},
+	{"list", "list the users, newest first", func(m *Main) Command { return &usersListCommand{m: m} }},
+	{"promote", usersChanges[0].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[0]} }},
+	{"demote", usersChanges[1].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[1]} }},
+	{"disable", usersChanges[2].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[2]} }},
+	{"enable", usersChanges[3].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[3]} }},
+	{"audit", "print the audit log of administrative actions, newest first", func(m *Main) Command { return &usersAuditCommand{m: m} }},
 }
 
 // usersCreateCommand creates an account.
