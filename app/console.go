@@ -20,7 +20,7 @@ import (
 // mountConsole serves the admin console on srv unless KURA_CONSOLE is
 // false: over the database's own users (never a cache: an admin sees
 // what is stored), the job queue, and the backups of KURA_BACKUP_DIR.
-func (a *App) mountConsole(sessions kura.SessionService) error {
+func (a *App) mountConsole(sessions kura.SessionService, admin kura.AdminService) error {
 	if !a.cfg.Console {
 		return nil
 	}
@@ -32,6 +32,9 @@ func (a *App) mountConsole(sessions kura.SessionService) error {
 		Figures:  a.consoleFigures,
 		Secure:   !loopback(a.cfg.Addr),
 		Logger:   a.log,
+	}
+	if admin != nil {
+		cfg.Accounts = consoleAccounts{admin}
 	}
 	if a.cfg.BackupDir != "" {
 		cfg.Backups = &consoleBackups{a: a}
@@ -136,4 +139,30 @@ func (b *consoleBackups) Report(ctx context.Context) (string, error) {
 		return "", werr
 	}
 	return strings.TrimSpace(buf.String()), nil
+}
+
+// consoleAccounts are the console's account actions over the server's own
+// AdminService (cached when the cache is on, so that a change reaches
+// every instance's caches), each audited with the admin who acted.
+type consoleAccounts struct{ admin kura.AdminService }
+
+func (c consoleAccounts) ChangeRole(ctx context.Context, by *kura.User, id int64, role kura.Role) (*kura.User, error) {
+	return c.admin.ChangeAccount(ctx, kura.UserActor(by), id, kura.AccountChange{Role: &role})
+}
+
+func (c consoleAccounts) EndSessions(ctx context.Context, by *kura.User, id int64) (int, error) {
+	return c.admin.EndSessions(ctx, kura.UserActor(by), id)
+}
+
+func (c consoleAccounts) ListAudit(ctx context.Context, opt kura.ListOptions) (*kura.Page[*console.AuditEntry], error) {
+	l, err := c.admin.ListAudit(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := &kura.Page[*console.AuditEntry]{NextCursor: l.NextCursor, Page: l.Page, PerPage: l.PerPage, Total: l.Total}
+	out.Items = make([]*console.AuditEntry, len(l.Items))
+	for i, e := range l.Items {
+		out.Items[i] = &console.AuditEntry{At: e.At, Actor: e.Actor, Action: e.Action, TargetID: e.TargetID, Detail: e.Detail}
+	}
+	return out, nil
 }

@@ -48,7 +48,7 @@ func (a *App) newServer() error {
 		Idempotency:    store.NewIdempotencyStore(a.db),
 	})
 	a.metricsRoute(a.srv)
-	if err := a.mountConsole(svc.sessions); err != nil {
+	if err := a.mountConsole(svc.sessions, svc.admin); err != nil {
 		return err
 	}
 	if a.opts.Routes != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/console"
 	"github.com/kura-dev/kura/internal/testenv"
 )
@@ -201,6 +202,21 @@ func TestConsole_Security(t *testing.T) {
 			token := b.get("/admin/jobs").csrf(t)
 			b.post("/admin/jobs/"+id+"/retry", url.Values{"csrf": {token}}).want(t, http.StatusConflict, "has already completed", "Nothing was changed")
 			b.get("/admin/jobs?state=completed").want(t, http.StatusOK, "/admin/jobs/"+id+"/retry")
+		})
+
+		t.Run("RoleAndAudit", func(t *testing.T) {
+			m := regexp.MustCompile(`/admin/users/(\d+)"`).FindStringSubmatch(b.get("/admin/users?by=username&q=plain").body)
+			if m == nil {
+				t.Fatal("the search for plain found no user page")
+			}
+			id := m[1]
+			token := b.get("/admin/users/"+id).want(t, http.StatusOK, "plain").csrf(t)
+			b.post("/admin/users/"+id+"/role", url.Values{"csrf": {token}, "role": {"admin"}}).want(t, http.StatusSeeOther)
+			b.post("/admin/users/"+id+"/sessions", url.Values{"csrf": {token}}).want(t, http.StatusSeeOther)
+			b.get("/admin/audit").want(t, http.StatusOK, kura.AuditRoleChange, kura.AuditEndSessions, consoleAdmin, `href="/admin/users/`+id+`"`)
+			b.post("/admin/users/"+id+"/role", url.Values{"csrf": {token}, "role": {"user"}}).want(t, http.StatusSeeOther)
+			// A stale page acting on a deleted user changes nothing and says so.
+			b.post("/admin/users/999999/role", url.Values{"csrf": {token}, "role": {"admin"}}).want(t, http.StatusNotFound, "no longer exists")
 		})
 
 		t.Run("CSRF", func(t *testing.T) {
