@@ -45,6 +45,11 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time // maintained by the database on every change
 
+	// EmailVerifiedAt is when the user followed a link sent to Email
+	// (see AccountService); zero means not verified. A change of Email
+	// other than by a confirmed link makes it zero again.
+	EmailVerifiedAt time.Time
+
 	// Profile is the user's profile document, a JSON object (see
 	// CheckProfile and the MaxProfile* limits), as the store read it: its
 	// members in any order, "{}" for none. Nil when not read: the public

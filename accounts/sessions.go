@@ -24,7 +24,17 @@ const loginFailed = "Invalid login or password."
 // login verified here.
 type SessionService struct {
 	*store.Sessions
+
+	// RequireVerifiedEmail refuses the login of an account whose address
+	// is not verified (kura.User.EmailVerifiedAt), with EFORBIDDEN, once
+	// its password is verified (KURA_REQUIRE_VERIFIED_EMAIL). False, the
+	// default, lets every account log in.
+	RequireVerifiedEmail bool
 }
+
+// unverifiedLogin is the answer to a right password of an account whose
+// address is not verified, when that is required.
+const unverifiedLogin = "Confirm your email address first: follow the link sent to it, or ask for a new one (POST /api/auth/verify-email/resend)."
 
 // NewSessionService returns the session service of db; sessions last ttl
 // (0 means kura.DefaultSessionTTL). Times come from db.Now.
@@ -41,8 +51,10 @@ func NewSessionService(db *sqldb.DB, ttl time.Duration) *SessionService {
 // account meets one limit. An unknown login costs the same password work
 // and the same guard as a wrong password and gets the same error; so does
 // a disabled account's (see MayLogIn), even with the right password.
-// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EUNAVAILABLE,
-// the guard's.
+// With RequireVerifiedEmail, a right password of an unverified account
+// gets EFORBIDDEN.
+// Errors: EINVALID (see kura.ValidateLogin), EUNAUTHORIZED, EFORBIDDEN,
+// EUNAVAILABLE, the guard's.
 func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Session, error) {
 	login = strings.TrimSpace(login)
 	if err := kura.ValidateLogin(login); err != nil {
@@ -70,6 +82,9 @@ func (s *SessionService) Login(ctx context.Context, login, pw string) (*kura.Ses
 		return nil, fmt.Errorf("login: %w", err)
 	} else if !ok || !MayLogIn(u) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, loginFailed)
+	}
+	if s.RequireVerifiedEmail && u.EmailVerifiedAt.IsZero() {
+		return nil, kura.Errorf(kura.EFORBIDDEN, unverifiedLogin)
 	}
 	sess, err := s.StartSession(ctx, u)
 	if err != nil {

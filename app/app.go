@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/kura-dev/kura/accounts"
 	"io"
 	"log/slog"
 	"net"
@@ -99,6 +100,7 @@ type App struct {
 	readOnly  atomic.Bool     // the read-only mode applied (see startInstance)
 	mailer    *mail.Mailer    // with mail configured: see newMailer
 	templates *mail.Templates // with the mailer
+	flows     *accounts.Flows // with mail and KURA_PUBLIC_URL: see newFlows
 	closeOnce sync.Once
 }
 
@@ -113,6 +115,12 @@ func (a *App) DB() *sqldb.DB { return a.db }
 // transaction). It works jobs once Run starts, unless the process only
 // enqueues (KURA_WORKERS=0).
 func (a *App) Jobs() *jobs.Client { return a.jc }
+
+// Mailer returns the app's mailer, whose SendTx an application calls in
+// its own transactions (see package mail), or nil without mail
+// (KURA_SMTP_URL, KURA_MAIL_TRANSPORT). It is set before Options.Routes
+// runs.
+func (a *App) Mailer() *mail.Mailer { return a.mailer }
 
 // Logger returns the app's logger.
 func (a *App) Logger() *slog.Logger { return a.log }

@@ -158,6 +158,12 @@ type Config struct {
 	MailFrom      string
 	MailTransport string
 	MailTemplates string
+	// PublicURL (KURA_PUBLIC_URL) is the base of the links the account
+	// flows mail; with mail on it turns them on (flows.go).
+	// RequireVerifiedEmail (KURA_REQUIRE_VERIFIED_EMAIL) refuses the login
+	// of an account whose address is not verified; it needs the flows.
+	PublicURL            string
+	RequireVerifiedEmail bool
 
 	// MetricsAddr (KURA_METRICS_ADDR) is the address of the listener of
 	// GET /metrics, apart from the API; "" turns it off.
@@ -355,6 +361,7 @@ func (c *Config) validate() []fieldError {
 	errs = append(errs, c.validateRateLimits()...)
 	errs = append(errs, c.validateDev()...)
 	errs = append(errs, c.validateMail()...)
+	errs = append(errs, c.validateFlows()...)
 	if c.RedisURL != "" && !credurl.Malformed(c.RedisURL) && (cache.Config{RedisURL: c.RedisURL}).Validate() != nil {
 		errs = append(errs, fieldError{"REDIS_URL", "not a Redis URL: want redis://, rediss:// or unix://, such as redis://127.0.0.1:6379/0"})
 	}

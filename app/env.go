@@ -112,6 +112,8 @@ var Variables = []Variable{
 	{"KURA_MAIL_FROM", GroupMail, "the sender of kura's mail, such as \"Example <no-reply@example.com>\"", func(c *Config) any { return &c.MailFrom }, ""},
 	{"KURA_MAIL_TRANSPORT", GroupMail, "smtp, or log to print each message instead of sending it (development); empty: smtp with KURA_SMTP_URL, else no mail", func(c *Config) any { return &c.MailTransport }, ""},
 	{"KURA_MAIL_TEMPLATES", GroupMail, "a folder of templates (NAME.txt, NAME.html) replacing kura's messages", func(c *Config) any { return &c.MailTemplates }, ""},
+	{"KURA_PUBLIC_URL", GroupMail, "the application's URL, the base of the links the account flows mail (https off loopback); with mail on it turns the flows on", func(c *Config) any { return &c.PublicURL }, ""},
+	{"KURA_REQUIRE_VERIFIED_EMAIL", GroupMail, "true refuses the login (403) of an account whose address is not verified; needs KURA_PUBLIC_URL", func(c *Config) any { return &c.RequireVerifiedEmail }, ""},
 	{"KURA_METRICS_ADDR", GroupMetrics, "operator-only /metrics listener; empty turns it off", func(c *Config) any { return &c.MetricsAddr }, ""},
 	{"KURA_METRICS_TOKEN", GroupMetrics, "bearer token /metrics requires; with it serve's API has /metrics too (never printed)", func(c *Config) any { return &c.MetricsToken }, ""},
 	{"KURA_LOG_LEVEL", GroupLog, "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }, ""},

@@ -46,6 +46,9 @@ func (a *App) newJobs() error {
 	if err := a.newMailer(); err != nil {
 		return err
 	}
+	if err := a.newFlows(); err != nil {
+		return err
+	}
 	if cfg.Concurrency > 0 {
 		ws := jobs.NewWorkers()
 		cfg.Workers = ws
@@ -66,6 +69,7 @@ func (a *App) newJobs() error {
 		a.metrics.AddJobs(jc)
 	}
 	a.mailUseJobs(jc)
+	a.flowsUseJobs(jc)
 	return nil
 }
 
@@ -78,6 +82,7 @@ func (a *App) addKuraJobs(ws *jobs.Workers) []jobs.PeriodicJob {
 	}
 	notify.AddWorker(ws, n, a.log)
 	a.addMailWorker(ws)
+	a.addFlowsWorker(ws)
 	sessions := store.NewSessions(a.db, a.cfg.SessionTTL.D())
 	jobs.AddWorker(ws, jobs.WorkerFunc[expireSessionsArgs](func(ctx context.Context, _ *jobs.Job[expireSessionsArgs]) error {
 		n, err := sessions.DeleteExpiredSessions(ctx)

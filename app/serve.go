@@ -33,6 +33,7 @@ func (a *App) newServer() error {
 		Sessions:       svc.sessions,
 		Stats:          svc.stats,
 		Notifications:  store.NewNotificationService(a.db),
+		Accounts:       a.accountService(),
 		Admin:          svc.admin,
 		Checks:         svc.checks,
 		Notes:          append([]httpapi.HealthNote{a.backupNote(), a.readOnlyNote(), a.mailNote()}, a.replicaNotes()...),
@@ -142,10 +143,12 @@ func (a *App) services() (s services, err error) {
 	sqlUsers.OnCreate = func(ctx context.Context, tx *sqldb.Tx, u *kura.User) error {
 		return notify.EnqueueTx(ctx, a.jc, tx, notify.Welcome(u))
 	}
+	sqlSessions := accounts.NewSessionService(a.db, a.cfg.SessionTTL.D())
+	a.wireFlows(sqlUsers, sqlSessions)
 	s = services{
 		users:    sqlUsers,
 		admin:    sqlUsers,
-		sessions: accounts.NewSessionService(a.db, a.cfg.SessionTTL.D()),
+		sessions: sqlSessions,
 		stats:    store.NewStatsService(a.db),
 		checks:   []httpapi.HealthCheck{httpapi.PingCheck("database", a.db)},
 	}
@@ -169,6 +172,7 @@ func (a *App) services() (s services, err error) {
 	cachedUsers := cached.NewUserService(s.users, userCache, a.log)
 	cachedSessions := cached.NewSessionService(s.sessions, cachedUsers, sessionCache, a.log)
 	sqlUsers.OnSessionsEnded = cachedSessions.EndSessions
+	a.flowsHooks(cachedSessions.EndSessions, cachedUsers.Forget)
 	s.users, s.sessions = cachedUsers, cachedSessions
 	s.admin = cached.NewAdminService(sqlUsers, userCache, a.log)
 	if a.cfg.RedisURL != "" {

@@ -25,6 +25,7 @@ func everything(c *httpapi.Config) {
 	c.Notifications = c.Users.(kura.NotificationService)
 	c.Admin = c.Users.(kura.AdminService)
 	c.Index = &httpapi.Index{Name: "kura", Links: map[string]string{"health": "/health"}}
+	c.Accounts = &fakeAccounts{}
 }
 
 // TestOpenAPI_Coverage holds the description to the routes: every route

@@ -34,6 +34,12 @@ var (
 	// whose token does not verify per client address: 600 an hour (a
 	// burst of 600, then one every 6 s).
 	DefaultAnonReadLimit = ratelimit.Limit{Events: 600, Per: time.Hour}
+	// DefaultLinkLimit bounds the requests for a link by mail (password
+	// reset, a new verification link) per client address: 10 an hour.
+	DefaultLinkLimit = ratelimit.Limit{Events: 10, Per: time.Hour}
+	// DefaultLinkAccountLimit bounds them per address asked about, an
+	// account's or not: 3 an hour.
+	DefaultLinkAccountLimit = ratelimit.Limit{Events: 3, Per: time.Hour}
 	// DefaultTokenLimit bounds the requests of one session token: 600 a
 	// minute (a burst of 600, then 10 a second).
 	DefaultTokenLimit = ratelimit.Limit{Events: 600, Per: time.Minute}
@@ -87,6 +93,15 @@ type RateLimits struct {
 	// Token bounds every request authenticated by one session token;
 	// zero means DefaultTokenLimit.
 	Token ratelimit.Limit
+	// Link bounds POST /api/auth/password-reset and
+	// /api/auth/verify-email/resend together per client address; zero
+	// means DefaultLinkLimit.
+	Link ratelimit.Limit
+	// LinkAccount bounds them per email address asked about (lower-cased),
+	// an account's or not, so that the answer tells nothing; zero means
+	// DefaultLinkAccountLimit. The flows also cap the links one account
+	// receives (accounts.MaxLinksPerHour), by account.
+	LinkAccount ratelimit.Limit
 }
 
 // withDefaults fills the zero fields of l.
@@ -97,6 +112,8 @@ func (l RateLimits) withDefaults() RateLimits {
 	setDefault(&l.AnonWrite, DefaultAnonWriteLimit)
 	setDefault(&l.AnonRead, DefaultAnonReadLimit)
 	setDefault(&l.Token, DefaultTokenLimit)
+	setDefault(&l.Link, DefaultLinkLimit)
+	setDefault(&l.LinkAccount, DefaultLinkAccountLimit)
 	return l
 }
 

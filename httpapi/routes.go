@@ -21,6 +21,13 @@ func (s *Server) routes() {
 	s.handleIf(s.cfg.Admin != nil, "DELETE /api/users/{id}/sessions", s.handleEndSessions)
 	s.handleIf(s.cfg.Admin != nil, "GET /api/audit", s.handleListAudit)
 	s.handleIf(s.cfg.Stats != nil, "GET /api/stats", s.handleStats)
+	// The account flows by mail (accountflows.go).
+	accounts := s.cfg.Accounts != nil
+	s.handleIf(accounts, "POST /api/auth/verify-email", s.handleVerifyEmail)
+	s.handleIf(accounts, "POST /api/auth/verify-email/resend", s.handleResendVerification)
+	s.handleIf(accounts, "POST /api/auth/password-reset", s.handlePasswordReset)
+	s.handleIf(accounts, "POST /api/auth/password-reset/confirm", s.handlePasswordResetConfirm)
+	s.handleIf(accounts, "POST /api/auth/email-change/confirm", s.handleEmailChangeConfirm)
 	s.handle("GET /health", s.handleHealth)
 	s.handle("GET /health/live", s.handleLive)
 	s.handle("GET /health/ready", s.handleReady)

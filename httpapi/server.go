@@ -45,6 +45,11 @@ type Config struct {
 	// Notifications serves GET /api/users/{id}/notifications; nil leaves
 	// the route out (404).
 	Notifications kura.NotificationService
+	// Accounts serves the account flows by mail: email verification,
+	// password reset and email change (see accountflows.go). Nil leaves
+	// their routes out (404) and a user's PATCH of their own email
+	// changes it at once, as an admin's always does.
+	Accounts kura.AccountService
 	// Admin serves account management for admins: role and disabled in
 	// PATCH /api/users/{id}, an admin's DELETE /api/users/{id} (audited),
 	// DELETE /api/users/{id}/sessions and GET /api/audit. Nil leaves the

@@ -115,7 +115,11 @@ type updateUserRequest struct {
 // given, needed or not, is checked by the store through the same guard as
 // a login to the account (RateLimits.LoginFailures): the same allowance,
 // wait and 429. An admin changing another user needs no password; the
-// change is logged.
+// change is logged. With the account flows on (Config.Accounts), users
+// changing their own email get 202: the other fields are changed, and the
+// email is when the link sent to the new address is followed
+// (POST /api/auth/email-change/confirm); an admin's change of another
+// user's email is immediate.
 //
 // The body is the same object whether sent as application/json or as
 // application/merge-patch+json: members left out are left as they are,
@@ -151,10 +155,23 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	self := viewer.ID == id
 	s.reauthenticate(r, self, &upd)
-	ctx := withPasswordGuard(withUser(r, viewer), s.passwordGuard(r))
-	u, err := s.users.UpdateUser(ctx, id, upd)
+	newEmail, err := s.confirmedEmail(self, &upd)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	ctx := withPasswordGuard(withUser(r, viewer), s.passwordGuard(r))
+	u, err := s.users.UpdateUser(ctx, id, upd)
+	if err == nil && newEmail != "" {
+		err = s.cfg.Accounts.RequestEmailChange(ctx, id, newEmail)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if newEmail != "" {
+		setETag(w, u)
+		s.writeJSON(w, r, http.StatusAccepted, userView(viewer, u))
 		return
 	}
 	if !self {
@@ -164,6 +181,24 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	setETag(w, u)
 	s.writeJSON(w, r, http.StatusOK, userView(viewer, u))
+}
+
+// confirmedEmail takes out of upd the email that users change on their
+// own account when the account flows are on (Config.Accounts): it is
+// validated here, before anything changes, and changed only when the link
+// sent to it is followed. It returns "" when the email, if any, is
+// changed at once: by an admin for another user, or without the flows.
+func (s *Server) confirmedEmail(self bool, upd *kura.UserUpdate) (string, error) {
+	if !self || s.cfg.Accounts == nil || upd.Email == nil {
+		return "", nil
+	}
+	e := kura.NormalizeEmail(*upd.Email)
+	check := kura.UserUpdate{Email: &e}
+	if err := check.Validate(); err != nil {
+		return "", err
+	}
+	upd.Email = nil
+	return e, nil
 }
 
 // reauthenticate prepares the update of users changing their own account:

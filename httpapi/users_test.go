@@ -10,7 +10,7 @@ import (
 
 const (
 	publicKeys  = "created_at,id,username"
-	privateKeys = "created_at,email,id,role,updated_at,username"
+	privateKeys = "created_at,email,email_verified_at,id,role,updated_at,username"
 )
 
 func TestCreateUser(t *testing.T) {

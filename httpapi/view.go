@@ -50,6 +50,12 @@ func (v userJSON) appendJSON(b []byte) []byte {
 	if v.private {
 		b = append(b, `,"updated_at":`...)
 		b = appendTime(b, u.UpdatedAt)
+		b = append(b, `,"email_verified_at":`...)
+		if u.EmailVerifiedAt.IsZero() {
+			b = append(b, "null"...)
+		} else {
+			b = appendTime(b, u.EmailVerifiedAt)
+		}
 		if u.Profile != nil {
 			// The document as the store read it: valid JSON, in canonical
 			// form but on PostgreSQL, whose jsonb has its own spacing.

@@ -16,6 +16,9 @@ func FuzzUserJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, email, username string, id, nanos int64) {
 		at := time.Unix(0, nanos).In(time.FixedZone("X", -7200))
 		u := &kura.User{ID: id, Email: email, Username: username, Role: kura.Role(username), CreatedAt: at, UpdatedAt: at.Add(time.Nanosecond)}
+		if nanos%2 == 0 {
+			u.EmailVerifiedAt = at.Add(time.Microsecond)
+		}
 		for _, private := range []bool{false, true} {
 			got := string(userJSON{u: u, private: private}.appendJSON(nil))
 			want, err := json.Marshal(reference(u, private))
@@ -39,12 +42,22 @@ func reference(u *kura.User, private bool) any {
 		}{u.ID, u.Username, u.CreatedAt.UTC()}
 	}
 	return struct {
-		ID        int64     `json:"id"`
-		Email     string    `json:"email"`
-		Username  string    `json:"username"`
-		Role      kura.Role `json:"role"`
-		Disabled  bool      `json:"disabled,omitempty"`
-		CreatedAt time.Time `json:"created_at"`
-		UpdatedAt time.Time `json:"updated_at"`
-	}{u.ID, u.Email, u.Username, u.Role, u.Disabled, u.CreatedAt.UTC(), u.UpdatedAt.UTC()}
+		ID        int64      `json:"id"`
+		Email     string     `json:"email"`
+		Username  string     `json:"username"`
+		Role      kura.Role  `json:"role"`
+		Disabled  bool       `json:"disabled,omitempty"`
+		CreatedAt time.Time  `json:"created_at"`
+		UpdatedAt time.Time  `json:"updated_at"`
+		Verified  *time.Time `json:"email_verified_at"`
+	}{u.ID, u.Email, u.Username, u.Role, u.Disabled, u.CreatedAt.UTC(), u.UpdatedAt.UTC(), verifiedAt(u)}
+}
+
+// verifiedAt is the view's email_verified_at: null when not verified.
+func verifiedAt(u *kura.User) *time.Time {
+	if u.EmailVerifiedAt.IsZero() {
+		return nil
+	}
+	t := u.EmailVerifiedAt.UTC()
+	return &t
 }

@@ -134,6 +134,7 @@ func ExampleDB_MigrationStatus() {
 	// kura 8 00008_read_only.sql true
 	// kura 9 00009_idempotency_keys.sql true
 	// kura 10 00010_user_profile.sql true
+	// kura 11 00011_account_tokens.sql true
 	// kura 12 00012_admin.sql true
 	// bookmarks 1 00001_bookmarks.sql true
 }

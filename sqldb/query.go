@@ -58,6 +58,10 @@ func (db *DB) Rebind(query string) string { return db.rebind(query) }
 // use it.
 func Time(t *time.Time) sql.Scanner { return timeCol{t} }
 
+// NullTime is Time for a column that may be NULL, which scans as the
+// zero time.
+func NullTime(t *time.Time) sql.Scanner { return nullTimeCol{t} }
+
 // TimeArg returns t as a query argument that compares and stores the same
 // way on every engine as the timestamps Timestamp returns (on SQLite:
 // fixed-width UTC text, so that text order is time order), truncated to

@@ -141,6 +141,17 @@ func (c timeCol) Scan(v any) error {
 	return fmt.Errorf("cannot scan %T into a time", v)
 }
 
+// nullTimeCol is a timeCol whose NULL is the zero time.
+type nullTimeCol struct{ t *time.Time }
+
+func (c nullTimeCol) Scan(v any) error {
+	if v == nil {
+		*c.t = time.Time{}
+		return nil
+	}
+	return timeCol(c).Scan(v)
+}
+
 func (c timeCol) parse(s string) error {
 	t, err := time.Parse("2006-01-02 15:04:05.999999999", s)
 	if err != nil {

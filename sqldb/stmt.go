@@ -113,10 +113,20 @@ func (db *DB) queryRow(ctx context.Context, pool *sql.DB, q string, args []any, 
 // sql.Scanner pgx plans the scan anew and allocates four times per row.
 func (db *DB) pgxQueryRow(ctx context.Context, pool *sql.DB, q string, args []any, dest []any) error {
 	var times []*time.Time
+	var nulls []nullScan // NullTime's columns: pgx scans NULL into a nil *time.Time
 	for i, d := range dest {
-		if tc, ok := d.(timeCol); ok {
+		switch tc := d.(type) {
+		case timeCol:
 			dest[i] = tc.t
 			times = append(times, tc.t)
+		case nullTimeCol:
+			nulls = append(nulls, nullScan{to: tc.t})
+		}
+	}
+	for i, j := 0, 0; i < len(dest) && j < len(nulls); i++ {
+		if _, ok := dest[i].(nullTimeCol); ok {
+			dest[i] = &nulls[j].p
+			j++
 		}
 	}
 	c, err := pool.Conn(ctx)
@@ -130,5 +140,17 @@ func (db *DB) pgxQueryRow(ctx context.Context, pool *sql.DB, q string, args []an
 	for _, t := range times {
 		*t = t.UTC()
 	}
+	for _, n := range nulls {
+		*n.to = time.Time{}
+		if n.p != nil {
+			*n.to = n.p.UTC()
+		}
+	}
 	return err
+}
+
+// nullScan is where pgx scans a NullTime column, and where it goes.
+type nullScan struct {
+	p  *time.Time
+	to *time.Time
 }

@@ -108,7 +108,7 @@ func (s *Sessions) Authenticate(ctx context.Context, token string) (*kura.Sessio
 	var u kura.User
 	err := s.db.ReadRow(ctx, qAuthenticate, []any{th},
 		&sess.ID, sqldb.Time(&sess.CreatedAt), sqldb.Time(&sess.ExpiresAt),
-		&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), (*sqldb.JSON)(&u.Profile))
+		&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt), (*sqldb.JSON)(&u.Profile))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (!now.Before(sess.ExpiresAt) || u.Disabled) {
 		return nil, kura.Errorf(kura.EUNAUTHORIZED, kura.InvalidSessionMessage)
 	} else if err != nil {

@@ -18,7 +18,7 @@ const (
 
 	qAuthenticate = `
 		SELECT s.id, ts(s.created_at), ts(s.expires_at),
-		       u.id, u.email, u.username, u.role, u.disabled, ts(u.created_at), ts(u.updated_at), u.profile
+		       u.id, u.email, u.username, u.role, u.disabled, ts(u.created_at), ts(u.updated_at), ts(u.email_verified_at), u.profile
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ?`
 	qLogout                = "DELETE FROM sessions WHERE token_hash = ?"

@@ -172,8 +172,8 @@ func (s *Users) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*kura
 	}
 	var sets []string
 	var args []any
-	if upd.Email != nil {
-		sets, args = append(sets, "email = ?"), append(args, *upd.Email)
+	if upd.Email != nil { // an address set without a confirmed link is not verified
+		sets, args = append(sets, "email = ?", "email_verified_at = NULL"), append(args, *upd.Email)
 	}
 	if upd.Username != nil {
 		sets, args = append(sets, "username = ?"), append(args, *upd.Username)
@@ -304,7 +304,7 @@ func (s *Users) ListUsers(ctx context.Context, opt kura.ListOptions) (*kura.User
 
 // userBaseCols are a user's columns but the profile, in the order of
 // userBaseDest (ts: see sqldb.Rebind): what a login reads.
-const userBaseCols = "id, email, username, role, disabled, ts(created_at), ts(updated_at)"
+const userBaseCols = "id, email, username, role, disabled, ts(created_at), ts(updated_at), ts(email_verified_at)"
 
 // userCols are the columns scanned by scanUser, in order. The profile
 // comes with the row: reading the user reads no other table.
@@ -325,7 +325,7 @@ func userDest(u *kura.User) []any {
 
 // userBaseDest returns the destinations of userBaseCols in u.
 func userBaseDest(u *kura.User) []any {
-	return []any{&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt)}
+	return []any{&u.ID, &u.Email, &u.Username, &u.Role, flagCol{&u.Disabled}, sqldb.Time(&u.CreatedAt), sqldb.Time(&u.UpdatedAt), sqldb.NullTime(&u.EmailVerifiedAt)}
 }
 
 // conflict turns a unique violation on users.email or users.username into

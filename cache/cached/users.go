@@ -106,6 +106,10 @@ func (s *UserService) ListUsers(ctx context.Context, opt kura.ListOptions) (*kur
 	return s.next.ListUsers(ctx, opt)
 }
 
+// Forget drops user id from the cache on every instance: for a write
+// made past this service, such as the account flows' (accounts.Flows).
+func (s *UserService) Forget(ctx context.Context, id int64) { s.invalidate(ctx, id) }
+
 // invalidate drops a user from the cache; see deleteAfterWrite.
 func (s *UserService) invalidate(ctx context.Context, id int64) {
 	deleteAfterWrite(ctx, s.users, s.log, []string{userKey(id)}, slog.Int64("user_id", id))

@@ -89,7 +89,8 @@ func TestREADME_Routes(t *testing.T) {
 	if _, logs, err := runKura(t, env, "an admin's long password\n", "users", "create", "--email", "root@example.com", "--username", "root", "--admin"); err != nil {
 		t.Fatalf("users create: %v\n%s", err, logs)
 	}
-	s := startKura(t, append(env, "KURA_METRICS_TOKEN="+token)...)
+	s := startKura(t, append(env, "KURA_METRICS_TOKEN="+token, // and the account flows' routes
+		"KURA_MAIL_TRANSPORT=log", "KURA_MAIL_FROM=no-reply@kura.test", "KURA_PUBLIC_URL=http://localhost:5173")...)
 	admin := login(t, s, "root", "an admin's long password")
 	other := register(t, s, "ann@example.com", "ann").id()
 	rows := readmeAPIRows(t)

@@ -23,7 +23,7 @@ func Run(ctx context.Context, cfg app.Config, opts app.Options) error {
 
 // With returns opts with the notes app in it: its migration set, applied
 // after kura's, its job, and its routes over a store whose note reads are
-// cached.
+// cached and, with mail on, whose shares are told by mail too.
 func With(opts app.Options) app.Options {
 	shared := &SharedWorker{}
 	opts.Name = "notes"
@@ -39,6 +39,9 @@ func With(opts app.Options) app.Options {
 	}
 	opts.Routes = func(a *app.App, srv *httpapi.Server) error {
 		store := NewStore(a.DB(), a.Jobs())
+		if err := mailShares(a, store); err != nil {
+			return err
+		}
 		noteCache, err := app.NewCache[Note](a, "note", 0)
 		if err != nil {
 			return err

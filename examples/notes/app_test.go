@@ -24,7 +24,8 @@ import (
 type app struct {
 	t      *testing.T
 	url    string
-	client *http.Client // checks every response against /openapi.json
+	client *http.Client        // checks every response against /openapi.json
+	smtp   *testenv.SMTPServer // the mail server the app sends its share notices to
 }
 
 // metricsToken is the bearer token of the app's GET /metrics.
@@ -34,8 +35,9 @@ const metricsToken = "notes-test-metrics-token-0123456789"
 // ends, and checks that it then shuts down cleanly.
 func startApp(t *testing.T, d sqldb.Dialect) *app {
 	t.Helper()
-	a := &app{t: t, client: openapitest.Client(t)}
+	a := &app{t: t, client: openapitest.Client(t), smtp: testenv.SMTP(t, testenv.SMTPOptions{})}
 	cfg := kuraapp.DefaultConfig()
+	cfg.SMTPURL, cfg.MailFrom = a.smtp.URL(""), "Notes <no-reply@notes.test>" // the share notice by mail
 	cfg.DatabaseURL, cfg.Addr, cfg.BackupDir = dbtest.URL(t, d), "127.0.0.1:0", t.TempDir()
 	cfg.MetricsAddr, cfg.MetricsToken = "", metricsToken // /metrics on the API, behind the token
 	cfg.DrainDelay, cfg.ShutdownTimeout, cfg.LogLevel = 0, kuraapp.Seconds(10*time.Second), slog.LevelWarn
@@ -175,6 +177,13 @@ func TestApp_EndToEnd(t *testing.T) {
 				}
 				return false
 			})
+			// The share notice by mail, sent in the share's transaction,
+			// delivered by the SMTP server.
+			got := a.smtp.WaitMessages(1)
+			if len(got) != 1 || !strings.Contains(got[0].To, "bob@example.com") || got[0].Subject != `ann shared the note "Groceries" with you` ||
+				!strings.Contains(got[0].Text, "Hello bob") || !strings.Contains(got[0].HTML, "Groceries") {
+				t.Fatalf("share mail: %d messages, first %+v", len(got), got[0])
+			}
 			shared := a.must(200, "GET", "/api/notes/shared?limit=5", bob, nil)
 			if items := shared["items"].([]any); len(items) != 1 || shared["next_cursor"] != nil {
 				t.Fatalf("bob's shared notes: %v", shared)

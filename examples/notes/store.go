@@ -24,6 +24,10 @@ type Enqueuer interface {
 type Store struct {
 	db   *sqldb.DB
 	jobs Enqueuer
+
+	// Mail, if set, also sends the share notice by mail, in the share's
+	// transaction.
+	Mail *ShareMail
 }
 
 // NewStore returns the store of db, whose schema has Schema applied. Shares
@@ -330,7 +334,8 @@ func (s *Store) TagCounts(ctx context.Context) ([]TagCount, error) {
 }
 
 // ShareNote records the share and enqueues the job that tells the other
-// user, in one transaction: the job exists if and only if the share does.
+// user, and with Mail the notice by mail, in one transaction: the job and
+// the mail exist if and only if the share does.
 func (s *Store) ShareNote(ctx context.Context, id, withUserID int64) error {
 	u, err := caller(ctx)
 	if err != nil {
@@ -357,8 +362,14 @@ func (s *Store) ShareNote(ctx context.Context, id, withUserID int64) error {
 		case err != nil:
 			return err
 		}
-		_, err = s.jobs.EnqueueTx(ctx, tx, SharedArgs{NoteID: id, UserID: withUserID, ByUserID: u.ID}, nil)
-		return err
+		if _, err = s.jobs.EnqueueTx(ctx, tx, SharedArgs{NoteID: id, UserID: withUserID, ByUserID: u.ID}, nil); err != nil || s.Mail == nil {
+			return err
+		}
+		var title string
+		if err := tx.QueryRowContext(ctx, "SELECT title FROM notes WHERE id = ?", id).Scan(&title); err != nil {
+			return err
+		}
+		return s.Mail.sendTx(ctx, tx, id, withUserID, title, u)
 	})
 	if err != nil {
 		return fmt.Errorf("share note: %w", err)
