@@ -300,8 +300,17 @@ func TestConsole_Browser(t *testing.T) {
 		tb.navigate("open plain", chromedp.Click(`tbody a`))
 		tb.wantHeading("User")
 		tb.check("user")
+		tb.do("choose admin", chromedp.SetValue("#role", "admin"))
+		tb.navigate("change the role", chromedp.Click(`form[action$="/role"] button`))
+		tb.wantHeading("User")
+		if txt := tb.text("dl"); !strings.Contains(txt, "admin") {
+			t.Fatalf("after the role change the user page says: %s", txt)
+		}
 		tb.navigate("audit", chromedp.Click(`nav a[href="/admin/audit"]`))
 		tb.wantHeading("Audit log")
+		if txt := tb.text("tbody"); !strings.Contains(txt, kura.AuditRoleChange) || !strings.Contains(txt, consoleAdmin) {
+			t.Fatalf("the audit log does not show the role change: %s", txt)
+		}
 		tb.check("audit")
 	})
 
