@@ -51,6 +51,7 @@ const (
 	AuditEnable      = "user.enable"       // detail {}
 	AuditDelete      = "user.delete"       // detail {"username":…,"role":…}
 	AuditEndSessions = "user.sessions_end" // detail {"sessions_ended":n}
+	AuditSendReset   = "user.send_reset"   // detail {}: a reset link queued by the operator
 )
 
 // AuditEntry is one administrative action: who did what to whom, when.

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 
 	"github.com/kura-dev/kura"
 	"github.com/kura-dev/kura/accounts"
@@ -90,4 +92,30 @@ func (a *App) flowsHooks(endSessions func(context.Context, []string), forgetUser
 	if a.flows != nil {
 		a.flows.SetHooks(endSessions, forgetUser)
 	}
+}
+
+// ErrNoFlows is AccountFlows's error when the account flows are off.
+var ErrNoFlows = errors.New("the account flows are off: they need KURA_PUBLIC_URL and mail (KURA_SMTP_URL, or KURA_MAIL_TRANSPORT=log)")
+
+// AccountFlows returns the account flows of cfg over db, enqueueing
+// through jc, for a command run at a shell: a link it asks for is mailed
+// by a running kura serve or kura worker. ErrNoFlows when they are off.
+func AccountFlows(cfg Config, db *sqldb.DB, jc *jobs.Client, log *slog.Logger) (*accounts.Flows, error) {
+	if cfg.PublicURL == "" {
+		return nil, ErrNoFlows
+	}
+	m, t, err := newMailer(&cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, ErrNoFlows
+	}
+	f, err := accounts.NewFlows(db, accounts.FlowsConfig{Mailer: m, Templates: t, PublicURL: cfg.PublicURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	m.SetJobs(jc)
+	f.SetJobs(jc)
+	return f, nil
 }

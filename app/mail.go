@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/kura-dev/kura/httpapi"
 	"github.com/kura-dev/kura/jobs"
 	"github.com/kura-dev/kura/mail"
+	"github.com/kura-dev/kura/sqldb"
 )
 
 // The transports KURA_MAIL_TRANSPORT names.
@@ -58,35 +60,42 @@ func (c *Config) validateMail() []fieldError {
 // newMailer makes the process's mailer and loads the templates, refusing
 // a template that does not parse; without mail configured it does nothing.
 func (a *App) newMailer() error {
+	m, t, err := newMailer(&a.cfg, a.db, a.log)
+	a.mailer, a.templates = m, t
+	return err
+}
+
+// newMailer makes the mailer of cfg over db and loads its templates; nil
+// and no error without mail configured.
+func newMailer(cfg *Config, db *sqldb.DB, log *slog.Logger) (*mail.Mailer, *mail.Templates, error) {
 	var tr mail.Transport
-	switch a.cfg.mailTransport() {
+	switch cfg.mailTransport() {
 	case "":
-		return nil
+		return nil, nil, nil
 	case mailLog:
-		tr = mail.Log{Logger: a.log}
-		a.log.Warn("mail is printed to the log, not sent (KURA_MAIL_TRANSPORT=log): its links hold tokens; never use it in production")
+		tr = mail.Log{Logger: log}
+		log.Warn("mail is printed to the log, not sent (KURA_MAIL_TRANSPORT=log): its links hold tokens; never use it in production")
 	default:
-		s, err := mail.NewSMTP(mail.SMTPConfig{URL: a.cfg.SMTPURL})
+		s, err := mail.NewSMTP(mail.SMTPConfig{URL: cfg.SMTPURL})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		tr = s
-		a.log.Info("mail sent through SMTP", "server", s.String())
+		log.Info("mail sent through SMTP", "server", s.String())
 	}
 	var overlay fs.FS
-	if a.cfg.MailTemplates != "" {
-		overlay = os.DirFS(a.cfg.MailTemplates)
+	if cfg.MailTemplates != "" {
+		overlay = os.DirFS(cfg.MailTemplates)
 	}
 	t, err := mail.LoadTemplates(overlay)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	m, err := mail.New(a.db, mail.Config{From: a.cfg.mailFrom(), Transport: tr, Logger: a.log})
+	m, err := mail.New(db, mail.Config{From: cfg.mailFrom(), Transport: tr, Logger: log})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	a.mailer, a.templates = m, t
-	return nil
+	return m, t, nil
 }
 
 // addMailWorker registers the delivery worker with ws, when mail is on.

@@ -272,3 +272,10 @@ func (f flagCol) Scan(v any) error {
 	}
 	return nil
 }
+
+// RecordAudit writes one audit entry in a transaction of its own, for an
+// action whose change is not a row of kura's (a link sent by mail).
+// Errors: EUNAVAILABLE.
+func (s *Users) RecordAudit(ctx context.Context, by kura.Actor, action string, target int64, detail map[string]any) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error { return s.audit(ctx, tx, by, action, target, detail) })
+}

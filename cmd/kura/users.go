@@ -39,6 +39,7 @@ var usersCommands = []entry{
 	{"disable", usersChanges[2].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[2]} }},
 	{"enable", usersChanges[3].about, func(m *Main) Command { return &usersChangeCommand{m: m, what: usersChanges[3]} }},
 	{"audit", "print the audit log of administrative actions, newest first", func(m *Main) Command { return &usersAuditCommand{m: m} }},
+	{"send-reset", "queue a password-reset link for a user, mailed by a running serve or worker", func(m *Main) Command { return &usersSendResetCommand{m: m} }},
 }
 
 // usersCreateCommand creates an account.
