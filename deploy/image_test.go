@@ -100,8 +100,12 @@ func TestImage(t *testing.T) {
 	}
 	img := infos[0]
 	t.Logf("image size: %.1f MB", float64(img.Size)/1e6)
-	if img.Size > 40e6 {
-		t.Errorf("the image is %d bytes; a static binary on scratch should be well under 40 MB", img.Size)
+	// The templates of the console and of mail make the linker keep every
+	// exported method of the types they can reach (text/template calls
+	// methods by name), rueidis's command builders most of all: the binary
+	// went from 26 to 40 MB with them.
+	if img.Size > 48e6 {
+		t.Errorf("the image is %d bytes; a static binary on scratch should be well under 48 MB", img.Size)
 	}
 	if img.Config.User != "65532:65532" {
 		t.Errorf("the image runs as %q, want the non-root 65532:65532", img.Config.User)
